@@ -1,0 +1,112 @@
+"""The canonical record: DataCite-shaped metadata in a catalogue envelope.
+
+The metadata half is validated by ``schemas/canonical-metadata.json`` (DataCite 4.x JSON
+attribute names); the envelope is what the catalogue itself knows about a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from base64 import b32encode
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+LOCAL_SOURCE = "local"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One failing field: a JSON pointer into the document and a human message."""
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass
+class Record:
+    """A canonical record as the store hands it out."""
+
+    id: str
+    source: str
+    source_id: str
+    metadata: dict[str, Any]
+    sets: list[str] = field(default_factory=list)
+    deleted: bool = False
+    datestamp: datetime | None = None
+    source_datestamp: datetime | None = None
+    harvested_at: datetime | None = None
+    created_at: datetime | None = None
+    original_format: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form used by the API and the search documents."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "source_id": self.source_id,
+            "deleted": self.deleted,
+            "sets": list(self.sets),
+            "datestamp": _iso(self.datestamp),
+            "source_datestamp": _iso(self.source_datestamp),
+            "harvested_at": _iso(self.harvested_at),
+            "created_at": _iso(self.created_at),
+            "original": {"format": self.original_format},
+            "metadata": self.metadata,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def record_id(source: str, source_id: str) -> str:
+    """Catalogue-wide id, derived from (source, source id) so a rebuilt store gets the same ids.
+
+    Base32 of a keyed hash keeps it URL-safe and valid as the local part of an OAI identifier.
+    """
+    digest = hashlib.blake2b(f"{source}\n{source_id}".encode(), digest_size=10).digest()
+    return b32encode(digest).decode("ascii").lower()
+
+
+def content_hash(metadata: dict[str, Any], sets: list[str], deleted: bool, raw: bytes | None) -> str:
+    """Fingerprint of everything that, when changed, must reach the change log."""
+    h = hashlib.sha256()
+    h.update(json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode())
+    h.update(json.dumps(sorted(sets)).encode())
+    h.update(b"D" if deleted else b"L")
+    if raw is not None:
+        h.update(hashlib.sha256(raw).digest())
+    return h.hexdigest()
+
+
+@cache
+def metadata_schema() -> dict[str, Any]:
+    text = resources.files("catalogue").joinpath("schemas/canonical-metadata.json").read_text()
+    return json.loads(text)
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(metadata_schema())
+
+
+def validate_metadata(metadata: Any) -> list[FieldError]:
+    """Every schema violation of ``metadata``, each with a JSON pointer; empty when valid."""
+    errors = []
+    for err in sorted(_validator().iter_errors(metadata), key=lambda e: list(e.absolute_path)):
+        pointer = "/metadata" + "".join(f"/{_escape(p)}" for p in err.absolute_path)
+        errors.append(FieldError(pointer, err.message))
+    return errors
+
+
+def _escape(part: Any) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
