@@ -77,7 +77,9 @@ def record_id(source: str, source_id: str) -> str:
     return b32encode(digest).decode("ascii").lower()
 
 
-def content_hash(metadata: dict[str, Any], sets: list[str], deleted: bool, raw: bytes | None) -> str:
+def content_hash(
+    metadata: dict[str, Any], sets: list[str], deleted: bool, raw: bytes | None
+) -> str:
     """Fingerprint of everything that, when changed, must reach the change log."""
     h = hashlib.sha256()
     h.update(json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode())

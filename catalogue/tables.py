@@ -1,0 +1,136 @@
+"""SQLAlchemy table definitions. Only ``catalogue.store`` writes them.
+
+All datetimes are naive UTC (SQLite has no time zones; PostgreSQL gets the same values).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL needs BIGINT for billions of changes.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SourceRow(Base):
+    __tablename__ = "sources"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(2000))
+    metadata_prefix: Mapped[str | None] = mapped_column(String(64))
+    sets: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    # The source's own clock at the start of the last successful run: where the next
+    # incremental run starts (minus an overlap), never our clock.
+    harvest_from: Mapped[datetime | None] = mapped_column(DateTime)
+    granularity: Mapped[str | None] = mapped_column(String(32))
+
+
+class RecordRow(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="uq_records_source_source_id"),
+        # Keyset paging of the OAI-PMH provider walks (datestamp, id).
+        Index("ix_records_datestamp_id", "datestamp", "id"),
+        Index("ix_records_doi", "doi"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    source_id: Mapped[str] = mapped_column(String(1000))
+    doi: Mapped[str | None] = mapped_column(String(500))
+    # When the record last changed in this catalogue (the OAI-PMH datestamp).
+    datestamp: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    harvested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    source_datestamp: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    sets: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    original_format: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class RawPayloadRow(Base):
+    """The payload as the source sent it, zlib-compressed, so mappings can be replayed."""
+
+    __tablename__ = "raw_payloads"
+
+    record_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class ChangeRow(Base):
+    """Append-only change log; the indexer follows ``seq``."""
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    op: Mapped[str] = mapped_column(String(8))
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class HarvestRunRow(Base):
+    __tablename__ = "harvest_runs"
+
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    from_date: Mapped[datetime | None] = mapped_column(DateTime)
+    response_date: Mapped[datetime | None] = mapped_column(DateTime)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class HarvestErrorRow(Base):
+    """One row per problem in a run: which record, at which stage, why (ckanext-harvest style)."""
+
+    __tablename__ = "harvest_errors"
+
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(
+        SeqType, ForeignKey("harvest_runs.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[str | None] = mapped_column(String(1000))
+    stage: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8), default="error")
+    reason: Mapped[str] = mapped_column(Text)
