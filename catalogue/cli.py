@@ -1,0 +1,324 @@
+"""The `catalogue` command: sources, harvest, serve, reindex, demo."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from catalogue.config import load_settings
+from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
+
+console = Console(stderr=True)
+SOURCE_TYPES = ("oai",)
+
+
+class Context:
+    """Settings and a lazily opened, migrated store shared by the subcommands."""
+
+    def __init__(self) -> None:
+        self.settings = load_settings()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings)
+        return self._store
+
+
+def open_store(settings: dict[str, Any]) -> Store:
+    from pathlib import Path
+
+    Path(settings["data_dir"]).mkdir(parents=True, exist_ok=True)
+    store = Store(settings["database_url"])
+    store.migrate()
+    return store
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Federated research-metadata catalogue."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context()
+
+
+# -- sources -------------------------------------------------------------------
+
+
+@main.group()
+def sources() -> None:
+    """Register, list and remove harvest sources."""
+
+
+@sources.command("add")
+@click.argument("key")
+@click.argument("url")
+@click.option("--type", "type_", type=click.Choice(SOURCE_TYPES), default="oai", show_default=True)
+@click.option("--prefix", help="OAI-PMH metadataPrefix; default: the best the source offers.")
+@click.option("--set", "sets", multiple=True, help="OAI-PMH setSpec to harvest (repeatable).")
+@pass_ctx
+def sources_add(
+    ctx: Context, key: str, url: str, type_: str, prefix: str | None, sets: tuple[str, ...]
+) -> None:
+    """Register source KEY harvested from URL."""
+    check_source_key(key)
+    check_url(url)
+    try:
+        ctx.store.add_source(key, type_, url, metadata_prefix=prefix, sets=sets)
+    except SourceExists as exc:
+        raise click.ClickException(str(exc)) from exc
+    console.print(f"added source [bold]{key}[/] ({type_}) {url}")
+
+
+@sources.command("list")
+@pass_ctx
+def sources_list(ctx: Context) -> None:
+    """List sources with their record counts and last run."""
+    table = Table("key", "type", "url", "prefix", "sets", "records", "last run")
+    for source in ctx.store.list_sources():
+        runs = ctx.store.list_runs(source.key, limit=1)
+        last = f"{runs[0].status} {runs[0].started_at:%Y-%m-%d %H:%M}" if runs else "never"
+        table.add_row(
+            source.key,
+            source.type,
+            source.url,
+            source.metadata_prefix or "(auto)",
+            " ".join(source.sets) or "(all)",
+            str(ctx.store.count_records(source.key)),
+            last,
+        )
+    Console().print(table)
+
+
+@sources.command("remove")
+@click.argument("key")
+@pass_ctx
+def sources_remove(ctx: Context, key: str) -> None:
+    """Remove source KEY; its records become deleted (tombstones)."""
+    try:
+        n = ctx.store.remove_source(key)
+    except SourceNotFound as exc:
+        raise click.ClickException(f"no source {key!r}") from exc
+    catch_up_index(ctx)
+    console.print(f"removed source [bold]{key}[/]; {n} records marked deleted")
+
+
+def check_source_key(key: str) -> None:
+    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_." for c in key):
+        raise click.BadParameter("use 1-64 letters, digits, '-', '_' or '.'", param_hint="KEY")
+
+
+def check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter("must be an http(s) URL", param_hint="URL")
+
+
+# -- harvest -------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("key", required=False)
+@click.option("--all", "all_", is_flag=True, help="Harvest every enabled source.")
+@click.option("--full", is_flag=True, help="Ignore the last run and harvest everything.")
+@pass_ctx
+def harvest(ctx: Context, key: str | None, all_: bool, full: bool) -> None:
+    """Harvest source KEY (or --all); exits non-zero when a run fails."""
+    if bool(key) == all_:
+        raise click.UsageError("give a source KEY or --all")
+    if all_:
+        keys = [s.key for s in ctx.store.list_sources() if s.enabled]
+    else:
+        if ctx.store.get_source(key) is None:
+            raise click.ClickException(f"no source {key!r}")
+        keys = [key]
+    failed = [k for k in keys if run_harvest(ctx, k, full).status != "succeeded"]
+    catch_up_index(ctx)
+    if failed:
+        raise click.ClickException(f"harvest failed for: {', '.join(failed)}")
+
+
+def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
+    from harvester.runs import harvest_source
+
+    with harvest_progress(key) as progress:
+        run = harvest_source(ctx.store, key, ctx.settings, full=full, progress=progress)
+    c = run.counts
+    style = "green" if run.status == "succeeded" else "red"
+    console.print(
+        f"[{style}]{key}: {run.status}[/] added {c.added}, updated {c.updated}, "
+        f"unchanged {c.unchanged}, deleted {c.deleted}, failed {c.failed}, warnings {c.warnings}"
+        + (f" - {run.message}" if run.message else "")
+    )
+    return run
+
+
+@contextmanager
+def harvest_progress(key: str):
+    columns = (
+        TextColumn(f"[bold]{key}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(key, total=None)
+
+        def advance(n: int, total: int | None = None) -> None:
+            bar.update(task, advance=n, total=total)
+
+        yield advance
+
+
+def catch_up_index(ctx: Context) -> None:
+    from catalogue.search.indexer import catch_up_if_free
+
+    applied = catch_up_if_free(ctx.store, ctx.settings)
+    if applied is None:
+        console.print("index: another indexer holds the index; it will apply the changes")
+
+
+# -- index ---------------------------------------------------------------------
+
+
+@main.command()
+@pass_ctx
+def reindex(ctx: Context) -> None:
+    """Rebuild the search index from the store."""
+    from catalogue.search.base import IndexLocked
+    from catalogue.search.indexer import Indexer, open_index
+
+    try:
+        index = open_index(ctx.settings, writer=True)
+    except IndexLocked as exc:
+        raise click.ClickException(
+            "the index is held by another indexer (is `catalogue serve` running?)"
+        ) from exc
+    try:
+        n = Indexer(ctx.store, index).rebuild()
+    finally:
+        index.close()
+    console.print(f"reindexed {n} records")
+
+
+@main.command()
+@pass_ctx
+def indexer(ctx: Context) -> None:
+    """Run the indexer alone (when several web workers serve the catalogue)."""
+    stop = threading.Event()
+    thread = start_indexer(ctx, stop)
+    if thread is None:
+        raise click.ClickException("the index is held by another indexer")
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def start_indexer(ctx: Context, stop: threading.Event) -> threading.Thread | None:
+    from catalogue.search.base import IndexLocked
+    from catalogue.search.indexer import Indexer, open_index
+
+    try:
+        index = open_index(ctx.settings, writer=True)
+    except IndexLocked:
+        return None
+    worker = Indexer(ctx.store, index)
+    interval = ctx.settings["search"]["indexer_interval"]
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop, interval), name="indexer", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+# -- serve ---------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-indexer", is_flag=True, help="Do not run the indexer in this process.")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, threads: int, no_indexer: bool) -> None:
+    """Serve search, OAI-PMH and ingest over HTTP (waitress)."""
+    serve_app(ctx, host, port, threads, with_indexer=not no_indexer)
+
+
+def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer: bool) -> None:
+    from waitress import serve as waitress_serve
+
+    from catalogue.web.app import create_app
+
+    stop = threading.Event()
+    if with_indexer and start_indexer(ctx, stop) is None:
+        console.print("index: another process runs the indexer; serving read-only")
+    app = create_app(ctx.settings, store=ctx.store)
+    base = f"http://{host}:{port}"
+    console.print(f"serving on [bold]{base}/[/]  (search API: {base}/api/records)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
+    finally:
+        stop.set()
+
+
+# -- demo ----------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Harvest the demo sources, then exit.")
+@pass_ctx
+def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
+    """Replay recorded real OAI-PMH sources locally, harvest them over HTTP, serve the app."""
+    from catalogue.demo.replay import DEMO_SOURCES, start_replay_server
+
+    server, base_url = start_replay_server()
+    console.print(f"replaying recorded OAI-PMH sources at [bold]{base_url}[/]")
+    failed = []
+    for spec in DEMO_SOURCES:
+        url = f"{base_url}{spec['path']}"
+        existing = ctx.store.get_source(spec["key"])
+        if existing is None:
+            ctx.store.add_source(spec["key"], "oai", url, metadata_prefix=spec.get("prefix"))
+        elif existing.url != url:
+            # The replay server gets a new port each run; the records stay the same.
+            ctx.store.update_source(spec["key"], url=url)
+        if run_harvest(ctx, spec["key"], full=False).status != "succeeded":
+            failed.append(spec["key"])
+    catch_up_index(ctx)
+    if failed:
+        server.shutdown()
+        raise click.ClickException(f"demo harvest failed for: {', '.join(failed)}")
+    total = ctx.store.count_records()
+    console.print(f"[green]{total} records harvested[/]")
+    if no_serve:
+        server.shutdown()
+        return
+    base = f"http://{host}:{port}"
+    console.print(
+        "open:\n"
+        f"  {base}/                          home\n"
+        f"  {base}/api/records?q=data        search API (facets: type, year, subject, ...)\n"
+        f"  {base}/api/sources               harvest sources and their last runs"
+    )
+    serve_app(ctx, host, port, 8, with_indexer=True)

@@ -1,0 +1,45 @@
+"""Flask application factory: one blueprint per surface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from catalogue.config import load_settings
+from catalogue.search.base import SearchIndex
+from catalogue.search.indexer import open_index
+from catalogue.store import Store
+from catalogue.web.errors import register_error_handlers
+from catalogue.web.services import Services
+
+
+def create_app(
+    settings: dict[str, Any] | None = None,
+    *,
+    store: Store | None = None,
+    index: SearchIndex | None = None,
+) -> Flask:
+    """Build the app. ``settings`` default to ``load_settings()``; store and index are opened
+    from them unless given (tests and ``catalogue serve`` share objects this way)."""
+    settings = settings if settings is not None else load_settings()
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = settings["secret_key"]
+    app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
+    app.json.sort_keys = False
+    if store is None:
+        store = Store(settings["database_url"])
+        store.migrate()
+    if index is None:
+        index = open_index(settings, writer=False)
+    app.extensions["catalogue"] = Services(settings=settings, store=store, index=index)
+
+    from catalogue.web.admin_api import bp as admin_bp
+    from catalogue.web.home import bp as home_bp
+    from catalogue.web.search_api import bp as search_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(admin_bp)
+    register_error_handlers(app)
+    return app

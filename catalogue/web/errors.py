@@ -1,0 +1,49 @@
+"""One JSON error shape for every API endpoint: {status, message, errors: [{field, message}]}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error the client caused or must hear about, with its HTTP status."""
+
+    def __init__(
+        self, status: int, message: str, errors: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors or []
+
+
+def error_response(
+    status: int, message: str, errors: list[dict[str, Any]] | None = None
+) -> Response:
+    response = jsonify({"status": status, "message": message, "errors": errors or []})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.message, exc.errors)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        if not request.path.startswith("/api/"):
+            return exc
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # A bug, not bad input: log the traceback, tell the client nothing internal.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal server error")

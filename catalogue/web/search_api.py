@@ -1,0 +1,163 @@
+"""Search API (B2SHARE-like): GET /api/records and GET /api/records/<id>."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from catalogue.search.base import FACETS, QuerySyntaxError, SearchQuery
+from catalogue.web.errors import ApiError
+from catalogue.web.services import services
+
+bp = Blueprint("search", __name__)
+
+SORTS = {
+    "relevance": "relevance",
+    "bestmatch": "relevance",
+    "newest": "newest",
+    "oldest": "oldest",
+    "title": "title",
+    "-title": "-title",
+    "updated": "updated",
+    "mostrecent": "updated",
+}
+MAX_QUERY_CHARS = 1000
+MAX_FILTER_CHARS = 500
+MAX_FILTER_VALUES = 20
+
+
+@dataclass(frozen=True)
+class SearchArgs:
+    """The validated query string of GET /api/records."""
+
+    q: str
+    page: int
+    size: int
+    sort: str
+    filters: dict[str, tuple[str, ...]]
+
+    def as_query(self) -> SearchQuery:
+        return SearchQuery(
+            q=self.q, filters=self.filters, page=self.page, size=self.size, sort=self.sort
+        )
+
+    def params(self, page: int) -> dict[str, Any]:
+        out: list[tuple[str, Any]] = [("q", self.q), ("sort", self.sort)]
+        out += [(name, value) for name, values in self.filters.items() for value in values]
+        out += [("page", page), ("size", self.size)]
+        return out
+
+
+def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> SearchArgs:
+    """Validate every argument before any search work; collect all problems at once."""
+    limits = settings["search"]
+    errors: list[dict[str, str]] = []
+    allowed = {"q", "page", "size", "sort", *FACETS}
+    for name in args:
+        if name not in allowed:
+            errors.append(
+                {"field": name, "message": f"unknown parameter; allowed: {sorted(allowed)}"}
+            )
+    for name in ("q", "page", "size", "sort"):
+        if len(args.getlist(name)) > 1:
+            errors.append({"field": name, "message": "given more than once"})
+
+    q = args.get("q", "").strip()
+    if len(q) > MAX_QUERY_CHARS:
+        errors.append({"field": "q", "message": f"longer than {MAX_QUERY_CHARS} characters"})
+    page = _int_arg(args, "page", 1, 1, None, errors)
+    size = _int_arg(args, "size", limits["default_page_size"], 1, limits["max_page_size"], errors)
+    sort_name = args.get("sort") or ("relevance" if q else "updated")
+    if sort_name not in SORTS:
+        errors.append({"field": "sort", "message": f"must be one of {sorted(SORTS)}"})
+    if not errors and page * size > limits["max_result_window"]:
+        errors.append(
+            {
+                "field": "page",
+                "message": f"page * size may not exceed {limits['max_result_window']}; "
+                "narrow the query with filters instead of paging deeper",
+            }
+        )
+
+    filters: dict[str, tuple[str, ...]] = {}
+    for name in FACETS:
+        values = tuple(v.strip() for v in args.getlist(name) if v.strip())
+        if len(values) > MAX_FILTER_VALUES:
+            errors.append({"field": name, "message": f"at most {MAX_FILTER_VALUES} values"})
+        if any(len(v) > MAX_FILTER_CHARS for v in values):
+            errors.append({"field": name, "message": f"values longer than {MAX_FILTER_CHARS}"})
+        if name == "year" and not all(v.lstrip("-").isdigit() for v in values):
+            errors.append({"field": name, "message": "years are integers"})
+        if values:
+            filters[name] = values
+    if errors:
+        raise ApiError(400, "invalid search parameters", errors)
+    return SearchArgs(q=q, page=page, size=size, sort=SORTS[sort_name], filters=filters)
+
+
+def _int_arg(
+    args: MultiDict[str, str],
+    name: str,
+    default: int,
+    low: int,
+    high: int | None,
+    errors: list[dict[str, str]],
+) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        errors.append({"field": name, "message": "must be an integer"})
+        return default
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        errors.append({"field": name, "message": f"must be {bound}"})
+        return default
+    return value
+
+
+@bp.get("/api/records")
+@bp.get("/api/records/")
+def search_records() -> Response:
+    svc = services()
+    args = parse_search_args(request.args, svc.settings)
+    try:
+        result = svc.fresh_index().search(args.as_query())
+    except QuerySyntaxError as exc:
+        raise ApiError(400, "invalid query syntax", [{"field": "q", "message": str(exc)}]) from exc
+    base = url_for("search.search_records", _external=True)
+    links = {"self": f"{base}?{urlencode(args.params(args.page))}"}
+    if args.page * args.size < result.total and (args.page + 1) * args.size <= _window(svc):
+        links["next"] = f"{base}?{urlencode(args.params(args.page + 1))}"
+    if args.page > 1:
+        links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"
+    hits = [_with_links(hit) for hit in result.hits]
+    return jsonify(
+        {"hits": hits, "total": result.total, "aggregations": result.aggregations, "links": links}
+    )
+
+
+def _window(svc: Any) -> int:
+    return svc.settings["search"]["max_result_window"]
+
+
+def _with_links(record: dict[str, Any]) -> dict[str, Any]:
+    record = dict(record)
+    record["links"] = {"self": url_for("search.get_record", rid=record["id"], _external=True)}
+    return record
+
+
+@bp.get("/api/records/<rid>")
+def get_record(rid: str) -> Response:
+    record = services().store.get_record(rid)
+    if record is None:
+        raise ApiError(404, f"no record with id {rid!r}")
+    if record.deleted:
+        raise ApiError(410, f"record {rid!r} was deleted")
+    return jsonify(_with_links(record.as_dict()))
