@@ -86,6 +86,46 @@ def sources_add(
     console.print(f"added source [bold]{key}[/] ({type_}) {url}")
 
 
+@sources.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@pass_ctx
+def sources_import(ctx: Context, path: str) -> None:
+    """Register every [[source]] of a TOML file (see config/sources.example.toml)."""
+    import tomllib
+
+    with open(path, "rb") as fh:
+        try:
+            entries = tomllib.load(fh).get("source", [])
+        except tomllib.TOMLDecodeError as exc:
+            raise click.ClickException(f"{path}: {exc}") from exc
+    for n, entry in enumerate(entries, 1):
+        unknown = set(entry) - {"key", "type", "url", "prefix", "sets"}
+        if (
+            unknown
+            or "key" not in entry
+            or "url" not in entry
+            or (entry.get("type", "oai") not in SOURCE_TYPES)
+        ):
+            raise click.ClickException(
+                f"{path}: source #{n} needs key, url and a type in {SOURCE_TYPES}; "
+                f"unknown keys: {sorted(unknown)}"
+            )
+    for entry in entries:
+        check_source_key(entry["key"])
+        check_url(entry["url"])
+        if ctx.store.get_source(entry["key"]) is not None:
+            console.print(f"source [bold]{entry['key']}[/] exists; left as it is")
+            continue
+        ctx.store.add_source(
+            entry["key"],
+            entry.get("type", "oai"),
+            entry["url"],
+            metadata_prefix=entry.get("prefix"),
+            sets=entry.get("sets", ()),
+        )
+        console.print(f"added source [bold]{entry['key']}[/] {entry['url']}")
+
+
 @sources.command("list")
 @pass_ctx
 def sources_list(ctx: Context) -> None:
