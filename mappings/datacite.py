@@ -1,0 +1,445 @@
+"""DataCite XML (kernel 2.x/3/4 or no namespace; bare or in an oai_datacite wrapper) -> canonical.
+
+The canonical record is the DataCite JSON shape, so this crosswalk is mostly renaming and
+cleaning; the kernel-2/3 forms (space-separated geo points and boxes, Funder contributors,
+top-level <rights>, StartDate/EndDate) are converted to their kernel-4 equivalents.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from mappings import Mapped, MappingError
+from mappings._shared import (
+    attr,
+    block_text,
+    dedupe,
+    elements,
+    finish,
+    first,
+    lang_of,
+    local,
+    named,
+    text,
+)
+from mappings.datacite_geo import geo_locations
+from mappings.normalize import (
+    classify_identifier,
+    normalize_date,
+    normalize_doi,
+    normalize_language,
+    resource_type_general,
+    year_of,
+)
+from mappings.people import name_identifier, name_type
+from mappings.vocabularies import (
+    CONTRIBUTOR_TYPES,
+    DATE_TYPES,
+    DESCRIPTION_TYPES,
+    FUNDER_IDENTIFIER_TYPES,
+    RESOURCE_TYPES_GENERAL,
+    TITLE_TYPES,
+)
+
+KERNEL_PREFIX = "http://datacite.org/schema/kernel-"
+OAI_DATACITE_NAMESPACES = (
+    "http://schema.datacite.org/oai/oai-1.0/",
+    "http://schema.datacite.org/oai/oai-1.1/",
+)
+
+# DataCite's standard "no value" codes (our exporter writes them for missing mandatory
+# properties): on the way in they mean "absent", so the mandatory-property warnings fire.
+PLACEHOLDERS = frozenset({"(:unac)", "(:unal)", "(:unap)", "(:unas)", "(:unav)", "(:unkn)",
+                          "(:none)", "(:null)", "(:tba)", "(:etal)"})  # fmt: skip
+
+_HANDLED = {
+    "identifier", "alternateIdentifiers", "creators", "titles", "publisher", "publicationYear",
+    "resourceType", "subjects", "contributors", "dates", "language", "relatedIdentifiers",
+    "sizes", "formats", "version", "rightsList", "rights", "descriptions", "geoLocations",
+    "fundingReferences", "relatedItems",
+}  # fmt: skip
+
+
+def is_datacite_namespace(namespace: str | None) -> bool:
+    """Kernel-2.x/3/4 resource namespaces (and no namespace at all)."""
+    return not namespace or namespace.startswith(KERNEL_PREFIX)
+
+
+def from_datacite(element: etree._Element) -> Mapped:
+    """Map a DataCite <resource> (or an oai_datacite wrapper around one) to canonical metadata."""
+    resource = _unwrap(element)
+    warnings: list[str] = []
+    for child in elements(resource):
+        if local(child) not in _HANDLED:
+            warnings.append(f"unmapped element datacite:{local(child)}")
+    contributors, funders = _contributors(resource, warnings)
+    md: dict = {}
+    md["identifiers"] = _identifiers(resource, warnings)
+    md["creators"] = _creators(resource, warnings)
+    md["titles"] = _titles(resource, warnings)
+    md["publisher"] = _value(first(resource, "publisher"))
+    md["dates"] = _dates(resource, warnings)
+    md["publicationYear"] = _publication_year(resource, md["dates"], warnings)
+    md["types"] = _types(resource, warnings)
+    md["subjects"] = _subjects(resource)
+    md["contributors"] = contributors
+    md["language"] = _language(resource, warnings)
+    md["relatedIdentifiers"] = _related_identifiers(resource, warnings)
+    md["sizes"] = _texts(resource, "sizes", "size")
+    md["formats"] = _texts(resource, "formats", "format")
+    md["version"] = text(first(resource, "version"))
+    md["rightsList"] = _rights_list(resource)
+    md["descriptions"] = _descriptions(resource, warnings)
+    md["geoLocations"] = _geo_locations(resource, warnings)
+    md["fundingReferences"] = _funding_references(resource, warnings) + funders
+    return finish(md, warnings), warnings
+
+
+def _value(el: etree._Element | None) -> str | None:
+    """Text of a mandatory property, None for a DataCite placeholder."""
+    value = text(el)
+    return None if value is None or value.lower() in PLACEHOLDERS else value
+
+
+def _unwrap(element: etree._Element) -> etree._Element:
+    if not isinstance(element.tag, str):
+        raise MappingError("not an element")
+    qname = etree.QName(element)
+    if qname.namespace in OAI_DATACITE_NAMESPACES and qname.localname == "oai_datacite":
+        payload = first(element, "payload")
+        inner = elements(payload) if payload is not None else []
+        if not inner:
+            raise MappingError("oai_datacite wrapper without a payload")
+        return _unwrap(inner[0])
+    if qname.localname != "resource" or not is_datacite_namespace(qname.namespace):
+        raise MappingError(f"not a DataCite resource: {element.tag}")
+    return element
+
+
+def _wrapped(resource: etree._Element, wrapper: str, item: str) -> list[etree._Element]:
+    return [el for box in named(resource, wrapper) for el in named(box, item)]
+
+
+def _texts(resource: etree._Element, wrapper: str, item: str) -> list[str]:
+    return [value for el in _wrapped(resource, wrapper, item) if (value := text(el))]
+
+
+def _identifiers(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    result = []
+    primary = first(resource, "identifier")
+    value = _value(primary)
+    kind = attr(primary, "identifierType") or "DOI"
+    if value and kind.upper() == "DOI":
+        doi = normalize_doi(value)
+        if doi is None:
+            warnings.append(f"invalid DOI '{value}' in identifier")
+        result.append({"identifier": doi or value, "identifierType": "DOI"})
+    elif value:
+        result.append({"identifier": value, "identifierType": kind})
+    for box in named(resource, "alternateIdentifiers"):
+        # Some records put the type on the wrapper instead of each item (NIST quirk).
+        box_type = attr(box, "alternateIdentifierType")
+        for el in named(box, "alternateIdentifier"):
+            kind = attr(el, "alternateIdentifierType") or box_type or "Other"
+            result.append({"identifier": text(el), "identifierType": kind})
+    return dedupe([item for item in result if item["identifier"]])
+
+
+def _person(parts: list[etree._Element], name_tag: str, warnings: list[str]) -> dict:
+    person: dict = {"nameIdentifiers": [], "affiliation": []}
+    for el in parts:
+        tag = local(el)
+        if tag == name_tag:
+            person["name"] = _value(el)
+            person["nameType"] = name_type(attr(el, "nameType"))
+            person["lang"] = lang_of(el)
+        elif tag in ("givenName", "familyName"):
+            person[tag] = text(el)
+        elif tag == "nameIdentifier":
+            person["nameIdentifiers"].append(
+                name_identifier(
+                    text(el), attr(el, "nameIdentifierScheme"), attr(el, "schemeURI"), warnings
+                )
+            )
+        elif tag == "affiliation":
+            person["affiliation"].append(_affiliation(el))
+    if not person.get("name") and (person.get("familyName") or person.get("givenName")):
+        given, family = person.get("givenName"), person.get("familyName")
+        person["name"] = ", ".join(p for p in (family, given) if p)
+    if not person.get("nameType") and (person.get("givenName") or _has_orcid(person)):
+        person["nameType"] = "Personal"
+    # Name first, identifiers last: the order people expect when reading stored records.
+    return {"name": person.pop("name", None)} | person
+
+
+def _has_orcid(person: dict) -> bool:
+    return any(i and i.get("nameIdentifierScheme") == "ORCID" for i in person["nameIdentifiers"])
+
+
+def _affiliation(el: etree._Element) -> dict | None:
+    identifier = attr(el, "affiliationIdentifier")
+    name = text(el) or identifier
+    if not name:
+        return None
+    return {
+        "name": name,
+        "affiliationIdentifier": identifier,
+        "affiliationIdentifierScheme": attr(el, "affiliationIdentifierScheme"),
+        "schemeUri": attr(el, "schemeURI"),
+    }
+
+
+def _split_people(el: etree._Element, name_tag: str) -> list[list[etree._Element]]:
+    """Children grouped per person: a second name element in one creator starts a new person."""
+    groups: list[list[etree._Element]] = [[]]
+    for child in elements(el):
+        if local(child) == name_tag and any(local(c) == name_tag for c in groups[-1]):
+            groups.append([])
+        groups[-1].append(child)
+    return groups
+
+
+def _creators(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    result = []
+    for el in _wrapped(resource, "creators", "creator"):
+        groups = _split_people(el, "creatorName")
+        if len(groups) > 1:
+            warnings.append(f"malformed creator: {len(groups)} creatorName in one creator, split")
+        for parts in groups:
+            person = _person(parts, "creatorName", warnings)
+            if person.get("name"):
+                result.append(person)
+            else:
+                warnings.append("creator without a name skipped")
+    return result
+
+
+def _contributors(resource: etree._Element, warnings: list[str]) -> tuple[list[dict], list[dict]]:
+    contributors, funders = [], []
+    for el in _wrapped(resource, "contributors", "contributor"):
+        kind = attr(el, "contributorType")
+        for parts in _split_people(el, "contributorName"):
+            person = _person(parts, "contributorName", warnings)
+            if not person.get("name"):
+                warnings.append("contributor without a name skipped")
+            elif kind == "Funder":
+                # Kernel 2/3 had funders as contributors; kernel 4 has fundingReferences.
+                funders.append(_funder_from_contributor(person))
+            else:
+                if kind not in CONTRIBUTOR_TYPES:
+                    warnings.append(f"contributorType '{kind}' replaced by 'Other'")
+                    kind = "Other"
+                person["contributorType"] = kind
+                contributors.append(person)
+    return contributors, funders
+
+
+def _funder_from_contributor(person: dict) -> dict:
+    ids = [i for i in person["nameIdentifiers"] if i]
+    funder = {"funderName": person["name"]}
+    if ids:
+        scheme = ids[0].get("nameIdentifierScheme") or ""
+        funder["funderIdentifier"] = ids[0]["nameIdentifier"]
+        funder["funderIdentifierType"] = _funder_type(scheme)
+    return funder
+
+
+def _funder_type(value: str | None) -> str:
+    if not value:
+        return "Other"
+    if value.lower() in ("crossref funder id", "fundref", "crossref funder"):
+        return "Crossref Funder ID"
+    upper = value.upper()
+    return upper if upper in FUNDER_IDENTIFIER_TYPES else "Other"
+
+
+def _titles(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    result = []
+    for el in _wrapped(resource, "titles", "title"):
+        kind = attr(el, "titleType")
+        if kind and kind not in TITLE_TYPES:
+            warnings.append(f"unknown titleType '{kind}' dropped")
+            kind = None
+        result.append({"title": _value(el), "titleType": kind, "lang": lang_of(el)})
+    return [t for t in result if t["title"]]
+
+
+def _publication_year(resource: etree._Element, dates: list[dict], warnings: list[str]):
+    raw = text(first(resource, "publicationYear"))
+    year = year_of(raw) if raw != "0000" else None  # "0000": the exporter's unknown year
+    if raw and year is None:
+        warnings.append(f"unparseable publicationYear '{raw}'")
+    if year is None:
+        issued = [d["date"] for d in dates if d.get("dateType") == "Issued"]
+        year = year_of(issued[0]) if issued else None
+        if year is not None:
+            warnings.append("publicationYear missing; taken from the Issued date")
+    return year
+
+
+def _types(resource: etree._Element, warnings: list[str]) -> dict:
+    el = first(resource, "resourceType")
+    raw_general = attr(el, "resourceTypeGeneral")
+    specific = text(el)
+    general = raw_general if raw_general in RESOURCE_TYPES_GENERAL else None
+    if raw_general and general is None:
+        general = resource_type_general(raw_general)
+        if general is None:
+            warnings.append(f"unknown resourceTypeGeneral '{raw_general}'")
+        elif general.lower() != raw_general.lower():
+            # e.g. kernel-4.7 Poster/Presentation: keep the original as the specific type.
+            specific = specific or raw_general
+    return {"resourceTypeGeneral": general, "resourceType": specific}
+
+
+def _subjects(resource: etree._Element) -> list[dict]:
+    return [
+        {
+            "subject": text(el),
+            "subjectScheme": attr(el, "subjectScheme"),
+            "schemeUri": attr(el, "schemeURI"),
+            "valueUri": attr(el, "valueURI"),
+            "classificationCode": attr(el, "classificationCode"),
+            "lang": lang_of(el),
+        }
+        for el in _wrapped(resource, "subjects", "subject")
+        if text(el)
+    ]
+
+
+def _dates(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    result = []
+    for el in _wrapped(resource, "dates", "date"):
+        raw = text(el)
+        if not raw:
+            continue
+        value = normalize_date(raw)
+        if value is None:
+            warnings.append(f"unparseable date '{raw}' in datacite:date")
+            continue
+        kind = attr(el, "dateType")
+        information = attr(el, "dateInformation")
+        if kind not in DATE_TYPES:
+            # Kernel 2 StartDate/EndDate and unknown types: keep the original type as information.
+            information = information or kind
+            kind = "Other"
+        result.append({"date": value, "dateType": kind, "dateInformation": information})
+    return result
+
+
+def _language(resource: etree._Element, warnings: list[str]) -> str | None:
+    raw = text(first(resource, "language"))
+    value = normalize_language(raw)
+    if raw and value is None:
+        warnings.append(f"unrecognised language '{raw}'")
+    return value
+
+
+def _related_identifiers(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    result = []
+    for el in _wrapped(resource, "relatedIdentifiers", "relatedIdentifier"):
+        value = text(el)
+        relation = attr(el, "relationType")
+        if not value or not relation:
+            warnings.append(f"relatedIdentifier '{value}' without relationType skipped")
+            continue
+        kind = attr(el, "relatedIdentifierType")
+        if kind is None and (guess := classify_identifier(value)):
+            value, kind = guess
+        elif kind and kind.upper() == "DOI":
+            value = normalize_doi(value) or value
+        if attr(el, "relationTypeInformation"):
+            warnings.append("unmapped attribute relationTypeInformation")
+        result.append(
+            {
+                "relatedIdentifier": value,
+                "relatedIdentifierType": kind,
+                "relationType": relation,
+                "resourceTypeGeneral": attr(el, "resourceTypeGeneral"),
+                "relatedMetadataScheme": attr(el, "relatedMetadataScheme"),
+                "schemeUri": attr(el, "schemeURI"),
+                "schemeType": attr(el, "schemeType"),
+            }
+        )
+    result.extend(_related_items(resource, warnings))
+    return dedupe(result)
+
+
+def _related_items(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    # The canonical shape has no relatedItems; keep the link, report the loss of the details.
+    result = []
+    for el in _wrapped(resource, "relatedItems", "relatedItem"):
+        ident = first(el, "relatedItemIdentifier")
+        warnings.append("relatedItem reduced to a relatedIdentifier (bibliographic details lost)")
+        if text(ident) and attr(el, "relationType"):
+            result.append(
+                {
+                    "relatedIdentifier": text(ident),
+                    "relatedIdentifierType": attr(ident, "relatedItemIdentifierType"),
+                    "relationType": attr(el, "relationType"),
+                    "resourceTypeGeneral": attr(el, "relatedItemType"),
+                }
+            )
+    return result
+
+
+def _rights_list(resource: etree._Element) -> list[dict]:
+    # Kernel 2 has a single top-level <rights>; later kernels wrap them in <rightsList>.
+    items = _wrapped(resource, "rightsList", "rights") + named(resource, "rights")
+    result = [
+        {
+            "rights": text(el),
+            "rightsUri": attr(el, "rightsURI"),
+            "rightsIdentifier": attr(el, "rightsIdentifier"),
+            "rightsIdentifierScheme": attr(el, "rightsIdentifierScheme"),
+            "schemeUri": attr(el, "schemeURI"),
+            "lang": lang_of(el),
+        }
+        for el in items
+    ]
+    return [r for r in result if r["rights"] or r["rightsUri"] or r["rightsIdentifier"]]
+
+
+def _descriptions(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    result = []
+    for el in _wrapped(resource, "descriptions", "description"):
+        kind = attr(el, "descriptionType")
+        if kind not in DESCRIPTION_TYPES:
+            if kind:
+                warnings.append(f"descriptionType '{kind}' replaced by 'Other'")
+            kind = "Other"
+        result.append({"description": block_text(el), "descriptionType": kind, "lang": lang_of(el)})
+    return [d for d in result if d["description"]]
+
+
+def _geo_locations(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    return [
+        location
+        for el in _wrapped(resource, "geoLocations", "geoLocation")
+        for location in geo_locations(el, warnings)
+    ]
+
+
+def _funding_references(resource: etree._Element, warnings: list[str]) -> list[dict]:
+    result = []
+    for el in _wrapped(resource, "fundingReferences", "fundingReference"):
+        name = text(first(el, "funderName"))
+        if not name:
+            warnings.append("fundingReference without funderName skipped")
+            continue
+        ident = first(el, "funderIdentifier")
+        award = first(el, "awardNumber")
+        result.append(
+            {
+                "funderName": name,
+                "funderIdentifier": text(ident),
+                "funderIdentifierType": _funder_type(attr(ident, "funderIdentifierType"))
+                if text(ident)
+                else None,
+                "schemeUri": attr(ident, "schemeURI"),
+                "awardNumber": text(award),
+                "awardUri": attr(award, "awardURI"),
+                "awardTitle": text(first(el, "awardTitle")),
+            }
+        )
+    return result

@@ -1,0 +1,131 @@
+"""Safe XML parsing for untrusted documents, and repair of pages that are not well-formed.
+
+Harvested and posted XML is hostile until parsed: no entity expansion, no DTD loading,
+no network access, a size limit, and documents that declare entities are refused outright
+(billion laughs, XXE) rather than parsed with the declarations ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from mappings import MappingError
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+# Characters allowed by XML 1.0 section 2.2; everything else makes libxml2 refuse the page.
+_ILLEGAL_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Character references to the same illegal code points (&#6; &#x1F; ...), as common in the wild.
+_ILLEGAL_CHAR_REFS = re.compile(
+    r"&#(?:x0*(?:[0-8bcef]|1[0-9a-f]|fff[ef]|d[89a-f][0-9a-f]{2})"
+    r"|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45]|5[56][0-9]{3}));",
+    re.IGNORECASE,
+)
+_XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])([^"']*)\2""")
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _parser() -> etree.XMLParser:
+    # A fresh parser per call: lxml parsers must not be shared between threads.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+
+
+def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+    """Parse untrusted XML and return its root element; raise MappingError when unsafe or broken."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > max_bytes:
+        raise MappingError(f"document too large: {len(data)} bytes > limit of {max_bytes}")
+    if not data.strip():
+        raise MappingError("empty document")
+    if _declares_entities_raw(data):
+        raise MappingError("document type declaration with entities refused (possible XXE)")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise MappingError(f"not well-formed XML: {exc.msg} (line {exc.lineno})") from exc
+    except ValueError as exc:  # e.g. unsupported encoding declarations
+        raise MappingError(f"not parseable as XML: {exc}") from exc
+    if root is None:
+        raise MappingError("no root element")
+    # Belt and braces for encodings the raw byte scan cannot see (UTF-16, EBCDIC, ...).
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise MappingError("document type declaration with entities refused (possible XXE)")
+    return root
+
+
+def _declares_entities_raw(data: bytes) -> bool:
+    start = data.find(b"<!DOCTYPE")
+    # Conservative on purpose: any entity declaration after a DOCTYPE refuses the document
+    # (a CDATA section quoting "<!ENTITY" is a price worth paying for not parsing the subset).
+    return start >= 0 and b"<!ENTITY" in data[start:]
+
+
+def repair_xml(data: bytes) -> tuple[bytes, list[str]]:
+    """Best-effort repair of a page that failed strict parsing; returns UTF-8 bytes and warnings.
+
+    Bad bytes are decoded one by one as cp1252 (the usual culprit: Windows text pasted into a
+    UTF-8 page), characters and character references illegal in XML 1.0 are removed, and the
+    XML declaration is rewritten to say UTF-8.
+    """
+    warnings: list[str] = []
+    text = _decode(data, warnings)
+    text, count = _ILLEGAL_CHAR_REFS.subn("", text)
+    if count:
+        warnings.append(f"removed {count} character reference(s) illegal in XML 1.0")
+    found = _ILLEGAL_CHARS.findall(text)
+    if found:
+        sample = ", ".join(sorted({f"U+{ord(c):04X}" for c in found})[:5])
+        warnings.append(f"removed {len(found)} character(s) illegal in XML 1.0 ({sample})")
+        text = _ILLEGAL_CHARS.sub("", text)
+    text = _XML_DECL_ENCODING.sub(r"\1\2UTF-8\2", text, count=1)
+    return text.encode("utf-8"), warnings
+
+
+def _decode(data: bytes, warnings: list[str]) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        warnings.append("re-encoded from UTF-16 to UTF-8")
+        return data.decode("utf-16", errors="replace")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    declared = _DECLARED_ENCODING.match(data)
+    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    if encoding.replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            text = data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            pass
+        else:
+            warnings.append(f"re-encoded from {encoding} to UTF-8")
+            return text
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # surrogateescape keeps each undecodable byte as U+DC80..U+DCFF so it can be fixed alone.
+    text = data.decode("utf-8", errors="surrogateescape")
+    bad = 0
+
+    def as_cp1252(match: re.Match[str]) -> str:
+        nonlocal bad
+        bad += len(match.group())
+        raw = bytes(ord(c) - 0xDC00 for c in match.group())
+        return raw.decode("cp1252", errors="replace")
+
+    text = re.sub("[\udc80-\udcff]+", as_cp1252, text)
+    warnings.append(f"{bad} byte(s) invalid in UTF-8 decoded as cp1252")
+    return text
+
+
+def xml_safe(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot carry (lxml refuses to serialise them)."""
+    return _ILLEGAL_CHARS.sub("", value)

@@ -1,0 +1,78 @@
+"""The shared format registry."""
+
+import pytest
+from crosswalk_support import fixture
+from lxml import etree
+
+from mappings import MappingError
+from mappings.datacite import from_datacite
+from mappings.export import to_oai_datacite
+from mappings.formats import FORMATS, HARVEST_PREFERENCE, Format, map_payload, reader_for_namespace
+from mappings.oai_dc import from_oai_dc
+from mappings.xml import parse_xml
+
+
+def test_registry_lists_the_three_formats():
+    assert set(FORMATS) == {"oai_datacite", "datacite", "oai_dc"}
+    assert HARVEST_PREFERENCE == ("oai_datacite", "datacite", "oai_dc")
+    assert FORMATS["oai_dc"].namespace == "http://www.openarchives.org/OAI/2.0/oai_dc/"
+    assert FORMATS["datacite"].namespace == "http://datacite.org/schema/kernel-4"
+    assert FORMATS["oai_datacite"].namespace == "http://schema.datacite.org/oai/oai-1.1/"
+    for prefix, fmt in FORMATS.items():
+        assert isinstance(fmt, Format)
+        assert fmt.prefix == prefix
+        assert fmt.schema.endswith(".xsd")
+        assert callable(fmt.reader) and callable(fmt.writer)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "reader"),
+    [
+        ("http://datacite.org/schema/kernel-2.2", from_datacite),
+        ("http://datacite.org/schema/kernel-3", from_datacite),
+        ("http://datacite.org/schema/kernel-4", from_datacite),
+        ("http://schema.datacite.org/oai/oai-1.0/", from_datacite),
+        ("http://schema.datacite.org/oai/oai-1.1/", from_datacite),
+        ("http://www.openarchives.org/OAI/2.0/oai_dc/", from_oai_dc),
+        ("http://www.loc.gov/METS/", None),
+        (None, None),
+    ],
+)
+def test_reader_for_namespace(namespace, reader):
+    assert reader_for_namespace(namespace) is reader
+
+
+def test_map_payload_refuses_unknown_namespaces():
+    mets = fixture("oai-pmh/perl-oai-lib/mets.xml")
+    payload = next(mets.iter("{http://www.loc.gov/METS/}mets"))
+    with pytest.raises(MappingError, match="namespace"):
+        map_payload(payload)
+
+
+def test_writers_produce_what_readers_read():
+    resource = fixture("datacite/xml-kernel-4/datacite-example-dataset-v4.xml")
+    metadata, _ = map_payload(resource)
+    for fmt in FORMATS.values():
+        element = parse_xml(etree.tostring(fmt.writer(metadata)))
+        again, _ = map_payload(element)
+        assert again["titles"][0] == metadata["titles"][0]
+
+
+@pytest.mark.parametrize("namespace", ["oai-1.0", "oai-1.1"])
+def test_oai_datacite_wrappers_are_unwrapped(namespace):
+    resource = fixture("datacite/xml-kernel-3/datacite-example-full-v3.1.xml")
+    wrapper = parse_xml(
+        f"<oai_datacite xmlns='http://schema.datacite.org/oai/{namespace}/'>"
+        "<schemaVersion>3.1</schemaVersion><datacentreSymbol>X</datacentreSymbol>"
+        "<payload/></oai_datacite>".encode()
+    )
+    wrapper[2].append(resource)
+    assert map_payload(wrapper) == map_payload(resource)
+
+
+def test_oai_datacite_export_wraps_kernel_4():
+    element = to_oai_datacite(
+        {"titles": [{"title": "t"}], "types": {"resourceTypeGeneral": "Text"}}
+    )
+    payload = element.find("{http://schema.datacite.org/oai/oai-1.1/}payload")
+    assert payload[0].tag == "{http://datacite.org/schema/kernel-4}resource"
