@@ -122,8 +122,7 @@ def _int_arg(
     return value
 
 
-@bp.get("/api/records")
-@bp.get("/api/records/")
+@bp.get("/api/records", strict_slashes=False)
 def search_records() -> Response:
     svc = services()
     args = parse_search_args(request.args, svc.settings)

@@ -1,0 +1,1 @@
+"""Demo support: an OAI-PMH replay server over recorded real responses."""

@@ -1,0 +1,118 @@
+"""The search backend interface and its value types.
+
+The web layer and the indexer depend on :class:`SearchIndex` only; the embedded tantivy
+backend (``embedded.py``) and the Elasticsearch backend implement it. Documents handed to
+a backend are the flat dicts built by :func:`catalogue.search.documents.to_document`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol
+
+# Public facet/filter name -> document field that holds its values (exact, untokenized).
+FACETS: dict[str, str] = {
+    "source": "source",
+    "type": "type",
+    "year": "year",
+    "subject": "subject",
+    "language": "language",
+    "publisher": "publisher",
+    "rights": "rights",
+    "access": "access",
+}
+
+SORTS: tuple[str, ...] = ("relevance", "newest", "oldest", "title", "-title", "updated")
+
+# Buckets returned per facet (selected filter values are always added on top).
+FACET_SIZE = 20
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search request, already validated by the caller (the API layer).
+
+    ``filters`` maps facet names (keys of :data:`FACETS`) to the accepted values: AND
+    across facets, OR within one facet. ``page`` is 1-based.
+    """
+
+    q: str = ""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    page: int = 1
+    size: int = 20
+    sort: str = "relevance"
+    facets: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.filters) - set(FACETS)
+        if unknown:
+            raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}")
+        if self.sort not in SORTS:
+            raise ValueError(f"unknown sort {self.sort!r}; one of {', '.join(SORTS)}")
+        if self.page < 1 or self.size < 0:
+            raise ValueError("page must be >= 1 and size >= 0")
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+@dataclass
+class SearchResult:
+    """Total hit count, one page of hits (each a stored ``Record.as_dict()``) and facets.
+
+    ``aggregations`` maps facet name -> ``[{"key": str, "count": int}, ...]``, count desc.
+    """
+
+    total: int
+    hits: list[dict[str, Any]]
+    aggregations: dict[str, list[dict[str, Any]]]
+
+
+class SearchError(Exception):
+    """Base of every search backend error."""
+
+
+class QuerySyntaxError(SearchError):
+    """The user's query cannot be parsed or run (the API answers 400)."""
+
+
+class IndexLocked(SearchError):
+    """Another process (or object) holds the index writer."""
+
+
+class SchemaMismatch(SearchError):
+    """The index on disk was built with another schema; it has to be rebuilt."""
+
+
+class SearchIndex(Protocol):
+    """What the indexer and the web app need from a search backend."""
+
+    def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Add documents, replacing any indexed document with the same id."""
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove documents by id (ids that are not indexed are ignored)."""
+
+    def commit(self, checkpoint: int) -> None:
+        """Make pending changes visible and durably record the change-log seq they reach."""
+
+    def checkpoint(self) -> int:
+        """The change-log seq applied by the last commit (0 for a new or cleared index)."""
+
+    def clear(self) -> None:
+        """Drop every document and reset the checkpoint to 0, as part of the next commit."""
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Run a query; raises QuerySyntaxError when ``query.q`` is not acceptable."""
+
+    def count(self) -> int:
+        """Number of documents visible to readers."""
+
+    def reload(self) -> None:
+        """Make the latest commit (possibly by another process) visible to this reader."""
+
+    def close(self) -> None:
+        """Release the writer lock and any resources; uncommitted changes are dropped."""

@@ -1,0 +1,133 @@
+"""The indexer: follows the store's change log into a search index.
+
+Whoever runs it (the ``serve`` background thread, ``catalogue indexer``, the end of
+``catalogue harvest``) does the same thing: apply the change log from the seq recorded
+with the index. Applying is idempotent (a record is re-read from the store and replaced
+in the index), so replaying changes after a crash is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from catalogue.search.base import IndexLocked, SearchError, SearchIndex
+from catalogue.search.documents import to_document
+from catalogue.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+
+
+class Indexer:
+    """Applies store changes to one writable index."""
+
+    def __init__(self, store: Store, index: SearchIndex) -> None:
+        self.store = store
+        self.index = index
+
+    def apply(self, batch: int = 1000) -> int:
+        """Apply up to ``batch`` changes after the index checkpoint; returns how many."""
+        changes = self.store.changes_since(self.index.checkpoint(), batch)
+        if not changes:
+            return 0
+        ids = list(dict.fromkeys(change.record_id for change in changes))
+        records = self.store.get_records(ids)
+        gone = [rid for rid in ids if rid not in records or records[rid].deleted]
+        gone_ids = set(gone)
+        docs = self._documents([records[rid] for rid in ids if rid not in gone_ids])
+        if gone:
+            self.index.delete(gone)
+        if docs:
+            self.index.upsert(docs)
+        self.index.commit(changes[-1].seq)
+        log.debug("indexed %d changes up to seq %d", len(changes), changes[-1].seq)
+        return len(changes)
+
+    def catch_up(self, batch: int = 1000) -> int:
+        """Apply changes until the index has reached the end of the change log."""
+        total = 0
+        while applied := self.apply(batch):
+            total += applied
+        return total
+
+    def rebuild(self, batch: int = 1000) -> int:
+        """Re-index every live record from the store; returns the number of documents.
+
+        The store's last seq is read first: changes that race the rebuild come after it and
+        are applied by the closing catch-up (re-applying one the scan already saw is harmless).
+        """
+        seq = self.store.last_seq()
+        self.index.clear()
+        indexed = 0
+        page = []
+        for record in self.store.iter_records(batch=batch):
+            page.append(record)
+            if len(page) >= batch:
+                indexed += self._upsert(page)
+                page = []
+        indexed += self._upsert(page)
+        self.index.commit(seq)
+        log.info("rebuilt search index: %d documents, checkpoint %d", indexed, seq)
+        self.catch_up(batch)
+        return indexed
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Catch up every ``interval`` seconds until ``stop`` is set (a thread's target).
+
+        Errors are logged and retried with exponential backoff; the loop never dies.
+        """
+        failures = 0
+        while not stop.is_set():
+            try:
+                applied = self.catch_up()
+            except Exception:
+                failures += 1
+                log.exception("indexer failed (attempt %d); retrying", failures)
+            else:
+                failures = 0
+                if applied:
+                    log.info("indexed %d changes", applied)
+            delay = min(interval * 2**failures, MAX_BACKOFF) if failures else interval
+            stop.wait(delay)
+
+    def _upsert(self, records: list[Any]) -> int:
+        docs = self._documents(records)
+        if docs:
+            self.index.upsert(docs)
+        return len(docs)
+
+    def _documents(self, records: list[Any]) -> list[dict[str, Any]]:
+        docs = []
+        for record in records:
+            try:
+                docs.append(to_document(record))
+            except Exception:
+                # one malformed record must not stop the index for everyone else
+                log.exception("cannot build search document for record %s", record.id)
+        return docs
+
+
+def open_index(settings: Mapping[str, Any], *, writer: bool) -> SearchIndex:
+    """The configured search backend (the embedded tantivy index unless a URL is set)."""
+    if settings.get("search_url"):
+        raise SearchError("Elasticsearch backend not implemented yet; unset CATALOGUE_SEARCH_URL")
+    from catalogue.search.embedded import TantivyIndex
+
+    return TantivyIndex(settings["index_dir"], writer=writer)
+
+
+def catch_up_if_free(store: Store, settings: Mapping[str, Any]) -> int | None:
+    """Catch the index up unless another process holds the writer (then None)."""
+    try:
+        index = open_index(settings, writer=True)
+    except IndexLocked:
+        log.info("search index is being written by another process; not catching up")
+        return None
+    try:
+        return Indexer(store, index).catch_up()
+    finally:
+        index.close()

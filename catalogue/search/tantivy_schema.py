@@ -1,0 +1,81 @@
+"""The tantivy schema of the embedded index and the conversion of search documents to it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import tantivy
+
+from catalogue.search.base import FACETS
+
+# Bump whenever the schema below or the way documents are indexed changes.
+SCHEMA_VERSION = 1
+
+# Analysed (English stemming) fields a user query searches; ``text`` holds everything.
+TEXT_FIELDS = ("title", "description", "creator", "text")
+# Exact-value fields behind the facets (tokenizer "raw", fast, multi-valued where needed).
+RAW_FIELDS = tuple(field for field in FACETS.values() if field != "year")
+
+_YEAR_SCALE = 10**12  # above any epoch second up to year 9999
+_NO_YEAR = 10_000  # outside publicationYear's range -9999..9999
+
+
+def build_schema() -> tantivy.Schema:
+    """Fields: analysed text, raw fast facet fields, integer sort keys, the stored record."""
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
+    for name in TEXT_FIELDS:
+        sb.add_text_field(name, tokenizer_name="en_stem")
+    for name in RAW_FIELDS:
+        sb.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    sb.add_integer_field("year", indexed=True, fast=True)
+    sb.add_integer_field("datestamp", indexed=True, fast=True)
+    sb.add_integer_field("sort_newest", fast=True)
+    sb.add_integer_field("sort_oldest", fast=True)
+    sb.add_text_field("title_sort", tokenizer_name="raw", fast=True, index_option="basic")
+    sb.add_bytes_field("record", stored=True)
+    return sb.build()
+
+
+def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
+    """The tantivy document of a search document (see ``documents.py``)."""
+    out = tantivy.Document()
+    out.add_text("id", doc["id"])
+    for name in TEXT_FIELDS:
+        for value in _as_list(doc.get(name)):
+            out.add_text(name, value)
+    for name in RAW_FIELDS:
+        for value in _as_list(doc.get(name)):
+            out.add_text(name, value)
+    year = doc.get("year")
+    seconds = _epoch(doc.get("datestamp"))
+    if year is not None:
+        out.add_integer("year", year)
+    out.add_integer("datestamp", seconds)
+    # "newest"/"oldest" order by year, then datestamp; records without a year go last
+    newest = -_NO_YEAR if year is None else year
+    oldest = _NO_YEAR if year is None else year
+    out.add_integer("sort_newest", newest * _YEAR_SCALE + seconds)
+    out.add_integer("sort_oldest", oldest * _YEAR_SCALE + seconds)
+    out.add_text("title_sort", doc.get("title_sort") or "")
+    out.add_bytes("record", doc["record"].encode())
+    return out
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [v for v in value if isinstance(v, str) and v]
+
+
+def _epoch(stamp: str | None) -> int:
+    if not stamp:
+        return 0
+    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
