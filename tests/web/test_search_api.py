@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 
-def meta(title: str, *, year: int, rtype: str, subjects: tuple[str, ...] = (), **extra: Any) -> dict:
+def meta(
+    title: str, *, year: int, rtype: str, subjects: tuple[str, ...] = (), **extra: Any
+) -> dict:
     md = {
         "titles": [{"title": title}],
         "creators": [{"name": "Curie, Marie", "nameType": "Personal"}],
@@ -26,16 +28,27 @@ def app(live_app):
     live_app.add(
         "zenodo",
         {
-            "z1": meta("Ocean temperature profiles", year=2020, rtype="Dataset",
-                       subjects=("oceanography", "climate")),
+            "z1": meta(
+                "Ocean temperature profiles",
+                year=2020,
+                rtype="Dataset",
+                subjects=("oceanography", "climate"),
+            ),
             "z2": meta("Glacier melt model", year=2021, rtype="Software", subjects=("climate",)),
             "z3": meta("Annual report", year=2019, rtype="Text", language="en"),
         },
     )
     live_app.add(
         "eur",
-        {"e1": meta("Ocean acidification survey", year=2021, rtype="Dataset",
-                    subjects=("oceanography",), publisher="Erasmus")},
+        {
+            "e1": meta(
+                "Ocean acidification survey",
+                year=2021,
+                rtype="Dataset",
+                subjects=("oceanography",),
+                publisher="Erasmus",
+            )
+        },
     )
     return live_app
 
@@ -124,7 +137,9 @@ def test_bad_parameters_are_400_with_the_field(app, params, field) -> None:
     assert field in {e["field"] for e in body["errors"]}
 
 
-@pytest.mark.parametrize("q", ["(((", 'title:"unclosed', "AND OR", "nosuchfield:x", "title:", "\x00\ud7ff"])
+@pytest.mark.parametrize(
+    "q", ["(((", 'title:"unclosed', "AND OR", "nosuchfield:x", "title:", "\x00\ud7ff"]
+)
 def test_hostile_queries_never_500(app, q) -> None:
     r = app.get("/api/records", q=q)
     assert r.status_code in (200, 400)
