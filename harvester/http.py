@@ -1,0 +1,153 @@
+"""HTTP for harvesters: one session per source, retries with backoff, capped bodies.
+
+Transient failures (connection errors, timeouts, 408, 429 and 5xx) are retried with
+exponential backoff; a ``Retry-After`` header (seconds or an HTTP date) wins over the
+backoff. Any other status is handed back to the caller, because protocols such as
+OAI-PMH put their own errors in 4xx bodies (Zenodo answers OAI errors with HTTP 422).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 507, 509})
+# Longest wait a Retry-After header may impose; a server asking for more is treated as down.
+MAX_RETRY_AFTER = 600.0
+_CHUNK = 1 << 16
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class HarvestError(Exception):
+    """Base of all errors that end a harvest run (the run is recorded as failed)."""
+
+
+class FetchError(HarvestError):
+    """The server could not be reached or kept failing after all retries."""
+
+
+class ResponseTooLarge(FetchError):
+    """A response body exceeded the configured maximum size."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The [harvest] settings this module uses."""
+
+    timeout: float = 60.0
+    max_retries: int = 5
+    backoff: float = 1.0
+    max_page_bytes: int = 50 * 1024 * 1024
+    user_agent: str = "catalogue-harvester"
+
+    @classmethod
+    def from_settings(cls, harvest: Mapping[str, Any]) -> HttpSettings:
+        """Build from ``settings["harvest"]``; missing keys keep their defaults."""
+        names = ("timeout", "max_retries", "backoff", "max_page_bytes", "user_agent")
+        return cls(**{name: harvest[name] for name in names if name in harvest})
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A complete HTTP response whose body was read within the size cap."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+def make_session(settings: HttpSettings) -> requests.Session:
+    """A session sending our User-Agent and accepting gzip (requests decodes it)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = settings.user_agent
+    session.headers["Accept-Encoding"] = "gzip, deflate"
+    return session
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header value (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def fetch(
+    session: requests.Session,
+    url: str,
+    params: Mapping[str, str],
+    settings: HttpSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Fetched:
+    """GET ``url`` with retries; returns the response whatever its final non-transient status.
+
+    Raises FetchError when the server stays unreachable or keeps answering with a
+    transient status after ``max_retries`` retries, ResponseTooLarge over the size cap.
+    """
+    attempt = 0
+    while True:
+        wait: float | None = None
+        try:
+            fetched = _get(session, url, params, settings)
+        except _TRANSIENT as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        except requests.RequestException as exc:
+            raise FetchError(f"{type(exc).__name__} for {url}: {exc}") from exc
+        else:
+            if fetched.status not in RETRY_STATUSES:
+                return fetched
+            problem = f"HTTP {fetched.status}"
+            wait = retry_after_seconds(fetched.headers.get("Retry-After"))
+        if attempt >= settings.max_retries:
+            raise FetchError(f"{problem} from {url} (after {attempt} retries)")
+        if wait is None:
+            wait = settings.backoff * (2**attempt)
+        if wait > MAX_RETRY_AFTER:
+            raise FetchError(f"{problem} from {url}: server asks to wait {wait:.0f} s")
+        attempt += 1
+        log.warning(
+            "%s from %s; retry %d/%d in %.1f s", problem, url, attempt, settings.max_retries, wait
+        )
+        sleep(wait)
+
+
+def _get(
+    session: requests.Session, url: str, params: Mapping[str, str], settings: HttpSettings
+) -> Fetched:
+    limit = settings.max_page_bytes
+    with session.get(url, params=params, timeout=settings.timeout, stream=True) as response:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise ResponseTooLarge(f"response of {declared} bytes from {url} exceeds {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        # Counted after gzip decoding, so a compressed bomb is caught as well.
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(f"response from {url} exceeds {limit} bytes")
+            chunks.append(chunk)
+        return Fetched(response.url, response.status_code, response.headers, b"".join(chunks))

@@ -1,0 +1,367 @@
+"""OAI-PMH client side: sickle's client and paging, with safe parsing and tolerant errors.
+
+sickle supplies the request/paging machinery (``Sickle`` and its response iterator); we
+replace what it does unsafely or strictly:
+
+- every body is parsed once with :func:`mappings.xml.parse_xml` (no entities, no network,
+  size-capped); a page that fails is repaired with :func:`mappings.xml.repair_xml` and
+  parsed again, and the repair is reported as page warnings;
+- OAI errors are read from the body whatever the HTTP status (Zenodo sends them with
+  422); ``noRecordsMatch`` is an empty result, every other OAI error raises ``OAIError``;
+- HTTP goes through :mod:`harvester.http` (retries honouring Retry-After, size cap,
+  User-Agent, gzip).
+
+Pages are yielded one at a time, so memory stays flat however long the list is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from lxml import etree
+from sickle import Sickle
+from sickle.iterator import OAIResponseIterator
+from sickle.models import ResumptionToken
+from sickle.response import OAIResponse
+
+from harvester.http import Fetched, FetchError, HarvestError, HttpSettings, fetch, make_session
+from mappings import MappingError
+from mappings.formats import FORMATS, HARVEST_PREFERENCE
+from mappings.xml import parse_xml, repair_xml
+
+log = logging.getLogger(__name__)
+
+OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+_OAI = f"{{{OAI_NS}}}"
+DAY_GRANULARITY = "YYYY-MM-DD"
+SECONDS_GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
+
+
+class OAIError(HarvestError):
+    """An OAI-PMH error answered by the server (badArgument, badResumptionToken, ...)."""
+
+    def __init__(self, code: str, message: str, url: str = "") -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"OAI-PMH error {code}: {message or '(no description)'} from {url}")
+
+
+class UnreadableResponse(HarvestError):
+    """A response that is not OAI-PMH XML even after repair: its records would be lost."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an Identify response tells a harvester."""
+
+    repository_name: str | None
+    base_url: str | None
+    protocol_version: str | None
+    earliest_datestamp: datetime | None
+    deleted_record: str | None
+    granularity: str
+
+
+class MetadataFormat(NamedTuple):
+    prefix: str
+    namespace: str | None
+    schema: str | None
+
+
+@dataclass
+class OAIRecord:
+    """One record of a ListRecords page, its payload still XML."""
+
+    source_id: str
+    datestamp: datetime | None
+    set_specs: list[str]
+    deleted: bool
+    payload: etree._Element | None
+    raw: bytes | None
+
+
+@dataclass
+class Page:
+    """One ListRecords response."""
+
+    response_date: datetime | None
+    records: list[OAIRecord]
+    resumption_token: str | None = None
+    cursor: int | None = None
+    complete_list_size: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_datestamp(text: str | None) -> datetime | None:
+    """An OAI datestamp (day or second granularity) as naive UTC; None when unparseable."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def format_datestamp(value: datetime, granularity: str = SECONDS_GRANULARITY) -> str:
+    """A from/until argument in the repository's granularity (naive datetimes are UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if granularity == DAY_GRANULARITY:
+        return value.strftime("%Y-%m-%d")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _SafeResponse(OAIResponse):
+    """sickle's OAIResponse, parsed once, safely, with repair of broken pages."""
+
+    def __init__(self, fetched: Fetched, params: dict[str, str], max_bytes: int) -> None:
+        super().__init__(fetched, params)
+        self.warnings: list[str] = []
+        self._xml = self._parse(fetched, max_bytes)
+
+    @property
+    def raw(self) -> str:
+        return self.http_response.content.decode("utf-8", errors="replace")
+
+    @property
+    def xml(self) -> etree._Element:
+        return self._xml
+
+    def _parse(self, fetched: Fetched, max_bytes: int) -> etree._Element:
+        try:
+            return parse_xml(fetched.content, max_bytes=max_bytes)
+        except MappingError as first:
+            repaired, warnings = repair_xml(fetched.content)
+            try:
+                root = parse_xml(repaired, max_bytes=max_bytes)
+            except MappingError as second:
+                raise UnreadableResponse(
+                    f"unreadable response from {fetched.url} (HTTP {fetched.status}): "
+                    f"{first}; after repair: {second}"
+                ) from second
+            self.warnings = [f"page repaired ({first}): {w}" for w in warnings or ["no change"]]
+            return root
+
+
+class _PageIterator(OAIResponseIterator):
+    """sickle's response iterator with our error handling and a repeated-token guard."""
+
+    def _next_response(self) -> None:
+        params = self.params
+        previous = self.resumption_token.token if self.resumption_token else None
+        if previous:
+            params = {"resumptionToken": previous, "verb": self.verb}
+        response: _SafeResponse = self.sickle.harvest(**params)
+        self.oai_response = response
+        root = response.xml
+        if root.tag != _OAI + "OAI-PMH":
+            raise UnreadableResponse(
+                f"not an OAI-PMH response from {response.http_response.url}: root {root.tag}"
+            )
+        errors = root.findall(_OAI + "error")
+        self.resumption_token = None
+        if errors:
+            codes = {e.get("code", "") for e in errors}
+            if codes == {"noRecordsMatch"}:
+                return  # an empty result, not a failure
+            first = errors[0]
+            raise OAIError(
+                first.get("code", "unknown"),
+                (first.text or "").strip(),
+                response.http_response.url,
+            )
+        self.resumption_token = self._get_resumption_token()
+        if self.resumption_token and self.resumption_token.token == previous:
+            raise OAIError("badResumptionToken", "server repeated the resumption token", "")
+
+
+class _SafeSickle(Sickle):
+    """A Sickle whose requests go through our retrying session and safe parser."""
+
+    def __init__(self, endpoint: str, settings: HttpSettings, sleep: Any = None) -> None:
+        super().__init__(endpoint, iterator=_PageIterator)
+        self.settings = settings
+        self.session = make_session(settings)
+        self._sleep = sleep
+
+    def harvest(self, **kwargs: str) -> _SafeResponse:
+        extra = {"sleep": self._sleep} if self._sleep else {}
+        fetched = fetch(self.session, self.endpoint, kwargs, self.settings, **extra)
+        if fetched.status >= 400:
+            # Many providers send OAI errors with 4xx: read the body before judging the status.
+            try:
+                response = _SafeResponse(fetched, kwargs, self.settings.max_page_bytes)
+            except UnreadableResponse:
+                response = None
+            if response is None or response.xml.find(_OAI + "error") is None:
+                raise FetchError(f"HTTP {fetched.status} from {fetched.url}")
+            return response
+        return _SafeResponse(fetched, kwargs, self.settings.max_page_bytes)
+
+
+class OAIClient:
+    """An OAI-PMH 2.0 harvesting client for one repository base URL.
+
+    ``settings`` is ``settings["harvest"]`` (a mapping) or an :class:`HttpSettings`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        settings: Mapping[str, Any] | HttpSettings | None = None,
+        *,
+        sleep: Any = None,
+    ) -> None:
+        if not isinstance(settings, HttpSettings):
+            settings = HttpSettings.from_settings(settings or {})
+        self.base_url = base_url
+        self.granularity = SECONDS_GRANULARITY
+        self._sickle = _SafeSickle(base_url, settings, sleep)
+
+    def close(self) -> None:
+        self._sickle.session.close()
+
+    def __enter__(self) -> OAIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _single(self, verb: str, **params: str) -> etree._Element:
+        iterator = _PageIterator(self._sickle, {"verb": verb, **params})
+        return iterator.oai_response.xml
+
+    def identify(self) -> Identity:
+        """Identify the repository; remembers its granularity for later from/until."""
+        node = self._single("Identify").find(_OAI + "Identify")
+        if node is None:
+            raise UnreadableResponse(f"Identify response from {self.base_url} has no Identify")
+
+        def text(name: str) -> str | None:
+            found = node.findtext(_OAI + name)
+            return found.strip() if found else None
+
+        granularity = text("granularity") or DAY_GRANULARITY
+        if granularity != SECONDS_GRANULARITY:
+            granularity = DAY_GRANULARITY
+        self.granularity = granularity
+        return Identity(
+            repository_name=text("repositoryName"),
+            base_url=text("baseURL"),
+            protocol_version=text("protocolVersion"),
+            earliest_datestamp=parse_datestamp(text("earliestDatestamp")),
+            deleted_record=text("deletedRecord"),
+            granularity=granularity,
+        )
+
+    def list_metadata_formats(self) -> list[MetadataFormat]:
+        """The formats the repository offers, in its order."""
+        root = self._single("ListMetadataFormats")
+        formats = []
+        for node in root.iter(_OAI + "metadataFormat"):
+            prefix = (node.findtext(_OAI + "metadataPrefix") or "").strip()
+            if prefix:
+                namespace = node.findtext(_OAI + "metadataNamespace")
+                schema = node.findtext(_OAI + "schema")
+                formats.append(
+                    MetadataFormat(
+                        prefix,
+                        namespace.strip() if namespace else None,
+                        schema.strip() if schema else None,
+                    )
+                )
+        return formats
+
+    def choose_prefix(self, preferred: Sequence[str] = HARVEST_PREFERENCE) -> str:
+        """The first of ``preferred`` the repository offers (matched by prefix, then namespace)."""
+        offered = self.list_metadata_formats()
+        for wanted in preferred:
+            namespace = FORMATS[wanted].namespace if wanted in FORMATS else None
+            for fmt in offered:
+                if fmt.prefix == wanted:
+                    return fmt.prefix
+            for fmt in offered:
+                if namespace and fmt.namespace == namespace:
+                    return fmt.prefix
+        names = ", ".join(f.prefix for f in offered) or "none"
+        raise OAIError(
+            "cannotDisseminateFormat",
+            f"none of {', '.join(preferred)} offered (offered: {names})",
+            self.base_url,
+        )
+
+    def iter_pages(
+        self,
+        prefix: str,
+        from_: datetime | None = None,
+        until: datetime | None = None,
+        set_: str | None = None,
+    ) -> Iterator[Page]:
+        """ListRecords page by page; dates are sent in the repository's granularity."""
+        params = {"verb": "ListRecords", "metadataPrefix": prefix}
+        if from_ is not None:
+            params["from"] = format_datestamp(from_, self.granularity)
+        if until is not None:
+            params["until"] = format_datestamp(until, self.granularity)
+        if set_:
+            params["set"] = set_
+        iterator = _PageIterator(self._sickle, params)
+        for response in iterator:
+            yield _page(response, iterator.resumption_token)
+
+
+def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
+    root = response.xml
+    warnings = list(response.warnings)
+    records: list[OAIRecord] = []
+    container = root.find(_OAI + "ListRecords")
+    for node in container.iterfind(_OAI + "record") if container is not None else ():
+        record = _record(node)
+        if record is None:
+            warnings.append("record without header identifier skipped")
+        else:
+            records.append(record)
+    return Page(
+        response_date=parse_datestamp(root.findtext(_OAI + "responseDate")),
+        records=records,
+        resumption_token=token.token if token else None,
+        cursor=_int(token.cursor) if token else None,
+        complete_list_size=_int(token.complete_list_size) if token else None,
+        warnings=warnings,
+    )
+
+
+def _record(node: etree._Element) -> OAIRecord | None:
+    header = node.find(_OAI + "header")
+    if header is None:
+        return None
+    identifier = (header.findtext(_OAI + "identifier") or "").strip()
+    if not identifier:
+        return None
+    deleted = header.get("status") == "deleted"
+    payload = None
+    metadata = node.find(_OAI + "metadata")
+    if metadata is not None and not deleted:
+        payload = next((c for c in metadata if isinstance(c.tag, str)), None)
+    return OAIRecord(
+        source_id=identifier,
+        datestamp=parse_datestamp(header.findtext(_OAI + "datestamp")),
+        set_specs=[s.text.strip() for s in header.iterfind(_OAI + "setSpec") if s.text],
+        deleted=deleted,
+        payload=payload,
+        raw=etree.tostring(payload, encoding="utf-8") if payload is not None else None,
+    )
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None

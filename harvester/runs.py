@@ -1,0 +1,188 @@
+"""A harvest run of one OAI-PMH source: fetch a page -> map each record -> store the page.
+
+Staged as in ckanext-harvest, with per-record outcomes and error rows:
+
+- fetch: one ListRecords page at a time (:mod:`harvester.oai`); a page that cannot be
+  fetched or read ends the run as ``failed`` (its records would be lost otherwise), but
+  the pages stored before it stay stored and the next incremental run starts from the
+  same ``harvest_from`` again, so nothing is skipped;
+- map: each record through :func:`mappings.formats.map_payload`; a record that fails
+  becomes a ``RunError(source_id, "map", reason)`` and counts as failed, the others go on;
+  mapping warnings become ``severity="warning"`` rows (the first :data:`MAX_WARNING_ROWS`
+  of a run; ``counts.warnings`` counts them all);
+- store: the page in one transaction (``Store.upsert_page``), raw payload bytes kept with
+  ``raw_format`` = the metadata prefix; deleted headers become tombstones.
+
+Sets of stored records: ``source:<key>`` plus ``source:<key>:<setSpec>`` for every setSpec
+of the record's header. ``:`` is OAI-PMH's set hierarchy separator, so the catalogue's
+provider can expose them as a tree (``source`` > ``source:zenodo`` > ``source:zenodo:software``).
+
+Incremental runs ask for ``from`` = the source's ``harvest_from`` minus
+``overlap_seconds``; on success ``harvest_from`` becomes the responseDate of the run's
+first page (the repository's clock, not ours) and the Identify granularity is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from catalogue.store import (
+    HarvestRun,
+    IncomingRecord,
+    Outcome,
+    RunCounts,
+    RunError,
+    SourceNotFound,
+    Store,
+    utcnow,
+)
+from harvester.http import HarvestError
+from harvester.oai import OAIClient, OAIRecord, Page
+from mappings.formats import map_payload
+
+log = logging.getLogger(__name__)
+
+MAX_WARNING_ROWS = 1000
+"""Warning rows stored per run; counts.warnings still counts every warning."""
+
+Progress = Callable[[int, "int | None"], None]
+"""progress(advance, total): records just processed, and the list size when the server says."""
+
+
+def record_sets(key: str, set_specs: list[str]) -> list[str]:
+    """The catalogue sets of a record of source ``key`` with these header setSpecs."""
+    return [f"source:{key}", *(f"source:{key}:{spec}" for spec in set_specs)]
+
+
+class _Run:
+    """State of one run: counts, buffered error rows, the warning cap."""
+
+    def __init__(self, store: Store, key: str, run_id: int) -> None:
+        self.store = store
+        self.key = key
+        self.run_id = run_id
+        self.counts = RunCounts()
+        self.warning_rows = 0
+
+    def warn(self, errors: list[RunError], source_id: str | None, stage: str, text: str) -> None:
+        self.counts.warnings += 1
+        if self.warning_rows < MAX_WARNING_ROWS:
+            self.warning_rows += 1
+            errors.append(RunError(source_id, stage, text, severity="warning"))
+
+    def store_page(self, page: Page, prefix: str) -> None:
+        errors: list[RunError] = []
+        for text in page.warnings:
+            self.warn(errors, None, "fetch", text)
+        items: list[IncomingRecord] = []
+        for record in page.records:
+            item = self.map_record(record, prefix, errors)
+            if item is None:
+                self.counts.add(Outcome.FAILED)
+            else:
+                items.append(item)
+        for _rid, outcome in self.store.upsert_page(self.key, items):
+            self.counts.add(outcome)
+        self.store.add_run_errors(self.run_id, errors)
+
+    def map_record(
+        self, record: OAIRecord, prefix: str, errors: list[RunError]
+    ) -> IncomingRecord | None:
+        sets = record_sets(self.key, record.set_specs)
+        if record.deleted:
+            return IncomingRecord(
+                record.source_id,
+                None,
+                sets=sets,
+                source_datestamp=record.datestamp,
+                deleted=True,
+            )
+        if record.payload is None:
+            errors.append(RunError(record.source_id, "map", "record has no metadata payload"))
+            return None
+        try:
+            metadata, warnings = map_payload(record.payload)
+        except Exception as exc:  # noqa: BLE001 - one bad record must never stop the run
+            reason = f"{type(exc).__name__}: {exc}"
+            log.info(
+                "source %s run %d: %s not mapped: %s",
+                self.key,
+                self.run_id,
+                record.source_id,
+                reason,
+            )
+            errors.append(RunError(record.source_id, "map", reason))
+            return None
+        for text in warnings:
+            self.warn(errors, record.source_id, "map", text)
+        return IncomingRecord(
+            record.source_id,
+            metadata,
+            sets=sets,
+            source_datestamp=record.datestamp,
+            raw=record.raw,
+            raw_format=prefix,
+        )
+
+
+def harvest_source(
+    store: Store,
+    key: str,
+    settings: Mapping[str, Any],
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> HarvestRun:
+    """Harvest source ``key`` (incrementally unless ``full``) and return the finished run.
+
+    Fetch failures end the run as ``failed`` with a message (never raised); errors of the
+    store or of our own code mark the run failed and are raised.
+    """
+    source = store.get_source(key)
+    if source is None:
+        raise SourceNotFound(key)
+    harvest = settings.get("harvest", {})
+    from_: datetime | None = None
+    if not full and source.harvest_from is not None:
+        from_ = source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
+    mode = "incremental" if from_ is not None else "full"
+    run_id = store.start_run(key, mode, from_)
+    run = _Run(store, key, run_id)
+    log.info("source %s run %d: %s harvest of %s from %s", key, run_id, mode, source.url, from_)
+    first_response: datetime | None = None
+    try:
+        with OAIClient(source.url, harvest) as client:
+            identity = client.identify()
+            prefix = source.metadata_prefix or client.choose_prefix()
+            for set_spec in source.sets or [None]:
+                started = utcnow()
+                for page in client.iter_pages(prefix, from_=from_, set_=set_spec):
+                    if first_response is None:
+                        first_response = page.response_date or started
+                    run.store_page(page, prefix)
+                    if progress is not None:
+                        progress(len(page.records), page.complete_list_size)
+    except HarvestError as exc:
+        message = str(exc)
+        log.warning("source %s run %d failed: %s", key, run_id, message)
+        return store.finish_run(
+            run_id, "failed", run.counts, response_date=first_response, message=message
+        )
+    except BaseException as exc:
+        store.finish_run(
+            run_id,
+            "failed",
+            run.counts,
+            response_date=first_response,
+            message=f"internal error: {type(exc).__name__}: {exc}",
+        )
+        raise
+    store.update_source(
+        key, harvest_from=first_response or source.harvest_from, granularity=identity.granularity
+    )
+    result = store.finish_run(run_id, "succeeded", run.counts, response_date=first_response)
+    log.info("source %s run %d succeeded: %s", key, run_id, result.counts)
+    return result
