@@ -204,7 +204,8 @@ def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
     console.print(
         f"[{style}]{key}: {run.status}[/] added {c.added}, updated {c.updated}, "
         f"unchanged {c.unchanged}, deleted {c.deleted}, failed {c.failed}, warnings {c.warnings}"
-        + (f" - {run.message}" if run.message else "")
+        + (f" - {run.message}" if run.message else ""),
+        soft_wrap=True,
     )
     return run
 
@@ -330,29 +331,29 @@ def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer:
 @pass_ctx
 def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
     """Replay recorded real OAI-PMH sources locally, harvest them over HTTP, serve the app."""
-    from catalogue.demo.replay import DEMO_SOURCES, start_replay_server
+    from catalogue.demo.replay import DEMO_SOURCES, start_replay_server, stop_replay_server
 
     server, base_url = start_replay_server()
     console.print(f"replaying recorded OAI-PMH sources at [bold]{base_url}[/]")
     failed = []
     for spec in DEMO_SOURCES:
-        url = f"{base_url}{spec['path']}"
-        existing = ctx.store.get_source(spec["key"])
+        url = f"{base_url}{spec.path}"
+        existing = ctx.store.get_source(spec.key)
         if existing is None:
-            ctx.store.add_source(spec["key"], "oai", url, metadata_prefix=spec.get("prefix"))
+            ctx.store.add_source(spec.key, "oai", url, metadata_prefix=spec.metadata_prefix)
         elif existing.url != url:
             # The replay server gets a new port each run; the records stay the same.
-            ctx.store.update_source(spec["key"], url=url)
-        if run_harvest(ctx, spec["key"], full=False).status != "succeeded":
-            failed.append(spec["key"])
+            ctx.store.update_source(spec.key, url=url)
+        if run_harvest(ctx, spec.key, full=False).status != "succeeded":
+            failed.append(spec.key)
     catch_up_index(ctx)
     if failed:
-        server.shutdown()
+        stop_replay_server(server)
         raise click.ClickException(f"demo harvest failed for: {', '.join(failed)}")
     total = ctx.store.count_records()
     console.print(f"[green]{total} records harvested[/]")
     if no_serve:
-        server.shutdown()
+        stop_replay_server(server)
         return
     base = f"http://{host}:{port}"
     console.print(

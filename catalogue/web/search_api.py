@@ -70,7 +70,8 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     if len(q) > MAX_QUERY_CHARS:
         errors.append({"field": "q", "message": f"longer than {MAX_QUERY_CHARS} characters"})
     page = _int_arg(args, "page", 1, 1, None, errors)
-    size = _int_arg(args, "size", limits["default_page_size"], 1, limits["max_page_size"], errors)
+    # size=0 is allowed: facet counts and the total without hits.
+    size = _int_arg(args, "size", limits["default_page_size"], 0, limits["max_page_size"], errors)
     sort_name = args.get("sort") or ("relevance" if q else "updated")
     if sort_name not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {sorted(SORTS)}"})
@@ -132,7 +133,11 @@ def search_records() -> Response:
         raise ApiError(400, "invalid query syntax", [{"field": "q", "message": str(exc)}]) from exc
     base = url_for("search.search_records", _external=True)
     links = {"self": f"{base}?{urlencode(args.params(args.page))}"}
-    if args.page * args.size < result.total and (args.page + 1) * args.size <= _window(svc):
+    if (
+        args.size
+        and args.page * args.size < result.total
+        and (args.page + 1) * args.size <= _window(svc)
+    ):
         links["next"] = f"{base}?{urlencode(args.params(args.page + 1))}"
     if args.page > 1:
         links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"

@@ -102,6 +102,12 @@ def test_sort_by_title_and_paging_links(app) -> None:
     assert "next" not in page2["links"] and "prev" in page2["links"]
 
 
+def test_size_zero_gives_total_and_facets_only(app) -> None:
+    body = app.get("/api/records", size=0).json()
+    assert body["hits"] == [] and body["total"] == 4
+    assert sum(b["count"] for b in body["aggregations"]["type"]) == 4
+
+
 def test_get_record_and_tombstone(app) -> None:
     hit = app.get("/api/records", q="glacier").json()["hits"][0]
     record = app.get(f"/api/records/{hit['id']}").json()
