@@ -6,6 +6,8 @@ recorded repository (see ``data/SOURCES.md``)::
     /zenodo/oai   Zenodo (InvenioRDM) records, oai_dc and datacite (2026 recordings)
     /dspace/oai   Erasmus University Rotterdam DSpace, oai_dc (2003 recordings)
     /sickle/oai   sickle's sample repository, oai_dc, with deleted records
+    /datacite/oai DataCite's own kernel-3/4 example records and bolognese's quirky ones,
+                  one record each, served as prefix ``datacite`` (sets per folder)
 
 The record XML is served verbatim from the recordings, re-wrapped in fresh envelopes and
 re-paginated (see :mod:`catalogue.demo.repository`). :data:`DEMO_SOURCES` lists the
@@ -18,9 +20,12 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree
 
 from catalogue.demo.repository import DAY, OAI_NS, SECONDS, Repository
 from mappings.xml import parse_xml
@@ -45,7 +50,14 @@ DEMO_SOURCES: tuple[DemoSource, ...] = (
     DemoSource("zenodo-datacite", "/zenodo/oai", "datacite", "Zenodo records as DataCite XML"),
     DemoSource("dspace-eur", "/dspace/oai", "oai_dc", "Erasmus University DSpace (2003)"),
     DemoSource("sickle-sample", "/sickle/oai", "oai_dc", "sickle sample repository"),
+    DemoSource("datacite-examples", "/datacite/oai", "datacite", "DataCite example records"),
 )
+
+# The DataCite example files are bare <resource> documents, not OAI-PMH responses: the
+# replay gives each a header (identifier from its file name, a fixed datestamp, its folder
+# as set) so they can be harvested like any other source.
+_DATACITE_FOLDERS = ("xml-kernel-3", "xml-kernel-4", "xml-quirks-bolognese")
+_DATACITE_DATESTAMP = datetime(2024, 1, 1, tzinfo=UTC)
 
 _RECORDINGS = {
     "zenodo": {
@@ -99,9 +111,36 @@ def load_recorded(name: str, page_size: int = 25) -> Repository:
     return repo
 
 
+def load_datacite_examples(page_size: int = 25) -> Repository:
+    """DataCite's example records (data/datacite/) as a repository offering ``datacite``."""
+    repo = Repository(name="DataCite example records", page_size=page_size)
+    repo.formats["datacite"] = (
+        "http://schema.datacite.org/meta/kernel-4/metadata.xsd",
+        "http://datacite.org/schema/kernel-4",
+    )
+    folder = resources.files("catalogue.demo").joinpath("data", "datacite")
+    for n, sub in enumerate(_DATACITE_FOLDERS):
+        files = sorted(f for f in folder.joinpath(sub).iterdir() if f.name.endswith(".xml"))
+        for m, file in enumerate(files):
+            datestamp = _DATACITE_DATESTAMP + timedelta(hours=n, minutes=m)
+            record = etree.Element(_OAI + "record", nsmap={None: OAI_NS})
+            header = etree.SubElement(record, _OAI + "header")
+            etree.SubElement(
+                header, _OAI + "identifier"
+            ).text = f"oai:datacite-examples:{file.name.removesuffix('.xml')}"
+            etree.SubElement(header, _OAI + "datestamp").text = f"{datestamp:%Y-%m-%dT%H:%M:%SZ}"
+            etree.SubElement(header, _OAI + "setSpec").text = sub
+            metadata = etree.SubElement(record, _OAI + "metadata")
+            metadata.append(parse_xml(file.read_bytes()))
+            repo.add("datacite", etree.tostring(record, encoding="utf-8"))
+    return repo
+
+
 def demo_repositories(page_size: int = 25) -> dict[str, Repository]:
     """Path -> repository for every recorded repository."""
-    return {f"/{name}/oai": load_recorded(name, page_size) for name in _RECORDINGS}
+    repos = {f"/{name}/oai": load_recorded(name, page_size) for name in _RECORDINGS}
+    repos["/datacite/oai"] = load_datacite_examples(page_size)
+    return repos
 
 
 class ReplayServer(ThreadingHTTPServer):

@@ -29,6 +29,7 @@ def test_demo_record_counts():
     assert counts["/zenodo/oai"]["oai_dc"] == 104
     assert counts["/zenodo/oai"]["datacite"] == 51
     assert counts["/dspace/oai"]["oai_dc"] == 18
+    assert counts["/datacite/oai"]["datacite"] == 32
     assert {s.path for s in DEMO_SOURCES} <= set(counts)
 
 
