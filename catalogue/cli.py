@@ -309,6 +309,8 @@ def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer:
 
     from catalogue.web.app import create_app
 
+    # waitress warns at every queued request under load; that is normal, not a problem.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     stop = threading.Event()
     if with_indexer and start_indexer(ctx, stop) is None:
         console.print("index: another process runs the indexer; serving read-only")
