@@ -13,13 +13,15 @@ from mappings import Mapped, MappingError
 from mappings._shared import (
     attr,
     block_text,
+    compact,
+    complete,
     dedupe,
     elements,
-    finish,
     first,
     lang_of,
     local,
     named,
+    prune,
     text,
 )
 from mappings.datacite_geo import geo_locations
@@ -60,6 +62,12 @@ _HANDLED = {
 }  # fmt: skip
 
 
+# The <resource> element's children grouped by local name, in document order.
+Children = dict[str, list[etree._Element]]
+# A child of <creator> or <contributor>: (local name, element).
+Part = tuple[str, etree._Element]
+
+
 def is_datacite_namespace(namespace: str | None) -> bool:
     """Kernel-2.x/3/4 resource namespaces (and no namespace at all)."""
     return not namespace or namespace.startswith(KERNEL_PREFIX)
@@ -67,32 +75,49 @@ def is_datacite_namespace(namespace: str | None) -> bool:
 
 def from_datacite(element: etree._Element) -> Mapped:
     """Map a DataCite <resource> (or an oai_datacite wrapper around one) to canonical metadata."""
-    resource = _unwrap(element)
     warnings: list[str] = []
-    for child in elements(resource):
-        if local(child) not in _HANDLED:
-            warnings.append(f"unmapped element datacite:{local(child)}")
-    contributors, funders = _contributors(resource, warnings)
+    # One pass over the children instead of a search per property.
+    kids = _children(_unwrap(element), warnings)
+    contributors, funders = _contributors(kids, warnings)
+    # Every builder leaves empty values out, so that no pruning pass is needed afterwards.
     md: dict = {}
-    md["identifiers"] = _identifiers(resource, warnings)
-    md["creators"] = _creators(resource, warnings)
-    md["titles"] = _titles(resource, warnings)
-    md["publisher"] = _value(first(resource, "publisher"))
-    md["dates"] = _dates(resource, warnings)
-    md["publicationYear"] = _publication_year(resource, md["dates"], warnings)
-    md["types"] = _types(resource, warnings)
-    md["subjects"] = _subjects(resource)
+    md["identifiers"] = _identifiers(kids, warnings)
+    md["creators"] = _creators(kids, warnings)
+    md["titles"] = _titles(kids, warnings)
+    md["publisher"] = _value(_first(kids, "publisher"))
+    md["dates"] = _dates(kids, warnings)
+    md["publicationYear"] = _publication_year(kids, md["dates"], warnings)
+    md["types"] = _types(kids, warnings)
+    md["subjects"] = _subjects(kids)
     md["contributors"] = contributors
-    md["language"] = _language(resource, warnings)
-    md["relatedIdentifiers"] = _related_identifiers(resource, warnings)
-    md["sizes"] = _texts(resource, "sizes", "size")
-    md["formats"] = _texts(resource, "formats", "format")
-    md["version"] = text(first(resource, "version"))
-    md["rightsList"] = _rights_list(resource)
-    md["descriptions"] = _descriptions(resource, warnings)
-    md["geoLocations"] = _geo_locations(resource, warnings)
-    md["fundingReferences"] = _funding_references(resource, warnings) + funders
-    return finish(md, warnings), warnings
+    md["language"] = _language(kids, warnings)
+    md["relatedIdentifiers"] = _related_identifiers(kids, warnings)
+    md["sizes"] = _texts(kids, "sizes", "size")
+    md["formats"] = _texts(kids, "formats", "format")
+    md["version"] = text(_first(kids, "version"))
+    md["rightsList"] = _rights_list(kids)
+    md["descriptions"] = _descriptions(kids, warnings)
+    md["geoLocations"] = _geo_locations(kids, warnings)
+    md["fundingReferences"] = _funding_references(kids, warnings) + funders
+    # Only None and empty containers are possible here; 0 is a valid publicationYear.
+    present = {k: v for k, v in md.items() if v is not None and v != [] and v != {}}
+    return complete(present, warnings), warnings
+
+
+def _children(resource: etree._Element, warnings: list[str]) -> Children:
+    """Element children grouped by local name; names this crosswalk does not read are reported."""
+    found: Children = {}
+    for child in resource.iterchildren(tag=etree.Element):
+        name = local(child)
+        if name not in _HANDLED:
+            warnings.append(f"unmapped element datacite:{name}")
+        found.setdefault(name, []).append(child)
+    return found
+
+
+def _first(kids: Children, name: str) -> etree._Element | None:
+    found = kids.get(name)
+    return found[0] if found else None
 
 
 def _value(el: etree._Element | None) -> str | None:
@@ -116,17 +141,17 @@ def _unwrap(element: etree._Element) -> etree._Element:
     return element
 
 
-def _wrapped(resource: etree._Element, wrapper: str, item: str) -> list[etree._Element]:
-    return [el for box in named(resource, wrapper) for el in named(box, item)]
+def _wrapped(kids: Children, wrapper: str, item: str) -> list[etree._Element]:
+    return [el for box in kids.get(wrapper, ()) for el in named(box, item)]
 
 
-def _texts(resource: etree._Element, wrapper: str, item: str) -> list[str]:
-    return [value for el in _wrapped(resource, wrapper, item) if (value := text(el))]
+def _texts(kids: Children, wrapper: str, item: str) -> list[str]:
+    return [value for el in _wrapped(kids, wrapper, item) if (value := text(el))]
 
 
-def _identifiers(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _identifiers(kids: Children, warnings: list[str]) -> list[dict]:
     result = []
-    primary = first(resource, "identifier")
+    primary = _first(kids, "identifier")
     value = _value(primary)
     kind = attr(primary, "identifierType") or "DOI"
     if value and kind.upper() == "DOI":
@@ -136,7 +161,7 @@ def _identifiers(resource: etree._Element, warnings: list[str]) -> list[dict]:
         result.append({"identifier": doi or value, "identifierType": "DOI"})
     elif value:
         result.append({"identifier": value, "identifierType": kind})
-    for box in named(resource, "alternateIdentifiers"):
+    for box in kids.get("alternateIdentifiers", ()):
         # Some records put the type on the wrapper instead of each item (NIST quirk).
         box_type = attr(box, "alternateIdentifierType")
         for el in named(box, "alternateIdentifier"):
@@ -145,10 +170,9 @@ def _identifiers(resource: etree._Element, warnings: list[str]) -> list[dict]:
     return dedupe([item for item in result if item["identifier"]])
 
 
-def _person(parts: list[etree._Element], name_tag: str, warnings: list[str]) -> dict:
+def _person(parts: list[Part], name_tag: str, warnings: list[str]) -> dict:
     person: dict = {"nameIdentifiers": [], "affiliation": []}
-    for el in parts:
-        tag = local(el)
+    for tag, el in parts:
         if tag == name_tag:
             person["name"] = _value(el)
             person["nameType"] = name_type(attr(el, "nameType"))
@@ -156,24 +180,28 @@ def _person(parts: list[etree._Element], name_tag: str, warnings: list[str]) -> 
         elif tag in ("givenName", "familyName"):
             person[tag] = text(el)
         elif tag == "nameIdentifier":
-            person["nameIdentifiers"].append(
-                name_identifier(
-                    text(el), attr(el, "nameIdentifierScheme"), attr(el, "schemeURI"), warnings
-                )
+            identifier = name_identifier(
+                text(el), attr(el, "nameIdentifierScheme"), attr(el, "schemeURI"), warnings
             )
+            if identifier:
+                person["nameIdentifiers"].append(compact(identifier))
         elif tag == "affiliation":
-            person["affiliation"].append(_affiliation(el))
+            affiliation = _affiliation(el)
+            if affiliation:
+                person["affiliation"].append(affiliation)
     if not person.get("name") and (person.get("familyName") or person.get("givenName")):
         given, family = person.get("givenName"), person.get("familyName")
         person["name"] = ", ".join(p for p in (family, given) if p)
     if not person.get("nameType") and (person.get("givenName") or _has_orcid(person)):
         person["nameType"] = "Personal"
     # Name first, identifiers last: the order people expect when reading stored records.
-    return {"name": person.pop("name", None)} | person
+    person = {"name": person.pop("name", None)} | person
+    # Absent parts are None and identifier lists may be empty: the only empties to drop.
+    return {key: value for key, value in person.items() if value is not None and value != []}
 
 
 def _has_orcid(person: dict) -> bool:
-    return any(i and i.get("nameIdentifierScheme") == "ORCID" for i in person["nameIdentifiers"])
+    return any(i.get("nameIdentifierScheme") == "ORCID" for i in person["nameIdentifiers"])
 
 
 def _affiliation(el: etree._Element) -> dict | None:
@@ -181,27 +209,33 @@ def _affiliation(el: etree._Element) -> dict | None:
     name = text(el) or identifier
     if not name:
         return None
-    return {
-        "name": name,
-        "affiliationIdentifier": identifier,
-        "affiliationIdentifierScheme": attr(el, "affiliationIdentifierScheme"),
-        "schemeUri": attr(el, "schemeURI"),
-    }
+    return compact(
+        {
+            "name": name,
+            "affiliationIdentifier": identifier,
+            "affiliationIdentifierScheme": attr(el, "affiliationIdentifierScheme"),
+            "schemeUri": attr(el, "schemeURI"),
+        }
+    )
 
 
-def _split_people(el: etree._Element, name_tag: str) -> list[list[etree._Element]]:
+def _split_people(el: etree._Element, name_tag: str) -> list[list[Part]]:
     """Children grouped per person: a second name element in one creator starts a new person."""
-    groups: list[list[etree._Element]] = [[]]
-    for child in elements(el):
-        if local(child) == name_tag and any(local(c) == name_tag for c in groups[-1]):
-            groups.append([])
-        groups[-1].append(child)
+    groups: list[list[Part]] = [[]]
+    has_name = False
+    for child in el.iterchildren(tag=etree.Element):
+        tag = local(child)
+        if tag == name_tag:
+            if has_name:
+                groups.append([])
+            has_name = True
+        groups[-1].append((tag, child))
     return groups
 
 
-def _creators(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _creators(kids: Children, warnings: list[str]) -> list[dict]:
     result = []
-    for el in _wrapped(resource, "creators", "creator"):
+    for el in _wrapped(kids, "creators", "creator"):
         groups = _split_people(el, "creatorName")
         if len(groups) > 1:
             warnings.append(f"malformed creator: {len(groups)} creatorName in one creator, split")
@@ -214,9 +248,9 @@ def _creators(resource: etree._Element, warnings: list[str]) -> list[dict]:
     return result
 
 
-def _contributors(resource: etree._Element, warnings: list[str]) -> tuple[list[dict], list[dict]]:
+def _contributors(kids: Children, warnings: list[str]) -> tuple[list[dict], list[dict]]:
     contributors, funders = [], []
-    for el in _wrapped(resource, "contributors", "contributor"):
+    for el in _wrapped(kids, "contributors", "contributor"):
         kind = attr(el, "contributorType")
         for parts in _split_people(el, "contributorName"):
             person = _person(parts, "contributorName", warnings)
@@ -235,7 +269,7 @@ def _contributors(resource: etree._Element, warnings: list[str]) -> tuple[list[d
 
 
 def _funder_from_contributor(person: dict) -> dict:
-    ids = [i for i in person["nameIdentifiers"] if i]
+    ids = person.get("nameIdentifiers")
     funder = {"funderName": person["name"]}
     if ids:
         scheme = ids[0].get("nameIdentifierScheme") or ""
@@ -253,19 +287,19 @@ def _funder_type(value: str | None) -> str:
     return upper if upper in FUNDER_IDENTIFIER_TYPES else "Other"
 
 
-def _titles(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _titles(kids: Children, warnings: list[str]) -> list[dict]:
     result = []
-    for el in _wrapped(resource, "titles", "title"):
+    for el in _wrapped(kids, "titles", "title"):
         kind = attr(el, "titleType")
         if kind and kind not in TITLE_TYPES:
             warnings.append(f"unknown titleType '{kind}' dropped")
             kind = None
         result.append({"title": _value(el), "titleType": kind, "lang": lang_of(el)})
-    return [t for t in result if t["title"]]
+    return [compact(t) for t in result if t["title"]]
 
 
-def _publication_year(resource: etree._Element, dates: list[dict], warnings: list[str]):
-    raw = text(first(resource, "publicationYear"))
+def _publication_year(kids: Children, dates: list[dict], warnings: list[str]):
+    raw = text(_first(kids, "publicationYear"))
     year = year_of(raw) if raw != "0000" else None  # "0000": the exporter's unknown year
     if raw and year is None:
         warnings.append(f"unparseable publicationYear '{raw}'")
@@ -277,8 +311,8 @@ def _publication_year(resource: etree._Element, dates: list[dict], warnings: lis
     return year
 
 
-def _types(resource: etree._Element, warnings: list[str]) -> dict:
-    el = first(resource, "resourceType")
+def _types(kids: Children, warnings: list[str]) -> dict:
+    el = _first(kids, "resourceType")
     raw_general = attr(el, "resourceTypeGeneral")
     specific = text(el)
     general = raw_general if raw_general in RESOURCE_TYPES_GENERAL else None
@@ -289,27 +323,29 @@ def _types(resource: etree._Element, warnings: list[str]) -> dict:
         elif general.lower() != raw_general.lower():
             # e.g. kernel-4.7 Poster/Presentation: keep the original as the specific type.
             specific = specific or raw_general
-    return {"resourceTypeGeneral": general, "resourceType": specific}
+    return compact({"resourceTypeGeneral": general, "resourceType": specific})
 
 
-def _subjects(resource: etree._Element) -> list[dict]:
+def _subjects(kids: Children) -> list[dict]:
     return [
-        {
-            "subject": text(el),
-            "subjectScheme": attr(el, "subjectScheme"),
-            "schemeUri": attr(el, "schemeURI"),
-            "valueUri": attr(el, "valueURI"),
-            "classificationCode": attr(el, "classificationCode"),
-            "lang": lang_of(el),
-        }
-        for el in _wrapped(resource, "subjects", "subject")
+        compact(
+            {
+                "subject": text(el),
+                "subjectScheme": attr(el, "subjectScheme"),
+                "schemeUri": attr(el, "schemeURI"),
+                "valueUri": attr(el, "valueURI"),
+                "classificationCode": attr(el, "classificationCode"),
+                "lang": lang_of(el),
+            }
+        )
+        for el in _wrapped(kids, "subjects", "subject")
         if text(el)
     ]
 
 
-def _dates(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _dates(kids: Children, warnings: list[str]) -> list[dict]:
     result = []
-    for el in _wrapped(resource, "dates", "date"):
+    for el in _wrapped(kids, "dates", "date"):
         raw = text(el)
         if not raw:
             continue
@@ -323,21 +359,21 @@ def _dates(resource: etree._Element, warnings: list[str]) -> list[dict]:
             # Kernel 2 StartDate/EndDate and unknown types: keep the original type as information.
             information = information or kind
             kind = "Other"
-        result.append({"date": value, "dateType": kind, "dateInformation": information})
+        result.append(compact({"date": value, "dateType": kind, "dateInformation": information}))
     return result
 
 
-def _language(resource: etree._Element, warnings: list[str]) -> str | None:
-    raw = text(first(resource, "language"))
+def _language(kids: Children, warnings: list[str]) -> str | None:
+    raw = text(_first(kids, "language"))
     value = normalize_language(raw)
     if raw and value is None:
         warnings.append(f"unrecognised language '{raw}'")
     return value
 
 
-def _related_identifiers(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _related_identifiers(kids: Children, warnings: list[str]) -> list[dict]:
     result = []
-    for el in _wrapped(resource, "relatedIdentifiers", "relatedIdentifier"):
+    for el in _wrapped(kids, "relatedIdentifiers", "relatedIdentifier"):
         value = text(el)
         relation = attr(el, "relationType")
         if not value or not relation:
@@ -361,14 +397,16 @@ def _related_identifiers(resource: etree._Element, warnings: list[str]) -> list[
                 "schemeType": attr(el, "schemeType"),
             }
         )
-    result.extend(_related_items(resource, warnings))
-    return dedupe(result)
+    result.extend(_related_items(kids, warnings))
+    # Dedupe before dropping the None values: the pruned forms of an identifier and of an item
+    # can coincide, and both are kept.
+    return [compact(item) for item in dedupe(result)]
 
 
-def _related_items(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _related_items(kids: Children, warnings: list[str]) -> list[dict]:
     # The canonical shape has no relatedItems; keep the link, report the loss of the details.
     result = []
-    for el in _wrapped(resource, "relatedItems", "relatedItem"):
+    for el in _wrapped(kids, "relatedItems", "relatedItem"):
         ident = first(el, "relatedItemIdentifier")
         warnings.append("relatedItem reduced to a relatedIdentifier (bibliographic details lost)")
         if text(ident) and attr(el, "relationType"):
@@ -383,9 +421,9 @@ def _related_items(resource: etree._Element, warnings: list[str]) -> list[dict]:
     return result
 
 
-def _rights_list(resource: etree._Element) -> list[dict]:
+def _rights_list(kids: Children) -> list[dict]:
     # Kernel 2 has a single top-level <rights>; later kernels wrap them in <rightsList>.
-    items = _wrapped(resource, "rightsList", "rights") + named(resource, "rights")
+    items = _wrapped(kids, "rightsList", "rights") + kids.get("rights", [])
     result = [
         {
             "rights": text(el),
@@ -397,32 +435,34 @@ def _rights_list(resource: etree._Element) -> list[dict]:
         }
         for el in items
     ]
-    return [r for r in result if r["rights"] or r["rightsUri"] or r["rightsIdentifier"]]
+    return [compact(r) for r in result if r["rights"] or r["rightsUri"] or r["rightsIdentifier"]]
 
 
-def _descriptions(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _descriptions(kids: Children, warnings: list[str]) -> list[dict]:
     result = []
-    for el in _wrapped(resource, "descriptions", "description"):
+    for el in _wrapped(kids, "descriptions", "description"):
         kind = attr(el, "descriptionType")
         if kind not in DESCRIPTION_TYPES:
             if kind:
                 warnings.append(f"descriptionType '{kind}' replaced by 'Other'")
             kind = "Other"
         result.append({"description": block_text(el), "descriptionType": kind, "lang": lang_of(el)})
-    return [d for d in result if d["description"]]
+    return [compact(d) for d in result if d["description"]]
 
 
-def _geo_locations(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _geo_locations(kids: Children, warnings: list[str]) -> list[dict]:
+    # Geo locations nest points, boxes and polygons, and are rare: the generic prune will do.
     return [
-        location
-        for el in _wrapped(resource, "geoLocations", "geoLocation")
+        pruned
+        for el in _wrapped(kids, "geoLocations", "geoLocation")
         for location in geo_locations(el, warnings)
+        if (pruned := prune(location))
     ]
 
 
-def _funding_references(resource: etree._Element, warnings: list[str]) -> list[dict]:
+def _funding_references(kids: Children, warnings: list[str]) -> list[dict]:
     result = []
-    for el in _wrapped(resource, "fundingReferences", "fundingReference"):
+    for el in _wrapped(kids, "fundingReferences", "fundingReference"):
         name = text(first(el, "funderName"))
         if not name:
             warnings.append("fundingReference without funderName skipped")
@@ -430,16 +470,18 @@ def _funding_references(resource: etree._Element, warnings: list[str]) -> list[d
         ident = first(el, "funderIdentifier")
         award = first(el, "awardNumber")
         result.append(
-            {
-                "funderName": name,
-                "funderIdentifier": text(ident),
-                "funderIdentifierType": _funder_type(attr(ident, "funderIdentifierType"))
-                if text(ident)
-                else None,
-                "schemeUri": attr(ident, "schemeURI"),
-                "awardNumber": text(award),
-                "awardUri": attr(award, "awardURI"),
-                "awardTitle": text(first(el, "awardTitle")),
-            }
+            compact(
+                {
+                    "funderName": name,
+                    "funderIdentifier": text(ident),
+                    "funderIdentifierType": _funder_type(attr(ident, "funderIdentifierType"))
+                    if text(ident)
+                    else None,
+                    "schemeUri": attr(ident, "schemeURI"),
+                    "awardNumber": text(award),
+                    "awardUri": attr(award, "awardURI"),
+                    "awardTitle": text(first(el, "awardTitle")),
+                }
+            )
         )
     return result

@@ -86,12 +86,13 @@ def normalize_date(s: str | None) -> str | None:
 
 
 def _single_date(value: str) -> str | None:
+    # The shapes exclude one another, so the most common one, a full date, is tried first.
+    if m := _DAY.match(value) or _COMPACT_DAY.match(value):
+        return _checked_day(*m.groups())
     if _YEAR.match(value):
         return value
     if m := _YEAR_MONTH.match(value):
         return value if 1 <= int(m.group(2)) <= 12 else None
-    if m := _DAY.match(value) or _COMPACT_DAY.match(value):
-        return _checked_day(*m.groups())
     if m := _DATETIME.match(value):
         return _checked_datetime(m)
     return None
@@ -132,15 +133,24 @@ def year_of(s: str | None) -> int | None:
         return None
     normalized = normalize_date(s)
     if normalized is not None:
-        first = normalized.split("/")[0]
-        sign = -1 if first.startswith("-") else 1
-        return sign * int(first.lstrip("-")[:4])
+        return start_year(normalized)
     # Tolerate trailing noise after a clear year ("2003-04-22 13:13:44.0 CET", "2010 (print)").
     m = _LEADING_YEAR.match(s)
     return int(m.group(1)) if m else None
 
 
+def start_year(normalized: str) -> int:
+    """The (start) year of a date that ``normalize_date`` returned.
+
+    Equal to ``year_of(normalized)`` (normalize_date is idempotent), without normalising again.
+    """
+    first = normalized.split("/")[0]
+    sign = -1 if first.startswith("-") else 1
+    return sign * int(first.lstrip("-")[:4])
+
+
 _PARENTHESISED = re.compile(r"\s*\(.*\)\s*$")
+_THREE_LETTERS = re.compile(r"[a-z]{3}")
 
 
 def normalize_language(s: str | None) -> str | None:
@@ -150,7 +160,10 @@ def normalize_language(s: str | None) -> str | None:
     """
     if not s:
         return None
-    value = _PARENTHESISED.sub("", s.strip()).lower().replace("_", "-")
+    value = s.strip()
+    if "(" in value:  # the usual bare code or name has no qualifier to drop
+        value = _PARENTHESISED.sub("", value)
+    value = value.lower().replace("_", "-")
     if not value or value in NO_LANGUAGE:
         return None
     if value in LANGUAGE_ALIASES:
@@ -160,13 +173,14 @@ def normalize_language(s: str | None) -> str | None:
         return primary
     if primary in LANGUAGE_ALIASES:
         return LANGUAGE_ALIASES[primary]
-    if re.fullmatch(r"[a-z]{3}", primary):
+    if _THREE_LETTERS.fullmatch(primary):
         return primary
     return None
 
 
 _TYPE_SEGMENT = re.compile(r"[/:#]")
 _ZENODO_PREFIX = re.compile(r"^(?:publication|image|upload)-", re.IGNORECASE)
+_TYPE_NOISE = re.compile(r"[\s_\-]")
 
 
 def resource_type_general(s: str | None) -> str | None:
@@ -175,7 +189,7 @@ def resource_type_general(s: str | None) -> str | None:
         return None
     segment = _TYPE_SEGMENT.split(s.strip().rstrip("/"))[-1]
     segment = _ZENODO_PREFIX.sub("", segment)
-    key = re.sub(r"[\s_\-]", "", segment).lower()
+    key = _TYPE_NOISE.sub("", segment).lower()
     return RESOURCE_TYPE_ALIASES.get(key)
 
 
@@ -188,6 +202,7 @@ _ISBN = re.compile(r"^(?:isbn:?\s*)?((?:97[89][- ]?)?\d{1,5}[- ]?\d+[- ]?\d+[- ]
 _ARXIV = re.compile(r"^arxiv:\s*(\S+)$", re.IGNORECASE)
 _OAI = re.compile(r"^oai:[a-z][a-z0-9.-]*:\S+$", re.IGNORECASE)
 _ARK = re.compile(r"^ark:/?\d+/\S+$", re.IGNORECASE)
+_ISBN_SEPARATORS = re.compile(r"[- ]")
 
 
 def classify_identifier(s: str | None) -> tuple[str, str] | None:
@@ -215,6 +230,6 @@ def classify_identifier(s: str | None) -> tuple[str, str] | None:
         return f"arXiv:{m.group(1)}", "arXiv"
     if m := _ISSN.match(value):
         return m.group(1).upper(), "ISSN"
-    if (m := _ISBN.match(value)) and len(re.sub(r"[- ]", "", m.group(1))) in (10, 13):
+    if (m := _ISBN.match(value)) and len(_ISBN_SEPARATORS.sub("", m.group(1))) in (10, 13):
         return m.group(1), "ISBN"
     return value, "Other"

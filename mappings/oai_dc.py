@@ -10,12 +10,13 @@ from __future__ import annotations
 from lxml import etree
 
 from mappings import Mapped, MappingError
-from mappings._shared import dedupe, elements, finish, lang_of, local, strip_html, text
+from mappings._shared import complete, dedupe, lang_of, strip_html, text
 from mappings.normalize import (
     classify_identifier,
     normalize_date,
     normalize_language,
     resource_type_general,
+    start_year,
     year_of,
 )
 from mappings.people import split_family_given
@@ -28,99 +29,133 @@ _DC_ELEMENTS = (
     "title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
     "format", "identifier", "source", "language", "relation", "coverage", "rights",
 )  # fmt: skip
+# Clark-notation tags, so that children are recognised by one dict lookup on element.tag.
+_ROOT_TAG = f"{{{OAI_DC_NS}}}dc"
+_DC_TAGS = {f"{{{DC_NS}}}{name}": name for name in _DC_ELEMENTS}
+
+# A dc:* element with non-empty text: (whitespace-collapsed text, the element).
+Value = tuple[str, etree._Element]
 
 
 def from_oai_dc(element: etree._Element) -> Mapped:
     """Map an <oai_dc:dc> element to canonical metadata and warnings."""
-    if not isinstance(element.tag, str) or element.tag != f"{{{OAI_DC_NS}}}dc":
+    if not isinstance(element.tag, str) or element.tag != _ROOT_TAG:
         raise MappingError(f"not an oai_dc:dc element: {element.tag}")
     warnings: list[str] = []
     dc = _collect(element, warnings)
-    dates, year = _dates(dc["date"], warnings)
-    coverage_dates, places = _coverage(dc["coverage"])
-    md: dict = {}
-    md["identifiers"] = _identifiers(dc["identifier"])
-    md["creators"] = [_person(el) for el in dc["creator"]]
-    md["titles"] = [{"title": text(el), "lang": lang_of(el)} for el in dc["title"]]
-    md["publisher"] = _publisher(dc["publisher"], warnings)
-    md["publicationYear"] = year
-    md["types"] = _types(dc["type"], warnings)
-    md["subjects"] = dedupe([{"subject": text(el), "lang": lang_of(el)} for el in dc["subject"]])
-    md["contributors"] = [_person(el) | {"contributorType": "Other"} for el in dc["contributor"]]
-    md["dates"] = dates + coverage_dates
-    md["language"] = _language(dc["language"], warnings)
-    md["relatedIdentifiers"] = _related(dc["source"], dc["relation"], warnings)
-    md["formats"] = [text(el) for el in dc["format"]]
-    md["rightsList"] = [_rights(el) for el in dc["rights"]]
-    md["descriptions"] = [_description(el) for el in dc["description"]]
-    md["geoLocations"] = [{"geoLocationPlace": place} for place in places]
-    return finish(md, warnings), warnings
+    dates, year = _dates(_texts(dc, "date"), warnings)
+    coverage_dates, places = _coverage(_texts(dc, "coverage"))
+    # Every builder leaves empty values out, so that no pruning pass is needed afterwards.
+    md = {
+        "identifiers": _identifiers(_texts(dc, "identifier")),
+        "creators": [_person(value, el) for value, el in dc.get("creator", ())],
+        "titles": [_with_lang({"title": value}, el) for value, el in dc.get("title", ())],
+        "publisher": _publisher(_texts(dc, "publisher"), warnings),
+        "publicationYear": year,
+        "types": _types(_texts(dc, "type"), warnings),
+        "subjects": dedupe(
+            [_with_lang({"subject": value}, el) for value, el in dc.get("subject", ())]
+        ),
+        "contributors": [_contributor(value, el) for value, el in dc.get("contributor", ())],
+        "dates": dates + coverage_dates,
+        "language": _language(_texts(dc, "language"), warnings),
+        "relatedIdentifiers": _related(_texts(dc, "source"), _texts(dc, "relation"), warnings),
+        "formats": _texts(dc, "format"),
+        "rightsList": [_rights(value, el) for value, el in dc.get("rights", ())],
+        "descriptions": [_description(el) for _, el in dc.get("description", ())],
+        "geoLocations": [{"geoLocationPlace": place} for place in places],
+    }
+    # Only None and empty containers are possible here; 0 is a valid publicationYear.
+    present = {k: v for k, v in md.items() if v is not None and v != [] and v != {}}
+    return complete(present, warnings), warnings
 
 
-def _collect(element: etree._Element, warnings: list[str]) -> dict[str, list[etree._Element]]:
+def _collect(element: etree._Element, warnings: list[str]) -> dict[str, list[Value]]:
     """Non-empty dc:* children grouped by element name; anything else is reported."""
-    found: dict[str, list[etree._Element]] = {name: [] for name in _DC_ELEMENTS}
-    for child in elements(element):
-        name = local(child)
-        if etree.QName(child).namespace != DC_NS or name not in found:
-            warnings.append(f"unmapped element {child.tag}")
-        elif text(child):
-            found[name].append(child)
+    found: dict[str, list[Value]] = {}
+    for child in element:
+        tag = child.tag
+        name = _DC_TAGS.get(tag)
+        if name is not None:
+            if value := text(child):
+                found.setdefault(name, []).append((value, child))
+        elif isinstance(tag, str):  # not a comment or processing instruction
+            warnings.append(f"unmapped element {tag}")
     return found
 
 
-def _person(el: etree._Element) -> dict:
-    name = text(el)
-    person = {"name": name, "lang": lang_of(el)}
+def _texts(dc: dict[str, list[Value]], name: str) -> list[str]:
+    found = dc.get(name)
+    return [value for value, _ in found] if found else []
+
+
+def _with_lang(item: dict, el: etree._Element) -> dict:
+    """``item`` with the element's xml:lang added when it has a usable one."""
+    lang = lang_of(el)
+    if lang:
+        item["lang"] = lang
+    return item
+
+
+def _person(name: str, el: etree._Element) -> dict:
+    person = _with_lang({"name": name}, el)
     parts = split_family_given(name)
     if parts:
-        person |= {"nameType": "Personal", "givenName": parts[1], "familyName": parts[0]}
+        person["nameType"] = "Personal"
+        person["givenName"] = parts[1]
+        person["familyName"] = parts[0]
     return person
 
 
-def _identifiers(elements_: list[etree._Element]) -> list[dict]:
-    classified = [guess for el in elements_ if (guess := classify_identifier(text(el)))]
+def _contributor(name: str, el: etree._Element) -> dict:
+    # Dublin Core has no contributor roles.
+    person = _person(name, el)
+    person["contributorType"] = "Other"
+    return person
+
+
+def _identifiers(values: list[str]) -> list[dict]:
+    classified = [guess for value in values if (guess := classify_identifier(value))]
     # The first DOI is the record's primary identifier and goes first.
     classified.sort(key=lambda item: item[1] != "DOI")
     return dedupe([{"identifier": value, "identifierType": kind} for value, kind in classified])
 
 
-def _publisher(elements_: list[etree._Element], warnings: list[str]) -> str | None:
-    for extra in elements_[1:]:
-        warnings.append(f"additional dc:publisher '{text(extra)}' dropped")
-    return text(elements_[0]) if elements_ else None
+def _publisher(values: list[str], warnings: list[str]) -> str | None:
+    for extra in values[1:]:
+        warnings.append(f"additional dc:publisher '{extra}' dropped")
+    return values[0] if values else None
 
 
-def _dates(elements_: list[etree._Element], warnings: list[str]) -> tuple[list[dict], int | None]:
+def _dates(values: list[str], warnings: list[str]) -> tuple[list[dict], int | None]:
     dates = []
-    for el in elements_:
-        if text(el).startswith(_EMBARGO_END):
+    for value in values:
+        if value.startswith(_EMBARGO_END):
             # OpenAIRE's embargo end is the date the content becomes available.
-            available = normalize_date(text(el)[len(_EMBARGO_END) :])
+            available = normalize_date(value[len(_EMBARGO_END) :])
             if available:
                 dates.append({"date": available, "dateType": "Available"})
                 continue
-        value = normalize_date(text(el))
-        if value is None:
-            warnings.append(f"unparseable date '{text(el)}' in dc:date")
+        normalized = normalize_date(value)
+        if normalized is None:
+            warnings.append(f"unparseable date '{value}' in dc:date")
             continue
-        if any(d["date"] == value for d in dates):
+        if any(d["date"] == normalized for d in dates):
             continue  # DSpace repeats one date as accessioned/available/issued
         issued = not any(d["dateType"] == "Issued" for d in dates)
-        dates.append({"date": value, "dateType": "Issued" if issued else "Other"})
-    issued_years = [year_of(d["date"]) for d in dates if d["dateType"] == "Issued"]
-    if issued_years:
-        return dedupe(dates), issued_years[0]
+        dates.append({"date": normalized, "dateType": "Issued" if issued else "Other"})
+    issued_dates = [d["date"] for d in dates if d["dateType"] == "Issued"]
+    if issued_dates:
+        return dedupe(dates), start_year(issued_dates[0])
     # No clean date: still take a year from something like "2003-04-22 13:13:44.0 CET".
-    years = [year for el in elements_ if (year := year_of(text(el))) is not None]
-    return dedupe(dates), years[0] if years else None
+    years = (year for value in values if (year := year_of(value)) is not None)
+    return dedupe(dates), next(years, None)
 
 
-def _coverage(elements_: list[etree._Element]) -> tuple[list[dict], list[str]]:
+def _coverage(values: list[str]) -> tuple[list[dict], list[str]]:
     """dc:coverage is temporal (a date or range -> Coverage date) or spatial (-> a place)."""
     dates, places = [], []
-    for el in elements_:
-        value = text(el)
+    for value in values:
         when = normalize_date(value)
         if when:
             dates.append({"date": when, "dateType": "Coverage"})
@@ -129,26 +164,25 @@ def _coverage(elements_: list[etree._Element]) -> tuple[list[dict], list[str]]:
     return dates, places
 
 
-def _types(elements_: list[etree._Element], warnings: list[str]) -> dict:
-    raw = [text(el) for el in elements_]
-    mapped = [(value, general) for value in raw if (general := resource_type_general(value))]
+def _types(values: list[str], warnings: list[str]) -> dict:
+    mapped = [(value, general) for value in values if (general := resource_type_general(value))]
     # Prefer a specific type over "other" when a record carries several (Zenodo, DSpace).
     specific = [pair for pair in mapped if pair[1] != "Other"] or mapped
     if specific:
         value, general = specific[0]
         return {"resourceTypeGeneral": general, "resourceType": value}
-    if raw:
-        warnings.append(f"unknown dc:type '{raw[0]}'; resourceTypeGeneral set to 'Other'")
-        return {"resourceTypeGeneral": "Other", "resourceType": raw[0]}
+    if values:
+        warnings.append(f"unknown dc:type '{values[0]}'; resourceTypeGeneral set to 'Other'")
+        return {"resourceTypeGeneral": "Other", "resourceType": values[0]}
     return {}
 
 
-def _language(elements_: list[etree._Element], warnings: list[str]) -> str | None:
+def _language(values: list[str], warnings: list[str]) -> str | None:
     languages = []
-    for el in elements_:
-        code = normalize_language(text(el))
+    for value in values:
+        code = normalize_language(value)
         if code is None:
-            warnings.append(f"unrecognised language '{text(el)}' in dc:language")
+            warnings.append(f"unrecognised language '{value}' in dc:language")
         elif code not in languages:
             languages.append(code)
     if len(languages) > 1:
@@ -156,36 +190,39 @@ def _language(elements_: list[etree._Element], warnings: list[str]) -> str | Non
     return languages[0] if languages else None
 
 
-def _related(
-    sources: list[etree._Element], relations: list[etree._Element], warnings: list[str]
-) -> list[dict]:
+def _related(sources: list[str], relations: list[str], warnings: list[str]) -> list[dict]:
     result = []
     # dc:source is what the resource derives from; dc:relation is any related resource.
-    for tag, relation, elements_ in (
+    for tag, relation, values in (
         ("dc:source", "IsDerivedFrom", sources),
         ("dc:relation", "Other", relations),
     ):
-        for el in elements_:
-            value, kind = classify_identifier(text(el))
+        for raw in values:
+            value, kind = classify_identifier(raw)
             if kind in ("Other", "OAI"):
                 warnings.append(f"{tag} '{value[:80]}' is not an identifier; dropped")
                 continue
-            item = {"relatedIdentifier": value, "relatedIdentifierType": kind}
-            result.append(item | {"relationType": relation})
+            result.append(
+                {
+                    "relatedIdentifier": value,
+                    "relatedIdentifierType": kind,
+                    "relationType": relation,
+                }
+            )
     return dedupe(result)
 
 
-def _rights(el: etree._Element) -> dict:
-    value = text(el)
+def _rights(value: str, el: etree._Element) -> dict:
     # URLs and the info:eu-repo access-rights terms are references, not statements.
     if value.startswith(("http://", "https://", "info:eu-repo/")):
         return {"rightsUri": value}
-    return {"rights": value, "lang": lang_of(el)}
+    return _with_lang({"rights": value}, el)
 
 
 def _description(el: etree._Element) -> dict:
-    return {
-        "description": strip_html(el.xpath("string()").strip()),
-        "descriptionType": "Abstract",
-        "lang": lang_of(el),
-    }
+    # Descriptions keep their line breaks: the raw string value, not the collapsed text.
+    raw = el.xpath("string()") if len(el) else el.text or ""
+    description = strip_html(raw.strip())
+    item = {"description": description} if description else {}
+    item["descriptionType"] = "Abstract"
+    return _with_lang(item, el)
