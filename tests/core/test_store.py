@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
 
-from catalogue.model import record_id
-from catalogue.store import IncomingRecord, Outcome, RunCounts, RunError, SourceExists, Store
+from catalogue.model import Record, content_hash, record_id
+from catalogue.store import (
+    IncomingRecord,
+    Outcome,
+    RunCounts,
+    RunError,
+    SourceExists,
+    Store,
+    StoredRecord,
+)
 
 
 def md(title: str, doi: str | None = None) -> dict:
@@ -134,6 +145,80 @@ def test_concurrent_writers_keep_the_change_log_complete(store: Store) -> None:
     assert len(changes) == 150
     assert [c.seq for c in changes] == sorted(c.seq for c in changes)
     assert len({c.record_id for c in changes}) == 150
+
+
+def test_content_hash_definition_is_unchanged() -> None:
+    """Stores written by earlier versions must not see every record as changed."""
+    meta = {"titles": [{"title": "T\u00eftle \U0001f600"}], "a": [1, 2.5, None, True]}
+    h = hashlib.sha256()
+    h.update(json.dumps(meta, sort_keys=True, separators=(",", ":")).encode())
+    h.update(json.dumps(["s:a", "s:b"]).encode())
+    h.update(b"L")
+    h.update(hashlib.sha256(b"<dc/>").digest())
+    assert content_hash(meta, ["s:b", "s:a"], False, b"<dc/>") == h.hexdigest()
+
+
+def stored_row(store: Store, rid: str) -> dict:
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT r.content_hash, p.sha256 FROM records r"
+                " JOIN raw_payloads p ON p.record_id = r.id WHERE r.id = :id"
+            ),
+            {"id": rid},
+        )
+        return dict(row.one()._mapping)
+
+
+def test_stored_hash_covers_what_is_stored(store: Store) -> None:
+    meta = md("T\u00eftle \U0001f600", doi="10.1/X")
+    raw = b"<oai_dc:dc>caf\xc3\xa9</oai_dc:dc>"
+    item = IncomingRecord("a", meta, sets=["x", "b", "x"], raw=raw, raw_format="oai_dc")
+    [(rid, _)] = store.upsert_page("s", [item])
+    row = stored_row(store, rid)
+    assert row["content_hash"] == content_hash(meta, ["x", "b", "x"], False, raw)
+    assert row["sha256"] == hashlib.sha256(raw).hexdigest()
+    record = store.get_records([rid])[rid]
+    assert record.metadata == meta and record.sets == ["b", "x"]
+    assert json.loads(record.metadata_json) == meta
+
+
+def test_update_keeps_the_payload_unless_a_new_one_comes(store: Store) -> None:
+    [(rid, _)] = store.upsert_page("s", [IncomingRecord("a", md("v1"), raw=b"<v1/>")])
+    assert outcomes(store.upsert_page("s", [IncomingRecord("a", md("v2"))])) == ["updated"]
+    assert store.get_raw(rid) == ("unknown", b"<v1/>")
+    page = [IncomingRecord("a", md("v3"), raw=b"<v3/>", raw_format="oai_dc")]
+    assert outcomes(store.upsert_page("s", page)) == ["updated"]
+    assert store.get_raw(rid) == ("oai_dc", b"<v3/>")
+
+
+def test_pages_larger_than_one_lookup_chunk(store: Store) -> None:
+    page = [incoming(f"r{i}", f"title {i}") for i in range(1234)]
+    assert set(outcomes(store.upsert_page("s", page))) == {"added"}
+    assert set(outcomes(store.upsert_page("s", page))) == {"unchanged"}
+    changed = [
+        IncomingRecord(f"r{i}", md(f"new title {i}"), raw=f"<dc>{i}</dc>".encode())
+        for i in range(1234)
+    ]
+    assert set(outcomes(store.upsert_page("s", changed))) == {"updated"}
+    assert store.get_raw(record_id("s", "r1000")) == ("unknown", b"<dc>1000</dc>")
+    gone = [IncomingRecord(f"r{i}", None, deleted=True) for i in range(1234)]
+    assert set(outcomes(store.upsert_page("s", gone))) == {"deleted"}
+    assert store.count_records() == 0 and store.last_seq() == 3 * 1234
+
+
+def test_bulk_reads_are_records_with_their_metadata_text(store: Store) -> None:
+    store.upsert_page("s", [incoming("a", "A"), incoming("b", "B")])
+    store.mark_deleted("s", ["b"])
+    ids = [record_id("s", "a"), record_id("s", "b"), record_id("s", "missing")]
+    found = store.get_records(ids)
+    assert sorted(found) == sorted(ids[:2])
+    assert found[ids[1]].deleted and not found[ids[0]].deleted
+    for rec in [*found.values(), *store.iter_records(include_deleted=True)]:
+        assert isinstance(rec, StoredRecord) and isinstance(rec, Record)
+        assert json.loads(rec.metadata_json) == rec.metadata
+        plain = store.get_record(rec.id)
+        assert plain.as_dict() == rec.as_dict()
 
 
 def test_outcome_values_match_run_counts() -> None:

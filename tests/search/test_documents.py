@@ -7,8 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from catalogue.model import Record
+from catalogue.model import Record, canonical_json
 from catalogue.search.documents import access_level, rights_label, to_document
+from catalogue.search.tantivy_schema import tantivy_document
+from catalogue.store import StoredRecord
 
 ZENODO_LIKE = {
     "identifiers": [{"identifier": "10.5281/zenodo.1234567", "identifierType": "DOI"}],
@@ -122,6 +124,34 @@ def test_to_document_tolerates_odd_shapes() -> None:
     assert doc["type"] is None
     assert doc["year"] is None
     assert doc["creator"] == ["Ada"]
+
+
+@pytest.mark.parametrize("metadata_json", [canonical_json, lambda md: json.dumps(md, indent=1)])
+def test_stored_records_embed_their_metadata_text(metadata_json) -> None:
+    """The store's JSON text of the metadata (canonical on SQLite, JSONB's on PostgreSQL)
+    goes into the stored record as it is: same document, same record once parsed."""
+    plain = make_record(ZENODO_LIKE, sets=["source:x"], harvested_at=datetime(2024, 5, 6))
+    stored = StoredRecord(**vars(plain), metadata_json=metadata_json(ZENODO_LIKE))
+    doc, expected = to_document(stored), to_document(plain)
+    assert json.loads(doc.pop("record")) == json.loads(expected.pop("record"))
+    assert doc == expected
+    parsed = json.loads(to_document(stored)["record"])
+    assert parsed == stored.as_dict() and list(parsed) == list(stored.as_dict())
+
+
+def test_tantivy_document_values() -> None:
+    doc = to_document(make_record({"titles": [{"title": "X"}]}, datestamp=None))
+    doc.update(subject=["a", "", 3, "b"], access="open", year=None)
+    values = tantivy_document(doc).to_dict()
+    assert values["id"] == ["abc123"] and values["title"] == ["X"]
+    assert values["subject"] == ["a", "b"] and values["access"] == ["open"]
+    assert "year" not in values and "creator" not in values and "type" not in values
+    assert values["datestamp"] == [0] and values["sort_oldest"] == [10_000 * 10**12]
+    assert values["record"] == [doc["record"].encode()]
+    doc.update(year=2021, datestamp="2024-05-06T07:08:09Z")
+    values = tantivy_document(doc).to_dict()
+    assert values["year"] == [2021] and values["datestamp"] == [1714979289]
+    assert values["sort_newest"] == [2021 * 10**12 + 1714979289]
 
 
 @pytest.mark.parametrize(

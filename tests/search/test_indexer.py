@@ -42,6 +42,26 @@ def test_apply_indexes_change_log_in_batches(store: Store, index: TantivyIndex) 
     assert sorted(hit_ids(index)) == sorted(r.id for r in store.iter_records())
 
 
+def test_a_batch_spans_several_chunks(
+    store: Store, index: TantivyIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalogue.search import indexer as indexer_module
+
+    monkeypatch.setattr(indexer_module, "CHUNK", 7)
+    fill_store(store, 40)
+    indexer = Indexer(store, index)
+    indexer.catch_up()
+    store.mark_deleted("alpha", [f"rec-{i}" for i in range(0, 40, 6)])
+    md = synthetic_metadata(3)
+    md["titles"] = [{"title": "Renamed dataset about volcanoes"}]
+    store.upsert_page("beta", [IncomingRecord("rec-3", md)])
+    assert indexer.apply(batch=1000) == 7 + 1
+    assert index.count() == 40 - 7
+    assert index.checkpoint() == store.last_seq()
+    assert len(hit_ids(index, "volcanoes")) == 1
+    assert sorted(hit_ids(index)) == sorted(r.id for r in store.iter_records())
+
+
 def test_update_replaces_document(store: Store, index: TantivyIndex) -> None:
     fill_store(store, 10)
     indexer = Indexer(store, index)
