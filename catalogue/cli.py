@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from catalogue.config import load_settings
+from catalogue.runtime import tune_gc
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 
 console = Console(stderr=True)
@@ -56,6 +57,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = Context()
+    tune_gc()
 
 
 # -- sources -------------------------------------------------------------------
@@ -188,7 +190,10 @@ def harvest(ctx: Context, key: str | None, all_: bool, full: bool) -> None:
         if ctx.store.get_source(key) is None:
             raise click.ClickException(f"no source {key!r}")
         keys = [key]
-    failed = [k for k in keys if run_harvest(ctx, k, full).status != "succeeded"]
+    from catalogue.search.indexer import indexing_alongside
+
+    with indexing_alongside(ctx.settings):
+        failed = [k for k in keys if run_harvest(ctx, k, full).status != "succeeded"]
     catch_up_index(ctx)
     if failed:
         raise click.ClickException(f"harvest failed for: {', '.join(failed)}")
@@ -337,17 +342,20 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
 
     server, base_url = start_replay_server()
     console.print(f"replaying recorded OAI-PMH sources at [bold]{base_url}[/]")
+    from catalogue.search.indexer import indexing_alongside
+
     failed = []
-    for spec in DEMO_SOURCES:
-        url = f"{base_url}{spec.path}"
-        existing = ctx.store.get_source(spec.key)
-        if existing is None:
-            ctx.store.add_source(spec.key, "oai", url, metadata_prefix=spec.metadata_prefix)
-        elif existing.url != url:
-            # The replay server gets a new port each run; the records stay the same.
-            ctx.store.update_source(spec.key, url=url)
-        if run_harvest(ctx, spec.key, full=False).status != "succeeded":
-            failed.append(spec.key)
+    with indexing_alongside(ctx.settings):
+        for spec in DEMO_SOURCES:
+            url = f"{base_url}{spec.path}"
+            existing = ctx.store.get_source(spec.key)
+            if existing is None:
+                ctx.store.add_source(spec.key, "oai", url, metadata_prefix=spec.metadata_prefix)
+            elif existing.url != url:
+                # The replay server gets a new port each run; the records stay the same.
+                ctx.store.update_source(spec.key, url=url)
+            if run_harvest(ctx, spec.key, full=False).status != "succeeded":
+                failed.append(spec.key)
     catch_up_index(ctx)
     if failed:
         stop_replay_server(server)

@@ -9,10 +9,13 @@ in the index), so replaying changes after a crash is harmless.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from catalogue.runtime import tune_gc
 from catalogue.search.base import IndexLocked, SearchError, SearchIndex
 from catalogue.search.documents import to_document
 from catalogue.store import Store
@@ -141,3 +144,41 @@ def catch_up_if_free(store: Store, settings: Mapping[str, Any]) -> int | None:
         return Indexer(store, index).catch_up()
     finally:
         index.close()
+
+
+def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float) -> None:
+    tune_gc()
+    store = Store(settings["database_url"])
+    try:
+        index = open_index(settings, writer=True)
+    except IndexLocked:
+        return  # another indexer (e.g. `catalogue serve`) follows the log already
+    try:
+        indexer = Indexer(store, index)
+        indexer.run_forever(stop, interval)
+        indexer.catch_up()
+    finally:
+        index.close()
+        store.dispose()
+
+
+@contextmanager
+def indexing_alongside(settings: Mapping[str, Any], interval: float = 0.2) -> Iterator[None]:
+    """Run an indexer in a child process while the body writes to the store.
+
+    A harvest is one busy Python thread; the indexer in the same process would compete for
+    the GIL, in a child process it uses the second core, so the index is built while the
+    harvest runs instead of after it. The child takes the writer lock only if it is free
+    and applies the change log to its end before the context exits.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    child = ctx.Process(
+        target=_indexer_process, args=(dict(settings), stop, interval), name="indexer"
+    )
+    child.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        child.join()
