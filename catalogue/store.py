@@ -698,20 +698,24 @@ def _source(row: SourceRow) -> Source:
     )
 
 
+def _envelope(row: Any) -> dict[str, Any]:
+    """The Record fields other than metadata, from an ORM row or a Core row alike."""
+    return {
+        "id": row.id,
+        "source": row.source,
+        "source_id": row.source_id,
+        "sets": list(row.sets or []),
+        "deleted": row.deleted,
+        "datestamp": row.datestamp,
+        "source_datestamp": row.source_datestamp,
+        "harvested_at": row.harvested_at,
+        "created_at": row.created_at,
+        "original_format": row.original_format,
+    }
+
+
 def _record(row: RecordRow) -> Record:
-    return Record(
-        id=row.id,
-        source=row.source,
-        source_id=row.source_id,
-        metadata=row.meta or {},
-        sets=list(row.sets or []),
-        deleted=row.deleted,
-        datestamp=row.datestamp,
-        source_datestamp=row.source_datestamp,
-        harvested_at=row.harvested_at,
-        created_at=row.created_at,
-        original_format=row.original_format,
-    )
+    return Record(metadata=row.meta or {}, **_envelope(row))
 
 
 def _stored_record(row: Row[Any]) -> StoredRecord:
@@ -719,20 +723,7 @@ def _stored_record(row: Row[Any]) -> StoredRecord:
     metadata = json.loads(metadata_json)
     if not metadata:  # as in _record: no metadata reads as {}
         metadata, metadata_json = {}, "{}"
-    return StoredRecord(
-        id=row.id,
-        source=row.source,
-        source_id=row.source_id,
-        metadata=metadata,
-        sets=list(row.sets or []),
-        deleted=row.deleted,
-        datestamp=row.datestamp,
-        source_datestamp=row.source_datestamp,
-        harvested_at=row.harvested_at,
-        created_at=row.created_at,
-        original_format=row.original_format,
-        metadata_json=metadata_json,
-    )
+    return StoredRecord(metadata=metadata, metadata_json=metadata_json, **_envelope(row))
 
 
 def _run(row: HarvestRunRow) -> HarvestRun:
