@@ -9,10 +9,11 @@ from typing import Any
 from lxml import etree
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 UNAVAILABLE = "(:unav)"
 
 # xs:language, which the XML exports require for language and xml:lang values.
-_LANG_TAG = re.compile(r"^[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*$")
+LANG_TAG = re.compile(r"^[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*$")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
 _LOOKS_LIKE_HTML = re.compile(
     r"</?(?:p|br|div|span|em|strong|b|i|u|ul|ol|li|a|sub|sup|h\d)\b[^<>]*>"
@@ -99,7 +100,7 @@ def clean_lang(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip().replace("_", "-")
-    return value if _LANG_TAG.match(value) and len(value) >= 2 else None
+    return value if LANG_TAG.match(value) and len(value) >= 2 else None
 
 
 def strip_html(value: str | None) -> str | None:

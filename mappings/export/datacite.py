@@ -7,10 +7,9 @@ mapped to "Other", so every record can be disseminated over OAI-PMH.
 
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 
+from mappings._shared import LANG_TAG, XML_LANG, XSI_NS
 from mappings.vocabularies import (
     CONTRIBUTOR_TYPES,
     DATE_TYPES,
@@ -28,11 +27,8 @@ KERNEL4_NS = "http://datacite.org/schema/kernel-4"
 KERNEL4_SCHEMA = "http://schema.datacite.org/meta/kernel-4/metadata.xsd"
 OAI_DATACITE_NS = "http://schema.datacite.org/oai/oai-1.1/"
 OAI_DATACITE_SCHEMA = "http://schema.datacite.org/oai/oai-1.1/oai.xsd"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 UNAVAILABLE = "(:unav)"
 
-_LANG_TAG = re.compile(r"^[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*$")
 _RELATED_TYPES = {t.lower(): t for t in RELATED_IDENTIFIER_TYPES}
 
 
@@ -87,7 +83,7 @@ def _sub(parent: etree._Element, name: str, value: str | None = None, **attrs) -
 
 
 def _lang(el: etree._Element, value: str | None) -> None:
-    if value and _LANG_TAG.match(value):
+    if value and LANG_TAG.match(value):
         el.set(XML_LANG, value)
 
 
@@ -203,7 +199,7 @@ def _dates(root: etree._Element, dates: list[dict]) -> None:
 
 
 def _language(root: etree._Element, language: str | None) -> None:
-    if language and _LANG_TAG.match(language):
+    if language and LANG_TAG.match(language):
         _sub(root, "language", language)
 
 

@@ -6,19 +6,14 @@ expressed in simple DC and are flattened; the DOI is written as its https://doi.
 
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 
+from mappings._shared import LANG_TAG, XML_LANG, XSI_NS
 from mappings.xml import xml_safe
 
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
 DC_NS = "http://purl.org/dc/elements/1.1/"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-_LANG_TAG = re.compile(r"^[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*$")
 
 
 def to_oai_dc(metadata: dict) -> etree._Element:
@@ -66,7 +61,7 @@ def _dc(root: etree._Element, name: str, value: str | None, lang: str | None = N
         return
     el = etree.SubElement(root, f"{{{DC_NS}}}{name}")
     el.text = xml_safe(str(value))
-    if lang and _LANG_TAG.match(lang):
+    if lang and LANG_TAG.match(lang):
         el.set(XML_LANG, lang)
 
 
