@@ -41,6 +41,7 @@ from catalogue.store import (
 )
 from harvester.http import HarvestError
 from harvester.oai import OAIClient, OAIRecord, Page
+from harvester.prefetch import prefetched
 from mappings.formats import map_payload
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,8 @@ def harvest_source(
             prefix = source.metadata_prefix or client.choose_prefix()
             for set_spec in source.sets or [None]:
                 started = utcnow()
-                for page in client.iter_pages(prefix, from_=from_, set_=set_spec):
+                pages = client.iter_pages(prefix, from_=from_, set_=set_spec)
+                for page in prefetched(pages):
                     if first_response is None:
                         first_response = page.response_date or started
                     run.store_page(page, prefix)
