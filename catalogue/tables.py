@@ -96,7 +96,7 @@ class ChangeRow(Base):
     __tablename__ = "changes"
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
-    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    record_id: Mapped[str] = mapped_column(String(64))
     op: Mapped[str] = mapped_column(String(8))
     changed_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -226,3 +226,13 @@ def test_outcome_values_match_run_counts() -> None:
     for outcome in Outcome:
         counts.add(outcome)
     assert counts.seen == len(Outcome)
+
+
+def test_migrations_build_exactly_the_models_schema(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from catalogue.tables import Base
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

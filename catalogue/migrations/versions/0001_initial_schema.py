@@ -30,9 +30,6 @@ def upgrade() -> None:
         sa.Column("changed_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
-    with op.batch_alter_table("changes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_changes_record_id"), ["record_id"], unique=False)
-
     op.create_table(
         "harvest_runs",
         sa.Column(
@@ -164,8 +161,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_harvest_runs_source"))
 
     op.drop_table("harvest_runs")
-    with op.batch_alter_table("changes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_changes_record_id"))
-
     op.drop_table("changes")
     # ### end Alembic commands ###
