@@ -236,3 +236,14 @@ def test_migrations_build_exactly_the_models_schema(store: Store) -> None:
 
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+@pytest.mark.parametrize("size", [0, 10, 1500, 16384, 16385, 300_000])
+def test_raw_compression_round_trips_at_every_size(size: int) -> None:
+    import os
+    import zlib
+
+    from catalogue.store import compress_raw
+
+    raw = (b"<dc:title>ocean</dc:title>" * (size // 26 + 1))[:size] + os.urandom(size // 10)
+    assert zlib.decompress(compress_raw(raw)) == raw
