@@ -193,10 +193,20 @@ def harvest(ctx: Context, key: str | None, all_: bool, full: bool) -> None:
     from catalogue.search.indexer import indexing_alongside
 
     with indexing_alongside(ctx.settings):
-        failed = [k for k in keys if run_harvest(ctx, k, full).status != "succeeded"]
+        failed = [k for k in keys if not harvest_one(ctx, k, full)]
     catch_up_index(ctx)
     if failed:
         raise click.ClickException(f"harvest failed for: {', '.join(failed)}")
+
+
+def harvest_one(ctx: Context, key: str, full: bool) -> bool:
+    """Harvest one source; an unexpected error fails this source, not the ones after it."""
+    try:
+        return run_harvest(ctx, key, full).status == "succeeded"
+    except Exception as exc:
+        logging.getLogger(__name__).exception("harvest of %s crashed", key)
+        console.print(f"[red]{key}: failed[/] internal error: {exc}", soft_wrap=True)
+        return False
 
 
 def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
@@ -354,7 +364,7 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
             elif existing.url != url:
                 # The replay server gets a new port each run; the records stay the same.
                 ctx.store.update_source(spec.key, url=url)
-            if run_harvest(ctx, spec.key, full=False).status != "succeeded":
+            if not harvest_one(ctx, spec.key, full=False):
                 failed.append(spec.key)
     catch_up_index(ctx)
     if failed:

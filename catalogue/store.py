@@ -294,6 +294,19 @@ class Store:
             latest[item.source_id] = item  # the last copy of a repeated record wins
         if not latest:
             return []
+        # COPY on PostgreSQL goes through the raw driver, whose errors SQLAlchemy never wraps.
+        duplicate = (IntegrityError, self.engine.dialect.dbapi.IntegrityError)
+        try:
+            return self._write_page(source, latest, actor)
+        except duplicate:
+            # Another writer inserted some of these records between our existence check
+            # and our insert (two harvests of one source at once). Its rows are committed
+            # now, so a second attempt takes the update path for them.
+            return self._write_page(source, latest, actor)
+
+    def _write_page(
+        self, source: str, latest: dict[str, IncomingRecord], actor: str | None
+    ) -> list[tuple[str, Outcome]]:
         now = utcnow()
         stamp = self._db_datetime(now)
         by_id = {record_id(source, sid): item for sid, item in latest.items()}
@@ -560,6 +573,7 @@ def compress_raw(raw: bytes) -> bytes:
         return zlib.compress(raw, RAW_COMPRESSION_LEVEL)
     packer = zlib.compressobj(RAW_COMPRESSION_LEVEL, zlib.DEFLATED, 12, 4)
     return packer.compress(raw) + packer.flush()
+
 
 # Ids per IN (...) list: far below every backend's bound-parameter limit.
 _CHUNK = 500

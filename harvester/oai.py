@@ -177,9 +177,21 @@ class _PageIterator(OAIResponseIterator):
                 (first.text or "").strip(),
                 response.http_response.url,
             )
+        if root.find(_OAI + self.verb) is None:
+            # Neither the list nor an error: treating it as an empty list would move
+            # harvest_from past records we never saw.
+            raise UnreadableResponse(
+                f"response from {response.http_response.url} has no {self.verb} element"
+            )
         self.resumption_token = self._get_resumption_token()
-        if self.resumption_token and self.resumption_token.token == previous:
-            raise OAIError("badResumptionToken", "server repeated the resumption token", "")
+        token = self.resumption_token.token if self.resumption_token else None
+        if token:
+            # A token seen before in this list means the server pages in a cycle (A, B, A):
+            # following it would never end.
+            seen = self.__dict__.setdefault("_seen_tokens", set())
+            if token in seen:
+                raise OAIError("badResumptionToken", f"server repeated the token {token!r}", "")
+            seen.add(token)
 
 
 class _SafeSickle(Sickle):

@@ -23,6 +23,8 @@ from catalogue.store import Store
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
+# How long a harvest waits for its indexer process to apply the rest of the log.
+CHILD_TIMEOUT = 3600
 
 # Changes applied per index commit: a tantivy commit costs about as much as indexing a
 # thousand documents, so committing every 5,000 rather than 1,000 changes pays off.
@@ -181,4 +183,11 @@ def indexing_alongside(settings: Mapping[str, Any], interval: float = 0.2) -> It
         yield
     finally:
         stop.set()
-        child.join()
+        child.join(CHILD_TIMEOUT)
+        if child.is_alive():
+            log.error("indexer process still busy after %d s; stopping it", CHILD_TIMEOUT)
+            child.terminate()
+            child.join()
+        if child.exitcode:
+            # The caller catches the index up itself afterwards; nothing is lost, but say so.
+            log.error("indexer process failed (exit code %s)", child.exitcode)

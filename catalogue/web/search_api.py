@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +29,8 @@ SORTS = {
 MAX_QUERY_CHARS = 1000
 MAX_FILTER_CHARS = 500
 MAX_FILTER_VALUES = 20
+# ASCII digits only: str.isdigit() also accepts "²" and Arabic-Indic digits.
+_YEAR = re.compile(r"-?[0-9]{1,4}")
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,8 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
             errors.append({"field": name, "message": f"at most {MAX_FILTER_VALUES} values"})
         if any(len(v) > MAX_FILTER_CHARS for v in values):
             errors.append({"field": name, "message": f"values longer than {MAX_FILTER_CHARS}"})
-        if name == "year" and not all(v.lstrip("-").isdigit() for v in values):
-            errors.append({"field": name, "message": "years are integers"})
+        if name == "year" and not all(_YEAR.fullmatch(v) for v in values):
+            errors.append({"field": name, "message": "years are integers from -9999 to 9999"})
         if values:
             filters[name] = values
     if errors:

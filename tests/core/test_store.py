@@ -247,3 +247,24 @@ def test_raw_compression_round_trips_at_every_size(size: int) -> None:
 
     raw = (b"<dc:title>ocean</dc:title>" * (size // 26 + 1))[:size] + os.urandom(size // 10)
     assert zlib.decompress(compress_raw(raw)) == raw
+
+
+def test_two_writers_of_the_same_new_records_both_succeed(store: Store) -> None:
+    page = [incoming(f"same-{i}") for i in range(300)]
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            results.append(outcomes(store.upsert_page("s", page)))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.count_records() == 300
+    assert sorted(o for r in results for o in r).count("added") == 300

@@ -9,7 +9,13 @@ import pytest
 
 from catalogue.demo.repository import Repository
 from harvester.http import ResponseTooLarge, retry_after_seconds
-from harvester.oai import OAIClient, OAIError, format_datestamp, parse_datestamp
+from harvester.oai import (
+    OAIClient,
+    OAIError,
+    UnreadableResponse,
+    format_datestamp,
+    parse_datestamp,
+)
 
 DATACITE = (
     "http://schema.datacite.org/meta/kernel-4/metadata.xsd",
@@ -139,6 +145,38 @@ def test_repeated_resumption_token_stops_the_loop(serve, small_repo):
     )
     server.intercept = lambda path, q: (200, {}, first) if "resumptionToken" in q else None
     with OAIClient(server.url("/oai"), {}) as client, pytest.raises(OAIError, match="repeated"):
+        list(client.iter_pages("oai_dc"))
+
+
+def test_resumption_token_cycle_stops_the_loop(serve, small_repo):
+    server = serve({"/oai": small_repo})
+    first = small_repo.respond(
+        {"verb": ["ListRecords"], "metadataPrefix": ["oai_dc"]}, server.url("/oai")
+    )
+    calls = []
+
+    def cycle(path, query):
+        # page 1 -> token A -> page 2 (token B) -> token B answers page 1 again (token A)
+        if "resumptionToken" in query:
+            calls.append(query)
+            if len(calls) >= 2:
+                return 200, {}, first
+        return None
+
+    server.intercept = cycle
+    with OAIClient(server.url("/oai"), {}) as client, pytest.raises(OAIError, match="repeated"):
+        list(client.iter_pages("oai_dc"))
+    assert len(calls) == 2
+
+
+def test_response_without_list_or_error_is_unreadable(serve, small_repo):
+    server = serve({"/oai": small_repo})
+    empty = (
+        b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        b"<responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request></OAI-PMH>"
+    )
+    server.intercept = lambda path, q: (200, {}, empty)
+    with OAIClient(server.url("/oai"), {}) as client, pytest.raises(UnreadableResponse):
         list(client.iter_pages("oai_dc"))
 
 

@@ -133,6 +133,9 @@ def test_get_record_and_tombstone(app) -> None:
         ({"q": "x" * 5000}, "q"),
         ({"q": ["a", "b"]}, "q"),
         ({"year": "twenty"}, "year"),
+        ({"year": "99999999999999999999"}, "year"),
+        ({"year": "\u0661\u0662"}, "year"),
+        ({"year": "\u00b2"}, "year"),
     ],
 )
 def test_bad_parameters_are_400_with_the_field(app, params, field) -> None:
