@@ -331,7 +331,7 @@ def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer:
         console.print("index: another process runs the indexer; serving read-only")
     app = create_app(ctx.settings, store=ctx.store)
     base = f"http://{host}:{port}"
-    console.print(f"serving on [bold]{base}/[/]  (search API: {base}/api/records)")
+    console.print(f"serving on [bold]{base}/[/]  (search API: {base}/api/records)", soft_wrap=True)
     try:
         waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
     finally:
@@ -380,6 +380,7 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
         "open:\n"
         f"  {base}/                          home\n"
         f"  {base}/api/records?q=data        search API (facets: type, year, subject, ...)\n"
-        f"  {base}/api/sources               harvest sources and their last runs"
+        f"  {base}/api/sources               harvest sources and their last runs",
+        soft_wrap=True,
     )
     serve_app(ctx, host, port, 8, with_indexer=True)

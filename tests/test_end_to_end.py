@@ -127,3 +127,13 @@ def test_bad_source_arguments_are_refused(cli) -> None:
     cli("sources", "add", "k", "http://example.org/oai")
     dup = cli("sources", "add", "k", "http://example.org/oai", check=False)
     assert dup.returncode != 0 and "already exists" in dup.stderr
+
+
+def test_demo_harvests_every_replayed_source_and_indexes_them(cli) -> None:
+    first = cli("demo", "--no-serve")
+    assert "205 records harvested" in first.stderr
+    assert first.stderr.count(": succeeded") == 5
+    again = cli("demo", "--no-serve")  # a second run is incremental and changes nothing
+    assert "added 0, updated 0" in again.stderr and ": failed" not in again.stderr
+    count = cli("reindex")
+    assert "reindexed 205 records" in count.stderr
