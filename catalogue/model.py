@@ -20,6 +20,31 @@ from jsonschema import Draft202012Validator
 LOCAL_SOURCE = "local"
 
 
+def set_specs(sets: list[str] | tuple[str, ...], metadata: dict[str, Any]) -> list[str]:
+    """Every OAI-PMH setSpec a record belongs to: its own sets, their ancestors, its type.
+
+    ``source:zenodo:user-x`` implies ``source:zenodo`` and ``source`` (OAI-PMH: a record in
+    a set is in every set above it); the DataCite resourceTypeGeneral gives ``type:<T>``.
+    """
+    specs: set[str] = set()
+    for spec in sets:
+        parts = spec.split(":")
+        specs.update(":".join(parts[:n]) for n in range(1, len(parts) + 1))
+    kind = (metadata.get("types") or {}).get("resourceTypeGeneral")
+    if isinstance(kind, str) and kind:
+        specs.update(("type", f"type:{kind}"))
+    return sorted(specs)
+
+
+ROOT_SETS = frozenset({"source", "type"})
+"""Top-level sets that hold every record: the provider reads them as "no set restriction"."""
+
+
+def paged_set_specs(sets: list[str] | tuple[str, ...], metadata: dict[str, Any]) -> list[str]:
+    """The setSpecs the store keeps ``record_sets`` rows for: all but the :data:`ROOT_SETS`."""
+    return [spec for spec in set_specs(sets, metadata) if spec not in ROOT_SETS]
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One failing field: a JSON pointer into the document and a human message."""

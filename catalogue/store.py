@@ -36,13 +36,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql.dml import Insert, Update
 
-from catalogue.model import Record, canonical_json, content_hash_of, record_id
+from catalogue.model import Record, canonical_json, content_hash_of, paged_set_specs, record_id
 from catalogue.tables import (
     ChangeRow,
     HarvestErrorRow,
     HarvestRunRow,
     RawPayloadRow,
     RecordRow,
+    RecordSetRow,
     SourceRow,
 )
 
@@ -275,6 +276,11 @@ class Store:
                     .where(RecordRow.id.in_(ids))
                     .values(deleted=True, datestamp=now)
                 )
+                s.execute(
+                    update(RecordSetRow)
+                    .where(RecordSetRow.record_id.in_(ids))
+                    .values(datestamp=now)
+                )
                 self._log_changes(s.connection(), [(i, "delete") for i in ids], now)
             s.execute(delete(SourceRow).where(SourceRow.key == key))
             return len(ids)
@@ -316,6 +322,8 @@ class Store:
         tombstones: list[dict[str, Any]] = []
         raws: list[dict[str, Any]] = []
         replaced: list[str] = []  # updated records whose stored payload gives way to a new one
+        set_rows: list[dict[str, Any]] = []
+        reset_sets: list[str] = []  # updated records whose set rows are rewritten
         changes: list[tuple[str, str]] = []
         with self.engine.begin() as conn:
             existing = _existing(conn, list(by_id))
@@ -337,6 +345,8 @@ class Store:
                     )
                     changes.append((rid, "delete"))
                     results.append((rid, Outcome.DELETED))
+                    # a tombstone stays in its sets, with its new datestamp
+                    set_rows.append({"rid": rid, "datestamp": stamp})
                     continue
                 # serialised once: the text that is hashed is the text that is stored
                 metadata = item.metadata or {}
@@ -374,6 +384,12 @@ class Store:
                     updates.append(row)
                     results.append((rid, Outcome.UPDATED))
                 changes.append((rid, "upsert"))
+                if old is not None:
+                    reset_sets.append(rid)
+                set_rows.extend(
+                    {"record_id": rid, "spec": spec, "datestamp": stamp}
+                    for spec in paged_set_specs(item.sets, metadata)
+                )
                 if item.raw is not None:
                     raws.append(
                         {
@@ -391,6 +407,14 @@ class Store:
                 self._writes.update_records(conn, updates)
             if tombstones:
                 self._writes.tombstone_records(conn, tombstones)
+            for start in range(0, len(reset_sets), _CHUNK):
+                conn.execute(_DELETE_SETS, {"ids": reset_sets[start : start + _CHUNK]})
+            restamped = [row for row in set_rows if "rid" in row]
+            if restamped:
+                self._writes.restamp_sets(conn, restamped)
+            new_sets = [row for row in set_rows if "rid" not in row]
+            if new_sets:
+                self._writes.insert_sets(conn, new_sets)
             for start in range(0, len(replaced), _CHUNK):
                 conn.execute(_DELETE_RAW, {"ids": replaced[start : start + _CHUNK]})
             if raws:
@@ -587,6 +611,10 @@ _SELECT_EXISTING = select(_RECORDS.c.id, _RECORDS.c.content_hash, _RECORDS.c.del
 _DELETE_RAW = delete(_RAW_PAYLOADS).where(
     _RAW_PAYLOADS.c.record_id.in_(bindparam("ids", expanding=True))
 )
+_RECORD_SETS = RecordSetRow.__table__
+_DELETE_SETS = delete(_RECORD_SETS).where(
+    _RECORD_SETS.c.record_id.in_(bindparam("ids", expanding=True))
+)
 _BY_RID = _RECORDS.c.id == bindparam("rid")
 
 # Bulk reads (the indexer): plain rows, the metadata as JSON text (parsed once, and kept).
@@ -622,6 +650,7 @@ _NEW = ("id", "source", "source_id", "created_at", "created_by", *_CONTENT)
 _TOMBSTONE = ("datestamp", "harvested_at", "source_datestamp", "deleted", "content_hash")
 _RAW = ("record_id", "format", "content", "sha256")
 _CHANGE = ("record_id", "op", "changed_at")
+_SET = ("record_id", "spec", "datestamp")
 
 
 class _ExecuteMany:
@@ -680,6 +709,12 @@ class _PageWriter:
         self.tombstone_records = _ExecuteMany(update(_RECORDS).where(_BY_RID), _TOMBSTONE, dialect)
         self.insert_raws = _InsertMany(_RAW_PAYLOADS, _RAW, dialect)
         self.insert_changes = _InsertMany(ChangeRow.__table__, _CHANGE, dialect)
+        self.insert_sets = _InsertMany(_RECORD_SETS, _SET, dialect)
+        self.restamp_sets = _ExecuteMany(
+            update(_RECORD_SETS).where(_RECORD_SETS.c.record_id == bindparam("rid")),
+            ("datestamp",),
+            dialect,
+        )
 
 
 def _existing(conn: Connection, ids: list[str]) -> dict[str, Row[Any]]:

@@ -75,6 +75,26 @@ class RecordRow(Base):
     original_format: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(String(200))
     updated_by: Mapped[str | None] = mapped_column(String(200))
+    # A registered schema (``schemas``) the record's extra metadata also satisfies.
+    schema_id: Mapped[str | None] = mapped_column(String(100))
+    schema_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecordSetRow(Base):
+    """One row per (record, OAI-PMH setSpec).
+
+    The record's datestamp is copied here so that a set-restricted ListRecords pages with
+    the same constant-cost keyset walk as an unrestricted one: (spec, datestamp, record_id).
+    """
+
+    __tablename__ = "record_sets"
+    __table_args__ = (Index("ix_record_sets_spec_datestamp_id", "spec", "datestamp", "record_id"),)
+
+    record_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    spec: Mapped[str] = mapped_column(String(200), primary_key=True)
+    datestamp: Mapped[datetime] = mapped_column(DateTime)
 
 
 class RawPayloadRow(Base):
@@ -134,3 +154,35 @@ class HarvestErrorRow(Base):
     stage: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(8), default="error")
     reason: Mapped[str] = mapped_column(Text)
+
+
+class ApiTokenRow(Base):
+    """A bearer token of the ingest/admin API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SchemaRow(Base):
+    """A registered metadata schema version (metastore2's schema registry)."""
+
+    __tablename__ = "schemas"
+
+    schema_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str | None] = mapped_column(String(500))
+    comment: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(200))
