@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install demo test lint format bench postgres clean
+.PHONY: install demo test lint format bench postgres peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	CATALOGUE_DATA_DIR=$${CATALOGUE_DATA_DIR:-var/demo} $(BIN)/catalogue demo --port $(PORT)
 
 ## The whole test suite (SQLite and PostgreSQL), plus ruff.
-test: $(STAMP) postgres
+test: $(STAMP) postgres peers
 	$(BIN)/ruff check catalogue harvester mappings tests benchmarks
 	$(BIN)/pytest -q
 
@@ -34,9 +34,29 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/harvest_bench.py
 
+## Independent OAI-PMH clients the provider's interoperability tests harvest with (beside
+## sickle and oaipmh-scythe from the test extra): pyoai, which needs lxml<5 and so a venv
+## of its own, and the Node oai-pmh client when npm is there.
+PEERS := .peers
+PYOAI := $(PEERS)/pyoai/.installed-stamp
+NODE_OAI := $(PEERS)/npm/node_modules/oai-pmh/package.json
+
+peers: $(PYOAI) $(NODE_OAI)
+
+$(PYOAI):
+	$(PYTHON) -m venv $(PEERS)/pyoai
+	$(PEERS)/pyoai/bin/pip install --quiet 'pyoai==2.5.0' 'lxml>=4.9,<5'
+	touch $@
+
+$(NODE_OAI):
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(PEERS)/npm && cd $(PEERS)/npm && \
+		npm install --silent --no-audit --no-fund --no-save --prefix . oai-pmh@2.0.3; \
+	else echo "npm not found: the Node oai-pmh interoperability test will be skipped"; fi
+
 ## Make sure the local PostgreSQL the store tests use is up (trust auth, database `test`).
 postgres:
 	@scripts/ensure-postgres.sh
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache $(PEERS)

@@ -14,11 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from catalogue.config import load_settings
+from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 
 console = Console(stderr=True)
-SOURCE_TYPES = ("oai",)
+SOURCE_TYPES = ("oai", "b2share", "surf", "metastore2", "unis", "json")
 
 
 class Context:
@@ -74,15 +75,28 @@ def sources() -> None:
 @click.option("--type", "type_", type=click.Choice(SOURCE_TYPES), default="oai", show_default=True)
 @click.option("--prefix", help="OAI-PMH metadataPrefix; default: the best the source offers.")
 @click.option("--set", "sets", multiple=True, help="OAI-PMH setSpec to harvest (repeatable).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON or TOML file with the options of a REST source type (checked now).",
+)
 @pass_ctx
 def sources_add(
-    ctx: Context, key: str, url: str, type_: str, prefix: str | None, sets: tuple[str, ...]
+    ctx: Context,
+    key: str,
+    url: str,
+    type_: str,
+    prefix: str | None,
+    sets: tuple[str, ...],
+    config_path: str | None,
 ) -> None:
     """Register source KEY harvested from URL."""
     check_source_key(key)
     check_url(url)
+    config = source_config(type_, read_config_file(config_path) if config_path else None)
     try:
-        ctx.store.add_source(key, type_, url, metadata_prefix=prefix, sets=sets)
+        ctx.store.add_source(key, type_, url, metadata_prefix=prefix, sets=sets, config=config)
     except SourceExists as exc:
         raise click.ClickException(str(exc)) from exc
     console.print(f"added source [bold]{key}[/] ({type_}) {url}")
@@ -94,6 +108,7 @@ def sources_add(
 def sources_import(ctx: Context, path: str) -> None:
     """Register every [[source]] of a TOML file (see config/sources.example.toml)."""
     import tomllib
+    from pathlib import Path
 
     with open(path, "rb") as fh:
         try:
@@ -101,7 +116,7 @@ def sources_import(ctx: Context, path: str) -> None:
         except tomllib.TOMLDecodeError as exc:
             raise click.ClickException(f"{path}: {exc}") from exc
     for n, entry in enumerate(entries, 1):
-        unknown = set(entry) - {"key", "type", "url", "prefix", "sets"}
+        unknown = set(entry) - {"key", "type", "url", "prefix", "sets", "config", "config_file"}
         if (
             unknown
             or "key" not in entry
@@ -112,9 +127,18 @@ def sources_import(ctx: Context, path: str) -> None:
                 f"{path}: source #{n} needs key, url and a type in {SOURCE_TYPES}; "
                 f"unknown keys: {sorted(unknown)}"
             )
-    for entry in entries:
+    configs = []
+    for n, entry in enumerate(entries, 1):
         check_source_key(entry["key"])
         check_url(entry["url"])
+        config = entry.get("config")
+        if "config_file" in entry:  # relative to the imported file
+            config = read_config_file(str(Path(path).parent / entry["config_file"]))
+        try:
+            configs.append(source_config(entry.get("type", "oai"), config))
+        except click.ClickException as exc:
+            raise click.ClickException(f"{path}: source #{n} ({entry['key']}): {exc}") from exc
+    for entry, config in zip(entries, configs, strict=True):
         if ctx.store.get_source(entry["key"]) is not None:
             console.print(f"source [bold]{entry['key']}[/] exists; left as it is")
             continue
@@ -124,6 +148,7 @@ def sources_import(ctx: Context, path: str) -> None:
             entry["url"],
             metadata_prefix=entry.get("prefix"),
             sets=entry.get("sets", ()),
+            config=config,
         )
         console.print(f"added source [bold]{entry['key']}[/] {entry['url']}")
 
@@ -161,9 +186,45 @@ def sources_remove(ctx: Context, key: str) -> None:
     console.print(f"removed source [bold]{key}[/]; {n} records marked deleted")
 
 
+def read_config_file(path: str) -> Any:
+    """A source config file: TOML when it ends in .toml, else JSON."""
+    import json
+    import tomllib
+
+    try:
+        if path.endswith(".toml"):
+            with open(path, "rb") as fh:
+                return tomllib.load(fh)
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        raise click.ClickException(f"{path}: {exc}") from exc
+
+
+def source_config(type_: str, config: Any) -> dict[str, Any]:
+    """The checked config of a ``type_`` source: REST types by their JSON Schema, so that a
+    bad field map is refused at registration rather than mid-harvest; OAI-PMH takes none."""
+    if type_ == "oai":
+        if config:
+            raise click.ClickException("OAI-PMH sources take no --config")
+        return {}
+    from harvester.rest.core import ConfigError
+    from harvester.rest.registry import validate_config
+
+    try:
+        return validate_config(type_, {} if config is None else config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def check_source_key(key: str) -> None:
     if not key or len(key) > 64 or not all(c.isalnum() or c in "-_." for c in key):
         raise click.BadParameter("use 1-64 letters, digits, '-', '_' or '.'", param_hint="KEY")
+    if key == LOCAL_SOURCE:
+        raise click.BadParameter(
+            f"{LOCAL_SOURCE!r} is reserved for records deposited through the API",
+            param_hint="KEY",
+        )
 
 
 def check_url(url: str) -> None:
@@ -384,3 +445,61 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
         soft_wrap=True,
     )
     serve_app(ctx, host, port, 8, with_indexer=True)
+
+
+# -- API tokens ----------------------------------------------------------------
+
+
+@main.group()
+def tokens() -> None:
+    """Create, list and revoke bearer tokens of the ingest API."""
+
+
+@tokens.command("create")
+@click.option(
+    "--role",
+    type=click.Choice(("admin", "depositor", "reader")),
+    required=True,
+    help="admin: everything; depositor: deposit and change records, register schemas; "
+    "reader: reads only.",
+)
+@click.option("--name", help="Who or what uses it (recorded as created_by/updated_by).")
+@pass_ctx
+def tokens_create(ctx: Context, role: str, name: str | None) -> None:
+    """Create a token and print it, alone, on stdout (it is shown only this once)."""
+    import getpass
+
+    name = name or f"{role}-token"
+    if not name.strip() or len(name) > 200:
+        raise click.BadParameter("1-200 characters", param_hint="--name")
+    token, secret = ctx.store.create_token(name, role, created_by=getpass.getuser())
+    console.print(f"created token {token.id} ({token.role}) named [bold]{token.name}[/]")
+    click.echo(secret)
+
+
+@tokens.command("list")
+@pass_ctx
+def tokens_list(ctx: Context) -> None:
+    """List tokens (never their secrets)."""
+    table = Table("id", "name", "role", "created", "last used", "revoked")
+    for token in ctx.store.list_tokens():
+        table.add_row(
+            str(token.id),
+            token.name,
+            token.role,
+            f"{token.created_at:%Y-%m-%d %H:%M}",
+            f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
+            f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@pass_ctx
+def tokens_revoke(ctx: Context, token_id: int) -> None:
+    """Revoke token TOKEN_ID (see `tokens list`); it stops working at once."""
+    token = ctx.store.revoke_token(token_id)
+    if token is None:
+        raise click.ClickException(f"no token {token_id}")
+    console.print(f"revoked token {token.id} ({token.name})")

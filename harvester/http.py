@@ -101,9 +101,11 @@ def fetch(
     settings: HttpSettings,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    headers: Mapping[str, str] | None = None,
 ) -> Fetched:
     """GET ``url`` with retries; returns the response whatever its final non-transient status.
 
+    ``headers`` are sent with this request only (auth, Accept), on top of the session's.
     Raises FetchError when the server stays unreachable or keeps answering with a
     transient status after ``max_retries`` retries, ResponseTooLarge over the size cap.
     """
@@ -111,7 +113,7 @@ def fetch(
     while True:
         wait: float | None = None
         try:
-            fetched = _get(session, url, params, settings)
+            fetched = _get(session, url, params, settings, headers)
         except _TRANSIENT as exc:
             problem = f"{type(exc).__name__}: {exc}"
         except requests.RequestException as exc:
@@ -135,10 +137,16 @@ def fetch(
 
 
 def _get(
-    session: requests.Session, url: str, params: Mapping[str, str], settings: HttpSettings
+    session: requests.Session,
+    url: str,
+    params: Mapping[str, str],
+    settings: HttpSettings,
+    headers: Mapping[str, str] | None = None,
 ) -> Fetched:
     limit = settings.max_page_bytes
-    with session.get(url, params=params, timeout=settings.timeout, stream=True) as response:
+    with session.get(
+        url, params=params, headers=headers, timeout=settings.timeout, stream=True
+    ) as response:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
             raise ResponseTooLarge(f"response of {declared} bytes from {url} exceeds {limit}")

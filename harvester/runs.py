@@ -145,6 +145,13 @@ def harvest_source(
     source = store.get_source(key)
     if source is None:
         raise SourceNotFound(key)
+    # Imported here: harvester.rest.run builds on this module's run conventions.
+    from harvester.rest.registry import REST_TYPES
+
+    if source.type in REST_TYPES:
+        from harvester.rest.run import harvest_rest_source
+
+        return harvest_rest_source(store, source, settings, full=full, progress=progress)
     harvest = settings.get("harvest", {})
     from_: datetime | None = None
     if not full and source.harvest_from is not None:

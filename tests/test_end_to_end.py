@@ -124,6 +124,8 @@ def test_failed_harvest_exits_non_zero(cli) -> None:
 def test_bad_source_arguments_are_refused(cli) -> None:
     assert cli("sources", "add", "bad key", "http://x/oai", check=False).returncode != 0
     assert cli("sources", "add", "k", "file:///etc/passwd", check=False).returncode != 0
+    local = cli("sources", "add", "local", "http://example.org/oai", check=False)
+    assert local.returncode != 0 and "reserved" in local.stderr
     cli("sources", "add", "k", "http://example.org/oai")
     dup = cli("sources", "add", "k", "http://example.org/oai", check=False)
     assert dup.returncode != 0 and "already exists" in dup.stderr

@@ -36,10 +36,18 @@ def create_app(
 
     from catalogue.web.admin_api import bp as admin_bp
     from catalogue.web.home import bp as home_bp
+    from catalogue.web.ingest_api import bp as ingest_bp
+    from catalogue.web.oai import bp as oai_bp
+    from catalogue.web.openapi import bp as openapi_bp
+    from catalogue.web.schemas_api import bp as schemas_bp
     from catalogue.web.search_api import bp as search_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(oai_bp)
+    app.register_blueprint(ingest_bp)
+    app.register_blueprint(schemas_bp)
+    app.register_blueprint(openapi_bp)
     register_error_handlers(app)
     return app

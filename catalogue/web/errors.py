@@ -15,18 +15,32 @@ class ApiError(Exception):
     """An error the client caused or must hear about, with its HTTP status."""
 
     def __init__(
-        self, status: int, message: str, errors: list[dict[str, str]] | None = None
+        self,
+        status: int,
+        message: str,
+        errors: list[dict[str, str]] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors or []
+        # e.g. WWW-Authenticate on a 401
+        self.headers = headers or {}
+        # more members of the body beside the standard ones (per-item results of a list)
+        self.extra = extra or {}
 
 
 def error_response(
-    status: int, message: str, errors: list[dict[str, Any]] | None = None
+    status: int,
+    message: str,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
-    response = jsonify({"status": status, "message": message, "errors": errors or []})
+    body = {"status": status, "message": message, "errors": errors or [], **(extra or {})}
+    response = jsonify(body)
     response.status_code = status
     return response
 
@@ -34,7 +48,9 @@ def error_response(
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, exc.errors)
+        response = error_response(exc.status, exc.message, exc.errors, exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | HTTPException:

@@ -162,9 +162,12 @@ def _with_links(record: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/api/records/<rid>")
 def get_record(rid: str) -> Response:
-    record = services().store.get_record(rid)
-    if record is None:
+    """The record with its ETag, in the representation negotiated from Accept."""
+    from catalogue.web.negotiation import record_response
+
+    state = services().store.get_record_state(rid)
+    if state is None:
         raise ApiError(404, f"no record with id {rid!r}")
-    if record.deleted:
+    if state.record.deleted:
         raise ApiError(410, f"record {rid!r} was deleted")
-    return jsonify(_with_links(record.as_dict()))
+    return record_response(state)

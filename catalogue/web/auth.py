@@ -1,0 +1,52 @@
+"""Bearer-token authentication of the write API: who is calling, and may they do this.
+
+Tokens are created by an admin (``catalogue tokens create``); the store keeps only their
+SHA-256, so a leaked database does not leak usable tokens. Reads need no token.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import request
+
+from catalogue.store import ApiToken, utcnow
+from catalogue.web.errors import ApiError
+from catalogue.web.services import services
+
+# What each role may do; admin may do everything.
+WRITE_RECORDS = frozenset({"admin", "depositor"})
+REGISTER_SCHEMAS = frozenset({"admin", "depositor"})
+
+# last_used_at is informational: writing it on every request would add a write
+# transaction to each call, so it is refreshed at most this often per token.
+TOUCH_INTERVAL = timedelta(minutes=1)
+_CHALLENGE = 'Bearer realm="catalogue"'
+
+
+def require_role(roles: frozenset[str]) -> ApiToken:
+    """The calling token, which must hold one of ``roles``; 401 or 403 otherwise."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if not header:
+        raise ApiError(
+            401, "this request needs a bearer token", headers={"WWW-Authenticate": _CHALLENGE}
+        )
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret or len(secret) > 200 or not secret.isascii():
+        raise _invalid("expected 'Authorization: Bearer <token>'")
+    store = services().store
+    token = store.find_token(secret)
+    if token is None:
+        raise _invalid("the token is unknown or revoked")
+    if token.role not in roles:
+        raise ApiError(403, f"a {token.role} token may not do this; needs one of {sorted(roles)}")
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
+        store.touch_token(token.id, now)
+    return token
+
+
+def _invalid(message: str) -> ApiError:
+    challenge = f'{_CHALLENGE}, error="invalid_token"'
+    return ApiError(401, message, headers={"WWW-Authenticate": challenge})

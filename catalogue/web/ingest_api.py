@@ -1,0 +1,389 @@
+"""Record-ingest API: deposit, replace, patch and delete records of the local source.
+
+POST /api/records takes one record or a list (UNIS), or a metadata document (XML or a
+metastore2 multipart form); PUT, PATCH (RFC 6902) and DELETE need If-Match (metastore2).
+Everything is validated before the store is touched, and the store re-checks ids, DOIs
+and ETags inside the write transaction, so a failed request stores nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+from flask import Blueprint, Response, jsonify, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from catalogue.model import LOCAL_SOURCE, record_id
+from catalogue.store import LocalResult, LocalWrite, LocalWriteConflict, ProblemKind
+from catalogue.web.auth import WRITE_RECORDS, require_role
+from catalogue.web.deposit import (
+    Candidate,
+    parse_deposit,
+    read_json,
+    record_from_json,
+    unstorable_text,
+)
+from catalogue.web.errors import ApiError
+from catalogue.web.negotiation import base_etag, record_json
+from catalogue.web.services import services
+
+bp = Blueprint("ingest", __name__)
+
+PROBLEM_STATUS = {
+    ProblemKind.ID_TAKEN: 409,
+    ProblemKind.DOI_TAKEN: 409,
+    ProblemKind.NOT_LOCAL: 409,
+    ProblemKind.NOT_FOUND: 404,
+    ProblemKind.GONE: 410,
+    ProblemKind.STALE: 412,
+}
+PATCH_TYPES = ("application/json-patch+json", "application/json")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+@dataclass(frozen=True)
+class WriteArgs:
+    """The query string of a write: ?validate=true stores nothing, ?atomic=false (lists)
+    stores the valid records and reports the others."""
+
+    validate: bool
+    atomic: bool
+
+
+def parse_write_args(args: MultiDict[str, str], *, allow_atomic: bool) -> WriteArgs:
+    allowed = {"validate", "atomic"} if allow_atomic else {"validate"}
+    errors = [
+        {"field": name, "message": f"unknown parameter; allowed: {sorted(allowed)}"}
+        for name in args
+        if name not in allowed
+    ]
+    values = {}
+    for name in sorted(allowed):
+        given = args.getlist(name)
+        if len(given) > 1:
+            errors.append({"field": name, "message": "given more than once"})
+        raw = given[0].lower() if given else ""
+        if raw and raw not in _TRUE | _FALSE:
+            errors.append({"field": name, "message": "must be true or false"})
+        values[name] = raw in _TRUE if raw else name == "atomic"
+    if errors:
+        raise ApiError(400, "invalid query parameters", errors)
+    return WriteArgs(validate=values["validate"], atomic=values.get("atomic", True))
+
+
+def new_record_id() -> str:
+    """A server-chosen id, shaped like the ids of harvested records."""
+    return record_id(LOCAL_SOURCE, secrets.token_hex(16))
+
+
+def _write_of(
+    candidate: Candidate, rid: str, op: str, expected: frozenset[str] | None
+) -> LocalWrite:
+    schema = candidate.schema
+    return LocalWrite(
+        rid=rid,
+        op=op,
+        metadata=candidate.metadata,
+        sets=candidate.sets,
+        raw=candidate.raw,
+        raw_format=candidate.raw_format,
+        schema_id=schema.schema_id if schema else None,
+        schema_version=schema.version if schema else None,
+        expected_etags=expected,
+    )
+
+
+def _self_link(rid: str) -> str:
+    return url_for("search.get_record", rid=rid, _external=True)
+
+
+@bp.before_app_request
+def _refuse_unstorable_path_values() -> None:
+    """A path value no stored key can equal is a 404 before any query: PostgreSQL raises
+    on U+0000 in a parameter (a 500), SQLite would just find nothing."""
+    if not request.path.startswith("/api/") or not request.view_args:
+        return
+    for name, value in request.view_args.items():
+        if isinstance(value, str) and unstorable_text(value) is not None:
+            raise ApiError(404, f"no resource with that {name}")
+
+
+# -- POST ----------------------------------------------------------------------
+
+
+@bp.post("/api/records", strict_slashes=False)
+def create_records() -> Response:
+    token = require_role(WRITE_RECORDS)
+    svc = services()
+    args = parse_write_args(request.args, allow_atomic=True)
+    candidates, is_list = parse_deposit(
+        request, svc.store, svc.settings["ingest"]["max_list_items"]
+    )
+    if not is_list:
+        return _create_one(candidates[0], args, token.name)
+    return _create_list(candidates, args, token.name)
+
+
+def _create_one(candidate: Candidate, args: WriteArgs, actor: str) -> Response:
+    if candidate.errors:
+        raise ApiError(400, "the record is not valid", candidate.errors, extra=_warned(candidate))
+    rid = candidate.rid or new_record_id()
+    write = _write_of(candidate, rid, "create", None)
+    (result,) = _write([write], actor, atomic=True, dry_run=args.validate, read_back=True)
+    if result.problem is not None:
+        raise _problem_error(
+            result,
+            "/id" if result.problem.kind is ProblemKind.ID_TAKEN else "/metadata/identifiers",
+        )
+    if args.validate:
+        return jsonify({"valid": True, "id": rid, "warnings": candidate.warnings})
+    return _record_written(result, 201, candidate.warnings)
+
+
+def _create_list(candidates: list[Candidate], args: WriteArgs, actor: str) -> Response:
+    items: list[dict[str, Any]] = [{"index": n} for n in range(len(candidates))]
+    writes, where = [], []
+    for n, candidate in enumerate(candidates):
+        items[n]["warnings"] = candidate.warnings
+        if candidate.errors:
+            items[n].update(status=400, errors=candidate.errors)
+            continue
+        writes.append(_write_of(candidate, candidate.rid or new_record_id(), "create", None))
+        where.append(n)
+    invalid = len(writes) < len(candidates)
+    results: list[LocalResult] = []
+    if writes and not (invalid and (args.atomic or args.validate)):
+        results = _write(writes, actor, atomic=args.atomic, dry_run=args.validate)
+    elif writes:
+        # nothing will be stored: still run the store's checks, to report every problem
+        results = _write(writes, actor, atomic=True, dry_run=True)
+    for n, write, result in zip(where, writes, results, strict=True):
+        item = items[n]
+        if result.problem is not None:
+            item.update(
+                status=PROBLEM_STATUS[result.problem.kind], errors=[_problem_field(n, result)]
+            )
+            continue
+        item.update(id=write.rid, status=200 if args.validate or (invalid and args.atomic) else 201)
+        if result.etag is not None:
+            item.update(etag=f'"{result.etag}"', links={"self": _self_link(write.rid)})
+    failed = [item for item in items if "errors" in item]
+    stored = [item for item in items if item.get("status") == 201]
+    if args.validate:
+        if not failed:
+            return jsonify({"valid": True, "items": items})
+        _list_failure(items, failed, f"{len(failed)} of {len(items)} records are not valid")
+    if failed and (args.atomic or not stored):
+        for item in items:
+            if item.get("status") in (200, 201):
+                item["status"] = 200  # valid, but not stored
+                item.pop("etag", None)
+                item.pop("links", None)
+        _list_failure(
+            items, failed, f"{len(failed)} of {len(items)} records failed; nothing was stored"
+        )
+    body = {"items": items, "created": len(stored), "failed": len(failed)}
+    return Response(_json_bytes(body), status=201, mimetype="application/json")
+
+
+def _list_failure(items: list[dict[str, Any]], failed: list[dict[str, Any]], message: str) -> None:
+    statuses = {item["status"] for item in failed}
+    status = statuses.pop() if len(statuses) == 1 else 400
+    errors = [error for item in failed for error in item["errors"]]
+    raise ApiError(status, message, errors, extra={"items": items})
+
+
+def _json_bytes(body: dict[str, Any]) -> str:
+    from flask import json
+
+    return json.dumps(body)
+
+
+def _problem_field(index: int, result: LocalResult) -> dict[str, str]:
+    assert result.problem is not None
+    field = "/id" if result.problem.kind is ProblemKind.ID_TAKEN else "/metadata/identifiers"
+    return {"field": f"/{index}{field}", "message": result.problem.message}
+
+
+# -- PUT, PATCH, DELETE --------------------------------------------------------
+
+
+def _if_match() -> frozenset[str] | None:
+    """The record ETags the client holds (None for ``*``); 428 without If-Match."""
+    if "If-Match" not in request.headers:
+        raise ApiError(
+            428,
+            "this request needs If-Match with the record's ETag (from GET)",
+            [{"field": "If-Match", "message": "required"}],
+        )
+    if request.if_match.star_tag:
+        return None
+    # werkzeug yields None for an empty entry (If-Match: "")
+    return frozenset(base_etag(tag) for tag in request.if_match.as_set() if tag)
+
+
+@bp.put("/api/records/<rid>")
+def replace_record(rid: str) -> Response:
+    token = require_role(WRITE_RECORDS)
+    svc = services()
+    args = parse_write_args(request.args, allow_atomic=False)
+    expected = _if_match()
+    candidates, is_list = parse_deposit(request, svc.store, 1)
+    if is_list:
+        raise ApiError(400, "PUT takes one record", [{"field": "", "message": "not a list"}])
+    return _replace(rid, candidates[0], expected, args, token.name)
+
+
+def _replace(
+    rid: str, candidate: Candidate, expected: frozenset[str] | None, args: WriteArgs, actor: str
+) -> Response:
+    if candidate.rid is not None and candidate.rid != rid:
+        candidate.error("/id", f"differs from the id in the URL ({rid!r})")
+    if candidate.errors:
+        raise ApiError(400, "the record is not valid", candidate.errors, extra=_warned(candidate))
+    write = _write_of(candidate, rid, "replace", expected)
+    (result,) = _write([write], actor, True, args.validate, read_back=True)
+    if result.problem is not None:
+        raise _problem_error(result, "/metadata/identifiers")
+    if args.validate:
+        return jsonify({"valid": True, "id": rid, "warnings": candidate.warnings})
+    return _record_written(result, 200, candidate.warnings)
+
+
+@bp.patch("/api/records/<rid>")
+def patch_record(rid: str) -> Response:
+    token = require_role(WRITE_RECORDS)
+    svc = services()
+    args = parse_write_args(request.args, allow_atomic=False)
+    expected = _if_match()
+    if request.mimetype not in PATCH_TYPES:
+        raise ApiError(
+            415,
+            f"unsupported Content-Type {request.mimetype or '(none)'!r}",
+            [{"field": "Content-Type", "message": f"use {PATCH_TYPES[0]} (RFC 6902)"}],
+        )
+    operations = read_json(request.get_data(cache=True))
+    state = svc.store.get_record_state(rid)
+    if state is None:
+        raise ApiError(404, f"no record with id {rid!r}")
+    if state.record.deleted:
+        raise ApiError(410, f"record {rid!r} was deleted")
+    if expected is not None and state.etag not in expected:
+        raise ApiError(
+            412,
+            f"record {rid!r} has changed since that ETag was read",
+            [{"field": "If-Match", "message": "stale"}],
+        )
+    patched = _apply_patch(record_json(state), operations)
+    candidate = record_from_json(patched, "", svc.store)
+    # Compare-and-swap against the version the patch was applied to.
+    return _replace(rid, candidate, frozenset({state.etag}), args, token.name)
+
+
+def _apply_patch(document: dict[str, Any], operations: Any) -> Any:
+    if not isinstance(operations, list):
+        raise ApiError(
+            400, "a JSON Patch is a list of operations", [{"field": "", "message": "not a list"}]
+        )
+    for n, op in enumerate(operations):
+        if (
+            not isinstance(op, dict)
+            or not isinstance(op.get("op"), str)
+            or not isinstance(op.get("path"), str)
+        ):
+            raise ApiError(
+                400,
+                "invalid JSON Patch",
+                [{"field": f"/{n}", "message": "an operation needs string 'op' and 'path'"}],
+            )
+    try:
+        return jsonpatch.JsonPatch(operations).apply(document)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        raise ApiError(
+            400, "the patch cannot be applied", [{"field": "", "message": str(exc)}]
+        ) from exc
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # jsonpatch lets some malformed operations through as plain Python errors
+        raise ApiError(
+            400, "invalid JSON Patch", [{"field": "", "message": str(exc) or type(exc).__name__}]
+        ) from exc
+
+
+@bp.delete("/api/records/<rid>")
+def delete_record(rid: str) -> Response:
+    token = require_role(WRITE_RECORDS)
+    parse_write_args(request.args, allow_atomic=False)
+    expected = _if_match()
+    (result,) = _write(
+        [LocalWrite(rid=rid, op="delete", expected_etags=expected)], token.name, True, False
+    )
+    if result.problem is not None:
+        raise _problem_error(result, "")
+    return Response(status=204)
+
+
+@bp.get("/api/records/<rid>/document")
+def get_document(rid: str) -> Response:
+    """The metadata document as deposited (XML deposits only)."""
+    store = services().store
+    record = store.get_record(rid)
+    if record is None:
+        raise ApiError(404, f"no record with id {rid!r}")
+    if record.deleted:
+        raise ApiError(410, f"record {rid!r} was deleted")
+    raw = store.get_raw(rid)
+    if raw is None:
+        raise ApiError(404, f"record {rid!r} was not deposited as a document")
+    fmt, content = raw
+    response = Response(content, mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'inline; filename="{rid}.{fmt}.xml"'
+    return response
+
+
+# -- shared --------------------------------------------------------------------
+
+
+def _write(
+    writes: list[LocalWrite], actor: str, atomic: bool, dry_run: bool, read_back: bool = False
+) -> list[LocalResult]:
+    try:
+        return services().store.write_local(
+            writes, actor=actor, atomic=atomic, dry_run=dry_run, read_back=read_back
+        )
+    except LocalWriteConflict as exc:
+        raise ApiError(409, f"{exc}; try again") from exc
+
+
+def _problem_error(result: LocalResult, field: str) -> ApiError:
+    assert result.problem is not None
+    kind = result.problem.kind
+    status = PROBLEM_STATUS[kind]
+    if kind is ProblemKind.STALE:
+        field = "If-Match"
+    elif kind is ProblemKind.ID_TAKEN:
+        field = "/id"
+    errors = [{"field": field, "message": result.problem.message}] if status in (409, 412) else []
+    return ApiError(status, result.problem.message, errors)
+
+
+def _warned(candidate: Candidate) -> dict[str, Any]:
+    return {"warnings": candidate.warnings} if candidate.warnings else {}
+
+
+def _record_written(result: LocalResult, status: int, warnings: list[str]) -> Response:
+    """The record as the write transaction stored it (no second read)."""
+    state = result.state
+    assert state is not None
+    body = record_json(state)
+    body["warnings"] = warnings
+    response = jsonify(body)
+    response.status_code = status
+    response.set_etag(state.etag)
+    if status == 201:
+        response.headers["Location"] = body["links"]["self"]
+    return response

@@ -1,0 +1,101 @@
+"""The REST source types: their config schemas (checked at registration) and harvesters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from jsonschema import Draft202012Validator
+
+from harvester.rest import b2share, generic, metastore2, surf, unis
+from harvester.rest.core import ConfigError, RestClient, RestPage
+from mappings import Mapped
+
+DEFAULT_MAX_DELETE_FRACTION = 0.2
+
+COMMON_SCHEMA: dict[str, Any] = {
+    "auth": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "type": {"enum": ["header", "query"]},
+            "header": {"type": "string", "minLength": 1},
+            "scheme": {"type": "string"},
+            "param": {"type": "string", "minLength": 1},
+            "token": {"type": "string", "minLength": 1},
+            "token_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        },
+        "anyOf": [{"required": ["token"]}, {"required": ["token_env"]}],
+    },
+    "rate_limit": {"type": "number", "exclusiveMinimum": 0},
+    "timeout": {"type": "number", "exclusiveMinimum": 0},
+    "max_retries": {"type": "integer", "minimum": 0, "maximum": 20},
+    "backoff": {"type": "number", "minimum": 0},
+    "max_page_bytes": {"type": "integer", "minimum": 1024},
+    "max_delete_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+    "incremental": {"type": "boolean"},
+}
+
+
+class Harvester(Protocol):
+    raw_format: str
+    incremental: bool
+
+    def pages(self, since: datetime | None) -> Iterator[RestPage]: ...
+
+    def map(self, payload: Any) -> Mapped: ...
+
+
+@dataclass(frozen=True)
+class SourceType:
+    name: str
+    make: Callable[[RestClient, Mapping[str, Any]], Harvester]
+    properties: dict[str, Any]
+    required: list[str] = field(default_factory=list)
+    check: Callable[[Mapping[str, Any]], list[str]] | None = None
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": f"config of a {self.name} source",
+            "type": "object",
+            "additionalProperties": False,
+            "required": self.required,
+            "properties": {**COMMON_SCHEMA, **self.properties},
+        }
+
+
+REST_TYPES: dict[str, SourceType] = {
+    "b2share": SourceType("b2share", b2share.B2ShareHarvester, b2share.CONFIG_SCHEMA),
+    "surf": SourceType("surf", surf.SurfHarvester, surf.CONFIG_SCHEMA),
+    "metastore2": SourceType("metastore2", metastore2.MetastoreHarvester, metastore2.CONFIG_SCHEMA),
+    "unis": SourceType("unis", unis.UnisHarvester, unis.CONFIG_SCHEMA),
+    "json": SourceType(
+        "json", generic.JsonHarvester, generic.CONFIG_SCHEMA, generic.REQUIRED, generic.check_config
+    ),
+}
+
+
+def validate_config(type_: str, config: Any) -> dict[str, Any]:
+    """The config of a ``type_`` source, checked; ConfigError listing every problem."""
+    kind = REST_TYPES.get(type_)
+    if kind is None:
+        raise ConfigError(f"unknown REST source type {type_!r}")
+    if not isinstance(config, dict):
+        raise ConfigError(f"the config of a {type_} source is an object (a table)")
+    validator = Draft202012Validator(kind.schema())
+    problems = [
+        f"{'/'.join(str(p) for p in err.absolute_path) or '(top)'}: {err.message}"
+        for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    ]
+    if not problems and kind.check is not None:
+        problems = kind.check(config)
+    if problems:
+        raise ConfigError(f"invalid {type_} source config: " + "; ".join(problems))
+    return config
+
+
+def make_harvester(type_: str, client: RestClient, config: Mapping[str, Any]) -> Harvester:
+    return REST_TYPES[type_].make(client, config)
