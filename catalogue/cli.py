@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -421,7 +422,13 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
             url = f"{base_url}{spec.path}"
             existing = ctx.store.get_source(spec.key)
             if existing is None:
-                ctx.store.add_source(spec.key, "oai", url, metadata_prefix=spec.metadata_prefix)
+                ctx.store.add_source(
+                    spec.key,
+                    spec.type,
+                    url,
+                    metadata_prefix=spec.metadata_prefix,
+                    config=spec.config,
+                )
             elif existing.url != url:
                 # The replay server gets a new port each run; the records stay the same.
                 ctx.store.update_source(spec.key, url=url)
@@ -437,14 +444,35 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
         stop_replay_server(server)
         return
     base = f"http://{host}:{port}"
+    token = demo_token(ctx)
     console.print(
         "open:\n"
         f"  {base}/                          home\n"
         f"  {base}/api/records?q=data        search API (facets: type, year, subject, ...)\n"
-        f"  {base}/api/sources               harvest sources and their last runs",
+        f"  {base}/api/sources               harvest sources and their last runs\n"
+        f"  {base}/oai?verb=Identify         OAI-PMH provider (oai_dc, oai_datacite, datacite)\n"
+        f"  {base}/api/docs                  ingest and search API (OpenAPI: /api/openapi.json)\n"
+        "deposit a record with the demo's depositor token:\n"
+        f"  curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
+        f"    -d '{{\"metadata\": {{\"titles\": [{{\"title\": \"My data\"}}], "
+        f"\"types\": {{\"resourceTypeGeneral\": \"Dataset\"}}}}}}' {base}/api/records",
         soft_wrap=True,
     )
     serve_app(ctx, host, port, 8, with_indexer=True)
+
+
+def demo_token(ctx: Context) -> str:
+    """The demo's depositor token, created once and kept (mode 0600) in the data directory,
+    because the store keeps only token hashes and the demo prints it on every start."""
+    path = Path(ctx.settings["data_dir"]) / "demo-depositor-token"
+    if path.exists():
+        secret = path.read_text().strip()
+        if ctx.store.find_token(secret) is not None:
+            return secret
+    _, secret = ctx.store.create_token("demo", "depositor", created_by="catalogue demo")
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
+    return secret
 
 
 # -- API tokens ----------------------------------------------------------------

@@ -133,9 +133,10 @@ def test_bad_source_arguments_are_refused(cli) -> None:
 
 def test_demo_harvests_every_replayed_source_and_indexes_them(cli) -> None:
     first = cli("demo", "--no-serve")
-    assert "205 records harvested" in first.stderr
-    assert first.stderr.count(": succeeded") == 5
+    assert "215 records harvested" in first.stderr
+    assert first.stderr.count(": succeeded") == 6
+    assert "b2share: succeeded added 10" in first.stderr, "REST sources are in the demo too"
     again = cli("demo", "--no-serve")  # a second run is incremental and changes nothing
     assert "added 0, updated 0" in again.stderr and ": failed" not in again.stderr
     count = cli("reindex")
-    assert "reindexed 205 records" in count.stderr
+    assert "reindexed 215 records" in count.stderr

@@ -8,6 +8,8 @@ recorded repository (see ``data/SOURCES.md``)::
     /sickle/oai   sickle's sample repository, oai_dc, with deleted records
     /datacite/oai DataCite's own kernel-3/4 example records and bolognese's quirky ones,
                   one record each, served as prefix ``datacite`` (sets per folder)
+    /b2share/     a B2SHARE REST API over recorded real B2SHARE records
+                  (:mod:`catalogue.demo.b2share`)
 
 The record XML is served verbatim from the recordings, re-wrapped in fresh envelopes and
 re-paginated (see :mod:`catalogue.demo.repository`). :data:`DEMO_SOURCES` lists the
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -27,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
 
+from catalogue.demo.b2share import B2ShareReplay
 from catalogue.demo.repository import DAY, OAI_NS, SECONDS, Repository
 from mappings.xml import parse_xml
 
@@ -41,8 +44,10 @@ Intercept = Callable[[str, Mapping[str, list[str]]], "tuple[int, dict[str, str],
 class DemoSource:
     key: str
     path: str
-    metadata_prefix: str
+    metadata_prefix: str | None
     description: str
+    type: str = "oai"
+    config: dict = field(default_factory=dict)
 
 
 DEMO_SOURCES: tuple[DemoSource, ...] = (
@@ -51,6 +56,14 @@ DEMO_SOURCES: tuple[DemoSource, ...] = (
     DemoSource("dspace-eur", "/dspace/oai", "oai_dc", "Erasmus University DSpace (2003)"),
     DemoSource("sickle-sample", "/sickle/oai", "oai_dc", "sickle sample repository"),
     DemoSource("datacite-examples", "/datacite/oai", "datacite", "DataCite example records"),
+    DemoSource(
+        "b2share",
+        "/b2share/",
+        None,
+        "EUDAT B2SHARE records over its REST API",
+        type="b2share",
+        config={"fetch_schemas": False, "page_size": 5},
+    ),
 )
 
 # The DataCite example files are bare <resource> documents, not OAI-PMH responses: the
@@ -154,6 +167,8 @@ class ReplayServer(ThreadingHTTPServer):
         self.requests: list[tuple[str, dict[str, list[str]]]] = []
         self.user_agents: list[str | None] = []
         self.intercept: Intercept | None = None
+        # REST APIs under a path prefix: prefix -> app with respond(rest, query, base)
+        self.apis: dict[str, B2ShareReplay] = {"/b2share/": B2ShareReplay()}
         self._thread: threading.Thread | None = None
 
     @property
@@ -199,6 +214,11 @@ class _Handler(BaseHTTPRequestHandler):
             repo = self.server.repositories[path]
             status, headers = 200, {"Content-Type": "text/xml; charset=utf-8"}
             body = repo.respond(query, self.server.url(path))
+        elif api := next((p for p in self.server.apis if path.startswith(p)), None):
+            rest = path[len(api) :]
+            status, headers, body = self.server.apis[api].respond(
+                rest, query, self.server.url(api)
+            )
         else:
             status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found\n"
         self.send_response(status)

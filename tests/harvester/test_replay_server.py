@@ -30,7 +30,36 @@ def test_demo_record_counts():
     assert counts["/zenodo/oai"]["datacite"] == 51
     assert counts["/dspace/oai"]["oai_dc"] == 18
     assert counts["/datacite/oai"]["datacite"] == 32
-    assert {s.path for s in DEMO_SOURCES} <= set(counts)
+    assert {s.path for s in DEMO_SOURCES if s.type == "oai"} <= set(counts)
+
+
+def test_demo_b2share_api_pages_newest_first_and_honours_update_windows(replay):
+    import json
+    from urllib.request import urlopen
+
+    def search(**params):
+        from urllib.parse import urlencode
+
+        with urlopen(replay.url("/b2share/api/records/?" + urlencode(params))) as response:
+            return json.load(response)
+
+    first = search(q="", size=5, page=1)
+    assert first["hits"]["total"] == 14 and len(first["hits"]["hits"]) == 5
+    stamps = [hit["updated"] for hit in first["hits"]["hits"]]
+    assert stamps[0].startswith("2017-11-04"), "sort=mostrecent: newest first"
+    seen, page = [], first
+    while True:
+        seen += [hit["id"] for hit in page["hits"]["hits"]]
+        if "next" not in page["links"]:
+            break
+        with urlopen(page["links"]["next"]) as response:
+            page = json.load(response)
+    assert len(seen) == len(set(seen)) == 14
+    window = search(q="updated:[2017-11-03T09:04:47Z TO 2017-11-04T00:00:00Z}", size=10)
+    assert window["hits"]["total"] == 3  # 09:04:47.18, 47.91 and 48.10
+    assert search(q="updated:[2017-11-04T09:04:48.096744Z TO *]", size=10)["hits"]["total"] == 1
+    with urlopen(replay.url("/b2share/api/communities/")) as response:
+        assert json.load(response)["hits"]["hits"][0]["name"] == "EUDAT"
 
 
 def test_list_records_is_paginated_with_cursor_and_size(replay):
