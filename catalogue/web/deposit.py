@@ -185,17 +185,17 @@ def _clean_text(value: Any) -> bool:
 
 def _shallow(value: Any) -> bool:
     """Whether no container sits MAX_DEPTH levels deep (nor, then, any value below it)."""
-    level = [value]
+    level = [value] if isinstance(value, dict | list) else []
     for _ in range(MAX_DEPTH):
+        if not level:
+            return True
         below: list[Any] = []
         for node in level:
-            children = node.values() if isinstance(node, dict) else node
-            if isinstance(node, dict | list):
-                below.extend(c for c in children if isinstance(c, dict | list))
-        if not below:
-            return True
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, dict | list):
+                    below.append(child)
         level = below
-    return False
+    return not level
 
 
 def _unstorable_fields(value: Any, pointer: str) -> list[dict[str, str]]:

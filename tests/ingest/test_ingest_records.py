@@ -29,6 +29,29 @@ def test_post_one_record_201_location_etag_and_get_returns_it(ingest_app) -> Non
     assert ingest_app.store.get_record_state(rid).created_by == "depositor-1"
 
 
+def test_write_responses_are_the_stored_record(ingest_app) -> None:
+    """POST and PUT answer with the record read back in their write transaction: the same
+    body (but for ``warnings``) and ETag as a GET afterwards."""
+    r = ingest_app.post({"metadata": metadata("v1"), "sets": ["proj"]})
+    assert r.status_code == 201, r.text
+    url = f"/api/records/{r.json()['id']}"
+
+    def same_as_get(written) -> None:
+        got = ingest_app.get(url)
+        assert got.headers["ETag"] == written.headers["ETag"]
+        body = written.json()
+        assert body.pop("warnings") == []
+        assert body == got.json()
+
+    same_as_get(r)
+    put = ingest_app.call(
+        "PUT", url, json={"metadata": metadata("v2")}, headers={"If-Match": r.headers["ETag"]}
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["metadata"]["titles"] == metadata("v2")["titles"]
+    same_as_get(put)
+
+
 def test_client_id_honoured_once_then_409(ingest_app) -> None:
     r = ingest_app.post({"id": "my-record.1", "metadata": metadata()})
     assert r.status_code == 201
