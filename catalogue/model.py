@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from base64 import b32encode
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 LOCAL_SOURCE = "local"
+
+SET_SPEC = re.compile(r"[A-Za-z0-9\-_.!~*'()]+(?::[A-Za-z0-9\-_.!~*'()]+)*")
+"""OAI-PMH 2.0 setSpec syntax: colon-separated ``unreserved`` URI characters (use ``fullmatch``)."""
+MAX_SET_SPEC_CHARS = 200
+"""The longest setSpec the store keeps (the ``record_sets.spec`` column)."""
 
 
 def set_specs(sets: list[str] | tuple[str, ...], metadata: dict[str, Any]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import logging
 import secrets
 import threading
 import zlib
@@ -21,15 +22,19 @@ from typing import Any
 
 from sqlalchemy import (
     DateTime,
+    Integer,
     Table,
     Text,
     bindparam,
+    case,
     cast,
     create_engine,
     delete,
     event,
     func,
     insert,
+    literal_column,
+    or_,
     select,
     text,
     tuple_,
@@ -61,6 +66,8 @@ from catalogue.tables import (
     SchemaRow,
     SourceRow,
 )
+
+log = logging.getLogger(__name__)
 
 # Arbitrary constant naming the PostgreSQL advisory lock that orders change-log appends.
 _CHANGE_LOG_LOCK = 0x6361745F6C6F67
@@ -303,12 +310,20 @@ class Store:
     # -- records --------------------------------------------------------------
 
     def upsert_page(
-        self, source: str, items: Iterable[IncomingRecord], *, actor: str | None = None
+        self,
+        source: str,
+        items: Iterable[IncomingRecord],
+        *,
+        actor: str | None = None,
+        errors: list[RunError] | None = None,
     ) -> list[tuple[str, Outcome]]:
         """Store one page in one transaction; returns (record id, outcome) per distinct item.
 
         Idempotent: an item whose content (metadata, sets, deletion, raw bytes) equals what
-        is stored changes nothing and logs nothing.
+        is stored changes nothing and logs nothing. An item whose record id is held by a
+        record of another source (a deposit took the id first) is never written: its
+        outcome is ``Outcome.FAILED``, and a ``RunError(source_id, "store", reason)`` is
+        appended to ``errors`` when given (the run's error rows).
         """
         latest: dict[str, IncomingRecord] = {}
         for item in items:
@@ -318,19 +333,37 @@ class Store:
         # COPY on PostgreSQL goes through the raw driver, whose errors SQLAlchemy never wraps.
         duplicate = (IntegrityError, self.engine.dialect.dbapi.IntegrityError)
         try:
-            return self._write_page(source, latest, actor)
+            results, refused = self._write_page(source, latest, actor)
         except duplicate:
             # Another writer inserted some of these records between our existence check
-            # and our insert (two harvests of one source at once). Its rows are committed
-            # now, so a second attempt takes the update path for them.
-            return self._write_page(source, latest, actor)
+            # and our insert (two harvests of one source at once, or a deposit). Its rows
+            # are committed now, so a second attempt takes the update path for them.
+            results, refused = self._write_page(source, latest, actor)
+        for error in refused:
+            log.warning("source %s: %s: %s", source, error.source_id, error.reason)
+        if errors is not None:
+            errors.extend(refused)
+        return results
 
     def _write_page(
         self, source: str, latest: dict[str, IncomingRecord], actor: str | None
-    ) -> list[tuple[str, Outcome]]:
+    ) -> tuple[list[tuple[str, Outcome]], list[RunError]]:
+        """The page's outcomes, and an error row per item refused as another source's id."""
         by_id = {record_id(source, sid): item for sid, item in latest.items()}
         with self.engine.begin() as conn:
-            return self._write_rows(conn, source, by_id, actor)
+            existing = _existing(conn, list(by_id))
+            results = self._write_rows(conn, source, by_id, actor, existing)
+        refused = [
+            RunError(
+                by_id[rid].source_id,
+                "store",
+                f"record id {rid} is held by a record of source {existing[rid].source!r}; "
+                "not overwritten",
+            )
+            for rid, outcome in results
+            if outcome is Outcome.FAILED
+        ]
+        return results, refused
 
     def _write_rows(
         self,
@@ -338,12 +371,17 @@ class Store:
         source: str,
         by_id: dict[str, IncomingRecord],
         actor: str | None,
-        existing: dict[str, Row[Any]] | None = None,
+        existing: dict[str, Row[Any]],
     ) -> list[tuple[str, Outcome]]:
         """Write records (by catalogue id) in the caller's transaction: the one write path
         of harvests (``upsert_page``) and of the ingest API (``write_local``). ``existing``:
-        rows with id, content_hash and deleted of the stored ones, when the caller has read
-        them in this transaction already."""
+        rows with id, source, content_hash and deleted of the stored ones, read in this
+        transaction.
+
+        A row of another source is never touched: record ids are derived from (source,
+        source id), so a foreign row under the id means someone took it first; its
+        outcome is ``Outcome.FAILED``. Every update and tombstone increments the row's
+        ``version`` (in SQL, no extra read), inserts start at 1."""
         now = utcnow()
         stamp = self._db_datetime(now)
         results: list[tuple[str, Outcome]] = []
@@ -355,10 +393,11 @@ class Store:
         set_rows: list[dict[str, Any]] = []
         reset_sets: list[str] = []  # updated records whose set rows are rewritten
         changes: list[tuple[str, str]] = []
-        if existing is None:
-            existing = _existing(conn, list(by_id))
         for rid, item in by_id.items():
             old = existing.get(rid)
+            if old is not None and old.source != source:
+                results.append((rid, Outcome.FAILED))
+                continue
             if item.deleted:
                 if old is None or old.deleted:
                     results.append((rid, Outcome.UNCHANGED))
@@ -788,7 +827,11 @@ class Store:
             )
             for w, _ in ok
         }
-        outcomes = dict(self._write_rows(conn, LOCAL_SOURCE, by_id, actor, existing=states))
+        outcomes = dict(self._write_rows(conn, LOCAL_SOURCE, by_id, actor, states))
+        foreign = sorted(rid for rid, outcome in outcomes.items() if outcome is Outcome.FAILED)
+        if foreign:
+            # _check_local refuses these already; the store must never write them anyway.
+            raise LocalWriteConflict(f"record id {foreign[0]!r} belongs to another source")
         schema_rows = [
             {"rid": w.rid, "schema_id": w.schema_id, "schema_version": w.schema_version}
             for w, _ in ok
@@ -988,9 +1031,9 @@ _CHUNK = 500
 _RECORDS = RecordRow.__table__
 _RAW_PAYLOADS = RawPayloadRow.__table__
 
-_SELECT_EXISTING = select(_RECORDS.c.id, _RECORDS.c.content_hash, _RECORDS.c.deleted).where(
-    _RECORDS.c.id.in_(bindparam("ids", expanding=True))
-)
+_SELECT_EXISTING = select(
+    _RECORDS.c.id, _RECORDS.c.source, _RECORDS.c.content_hash, _RECORDS.c.deleted
+).where(_RECORDS.c.id.in_(bindparam("ids", expanding=True)))
 _DELETE_RAW = delete(_RAW_PAYLOADS).where(
     _RAW_PAYLOADS.c.record_id.in_(bindparam("ids", expanding=True))
 )
@@ -999,6 +1042,10 @@ _DELETE_SETS = delete(_RECORD_SETS).where(
     _RECORD_SETS.c.record_id.in_(bindparam("ids", expanding=True))
 )
 _BY_RID = _RECORDS.c.id == bindparam("rid")
+# Every write of a stored record increments its version (the literal keeps it out of the
+# executemany parameters); inserts take the column's default, 1.
+_NEXT_VERSION = _RECORDS.c.version + literal_column("1", Integer)
+_UPDATE_RECORD = update(_RECORDS).where(_BY_RID).values(version=_NEXT_VERSION)
 
 # Bulk reads (the indexer): plain rows, the metadata as JSON text (parsed once, and kept).
 _SELECT_RECORDS = select(
@@ -1088,8 +1135,8 @@ class _PageWriter:
 
     def __init__(self, dialect: Dialect) -> None:
         self.insert_records = _InsertMany(_RECORDS, _NEW, dialect)
-        self.update_records = _ExecuteMany(update(_RECORDS).where(_BY_RID), _CONTENT, dialect)
-        self.tombstone_records = _ExecuteMany(update(_RECORDS).where(_BY_RID), _TOMBSTONE, dialect)
+        self.update_records = _ExecuteMany(_UPDATE_RECORD, _CONTENT, dialect)
+        self.tombstone_records = _ExecuteMany(_UPDATE_RECORD, _TOMBSTONE, dialect)
         self.insert_raws = _InsertMany(_RAW_PAYLOADS, _RAW, dialect)
         self.insert_changes = _InsertMany(ChangeRow.__table__, _CHANGE, dialect)
         self.insert_sets = _InsertMany(_RECORD_SETS, _SET, dialect)
@@ -1101,7 +1148,7 @@ class _PageWriter:
 
 
 def _existing(conn: Connection, ids: list[str]) -> dict[str, Row[Any]]:
-    """(id, content_hash, deleted) of the stored records among ``ids``, by primary key."""
+    """(id, source, content_hash, deleted) of the stored records among ``ids``, by primary key."""
     found = {}
     for start in range(0, len(ids), _CHUNK):
         for row in conn.execute(_SELECT_EXISTING, {"ids": ids[start : start + _CHUNK]}):
@@ -1371,15 +1418,19 @@ class RegisteredSchema:
 
 
 def record_etag(
-    content_hash: str, datestamp: datetime, schema_id: str | None, schema_version: int | None
+    content_hash: str, version: int, schema_id: str | None, schema_version: int | None
 ) -> str:
-    """A strong ETag of a stored record: its content, when it last changed, its schema."""
-    key = f"{content_hash}|{datestamp:%Y-%m-%dT%H:%M:%S}|{schema_id or ''}|{schema_version or ''}"
+    """A strong ETag of a stored record: its content, its version, its schema.
+
+    The version (incremented by every write) makes each state's ETag new: content A -> B
+    -> A gives A a new ETag, so a client holding the first one gets 412 (no lost update).
+    """
+    key = f"{content_hash}|{version}|{schema_id or ''}|{schema_version or ''}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def _etag_of_row(row: Row[Any]) -> str:
-    return record_etag(row.content_hash, row.datestamp, row.schema_id, row.schema_version)
+    return record_etag(row.content_hash, row.version, row.schema_id, row.schema_version)
 
 
 def _record_state(row: Row[Any]) -> RecordState:
@@ -1433,13 +1484,14 @@ _SELECT_STATE = select(
     _RECORDS.c.source,
     _RECORDS.c.deleted,
     _RECORDS.c.content_hash,
-    _RECORDS.c.datestamp,
+    _RECORDS.c.version,
     _RECORDS.c.schema_id,
     _RECORDS.c.schema_version,
 ).where(_RECORDS.c.id.in_(bindparam("ids", expanding=True)))
 # A whole record with what its RecordState needs (Core: the ORM cost ~0.5 ms a read).
 _SELECT_RECORD_STATE_COLUMNS = _SELECT_RECORDS.add_columns(
     _RECORDS.c.content_hash,
+    _RECORDS.c.version,
     _RECORDS.c.schema_id,
     _RECORDS.c.schema_version,
     _RECORDS.c.created_by,
@@ -1454,10 +1506,26 @@ _SELECT_RECORD_STATES = _SELECT_RECORD_STATE_COLUMNS.where(
 _SELECT_DOI_HOLDERS = select(
     _RECORDS.c.doi, _RECORDS.c.id, _RECORDS.c.source, _RECORDS.c.deleted
 ).where(_RECORDS.c.doi.in_(bindparam("dois", expanding=True)))
+# A replace that only changes the record's schema is a new version too (content unchanged,
+# so _write_rows did not count it); SET expressions all read the row as it was.
 _SET_SCHEMA = (
     update(_RECORDS)
     .where(_BY_RID)
-    .values(schema_id=bindparam("schema_id"), schema_version=bindparam("schema_version"))
+    .values(
+        schema_id=bindparam("schema_id"),
+        schema_version=bindparam("schema_version"),
+        version=_RECORDS.c.version
+        + case(
+            (
+                or_(
+                    _RECORDS.c.schema_id.is_distinct_from(bindparam("schema_id")),
+                    _RECORDS.c.schema_version.is_distinct_from(bindparam("schema_version")),
+                ),
+                literal_column("1", Integer),
+            ),
+            else_=literal_column("0", Integer),
+        ),
+    )
 )
 _SET_UPDATED_BY = update(_RECORDS).where(_BY_RID).values(updated_by=bindparam("updated_by"))
 _TOKENS = ApiTokenRow.__table__

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -78,6 +79,9 @@ class RecordRow(Base):
     # A registered schema (``schemas``) the record's extra metadata also satisfies.
     schema_id: Mapped[str | None] = mapped_column(String(100))
     schema_version: Mapped[int | None] = mapped_column(Integer)
+    # Incremented by every write (1 when inserted): ETags hash it, so no two states of a
+    # record share an ETag, however quickly content A -> B -> A happens.
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class RecordSetRow(Base):

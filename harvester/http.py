@@ -102,10 +102,13 @@ def fetch(
     *,
     sleep: Callable[[float], None] = time.sleep,
     headers: Mapping[str, str] | None = None,
+    allow_redirects: bool = True,
 ) -> Fetched:
     """GET ``url`` with retries; returns the response whatever its final non-transient status.
 
     ``headers`` are sent with this request only (auth, Accept), on top of the session's.
+    With ``allow_redirects=False`` a 3xx answer is returned as it is, for callers that must
+    decide themselves where their credentials may go.
     Raises FetchError when the server stays unreachable or keeps answering with a
     transient status after ``max_retries`` retries, ResponseTooLarge over the size cap.
     """
@@ -113,7 +116,7 @@ def fetch(
     while True:
         wait: float | None = None
         try:
-            fetched = _get(session, url, params, settings, headers)
+            fetched = _get(session, url, params, settings, headers, allow_redirects)
         except _TRANSIENT as exc:
             problem = f"{type(exc).__name__}: {exc}"
         except requests.RequestException as exc:
@@ -142,10 +145,16 @@ def _get(
     params: Mapping[str, str],
     settings: HttpSettings,
     headers: Mapping[str, str] | None = None,
+    allow_redirects: bool = True,
 ) -> Fetched:
     limit = settings.max_page_bytes
     with session.get(
-        url, params=params, headers=headers, timeout=settings.timeout, stream=True
+        url,
+        params=params,
+        headers=headers,
+        timeout=settings.timeout,
+        stream=True,
+        allow_redirects=allow_redirects,
     ) as response:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:

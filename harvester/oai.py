@@ -28,6 +28,7 @@ from sickle.iterator import OAIResponseIterator
 from sickle.models import ResumptionToken
 from sickle.response import OAIResponse
 
+from harvester import stamp
 from harvester.http import Fetched, FetchError, HarvestError, HttpSettings, fetch, make_session
 from mappings import MappingError
 from mappings.formats import FORMATS, HARVEST_PREFERENCE
@@ -115,7 +116,7 @@ def format_datestamp(value: datetime, granularity: str = SECONDS_GRANULARITY) ->
         value = value.astimezone(UTC).replace(tzinfo=None)
     if granularity == DAY_GRANULARITY:
         return value.strftime("%Y-%m-%d")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp(value)
 
 
 class _SafeResponse(OAIResponse):

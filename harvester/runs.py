@@ -16,6 +16,11 @@ Staged as in ckanext-harvest, with per-record outcomes and error rows:
 Sets of stored records: ``source:<key>`` plus ``source:<key>:<setSpec>`` for every setSpec
 of the record's header. ``:`` is OAI-PMH's set hierarchy separator, so the catalogue's
 provider can expose them as a tree (``source`` > ``source:zenodo`` > ``source:zenodo:software``).
+A harvested set that is not valid setSpec syntax, or too long for the store, is dropped
+with a warning row (on PostgreSQL it would abort the whole page's transaction).
+
+Every error row and run message goes through :meth:`RunState.redact` (the REST run blanks its
+access token there), so nothing else has to remember to.
 
 Incremental runs ask for ``from`` = the source's ``harvest_from`` minus
 ``overlap_seconds``; on success ``harvest_from`` becomes the responseDate of the run's
@@ -29,6 +34,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from catalogue.model import MAX_SET_SPEC_CHARS, SET_SPEC
 from catalogue.store import (
     HarvestRun,
     IncomingRecord,
@@ -42,6 +48,7 @@ from catalogue.store import (
 from harvester.http import HarvestError
 from harvester.oai import OAIClient, OAIRecord, Page
 from harvester.prefetch import prefetched
+from mappings import Mapped
 from mappings.formats import map_payload
 
 log = logging.getLogger(__name__)
@@ -53,18 +60,34 @@ Progress = Callable[[int, "int | None"], None]
 """progress(advance, total): records just processed, and the list size when the server says."""
 
 
-def record_sets(key: str, set_specs: list[str]) -> list[str]:
-    """The catalogue sets of a record of source ``key`` with these header setSpecs."""
-    return [f"source:{key}", *(f"source:{key}:{spec}" for spec in set_specs)]
+def record_sets(key: str, set_specs: list[str]) -> tuple[list[str], list[str]]:
+    """The catalogue sets of a record of source ``key`` with these header setSpecs, and the
+    problems of the setSpecs left out (bad syntax, or too long for ``record_sets.spec``)."""
+    sets, problems = [f"source:{key}"], []
+    for spec in set_specs:
+        full = f"source:{key}:{spec}"
+        if not SET_SPEC.fullmatch(spec):
+            problems.append(f"set {spec[:80]!r} dropped: not OAI-PMH setSpec syntax")
+        elif len(full) > MAX_SET_SPEC_CHARS:
+            problems.append(
+                f"set {spec[:80]!r}... dropped: {len(full)} characters as {full[:20]!r}..., "
+                f"more than {MAX_SET_SPEC_CHARS}"
+            )
+        else:
+            sets.append(full)
+    return sets, problems
 
 
-class _Run:
-    """State of one run: counts, buffered error rows, the warning cap."""
+class RunState:
+    """State of one run: counts, buffered error rows, the warning cap, redaction."""
 
-    def __init__(self, store: Store, key: str, run_id: int) -> None:
+    def __init__(
+        self, store: Store, key: str, run_id: int, redact: Callable[[str], str] = str
+    ) -> None:
         self.store = store
         self.key = key
         self.run_id = run_id
+        self.redact = redact
         self.counts = RunCounts()
         self.warning_rows = 0
 
@@ -72,7 +95,58 @@ class _Run:
         self.counts.warnings += 1
         if self.warning_rows < MAX_WARNING_ROWS:
             self.warning_rows += 1
-            errors.append(RunError(source_id, stage, text, severity="warning"))
+            errors.append(RunError(source_id, stage, self.redact(text), severity="warning"))
+
+    def fail(self, errors: list[RunError], source_id: str | None, stage: str, text: str) -> None:
+        """An error row (the caller counts the failure)."""
+        errors.append(RunError(source_id, stage, self.redact(text)))
+
+    def finish(
+        self, status: str, response_date: datetime | None, message: str | None = None
+    ) -> HarvestRun:
+        message = self.redact(message) if message is not None else None
+        return self.store.finish_run(
+            self.run_id, status, self.counts, response_date=response_date, message=message
+        )
+
+    def incoming(
+        self,
+        errors: list[RunError],
+        source_id: str,
+        set_specs: list[str],
+        datestamp: datetime | None,
+        *,
+        mapper: Callable[[], Mapped],
+        deleted: bool = False,
+        raw: bytes | None = None,
+        raw_format: str | None = None,
+    ) -> IncomingRecord | None:
+        """The record to store (a tombstone when ``deleted``), or None when ``mapper`` failed."""
+        sets, problems = record_sets(self.key, set_specs)
+        for text in problems:
+            self.warn(errors, source_id, "map", text)
+        if deleted:
+            return IncomingRecord(
+                source_id, None, sets=sets, source_datestamp=datestamp, deleted=True
+            )
+        try:
+            metadata, warnings = mapper()
+        except Exception as exc:  # noqa: BLE001 - one bad record must never stop the run
+            reason = f"{type(exc).__name__}: {exc}"
+            log.info("source %s run %d: %s not mapped: %s", self.key, self.run_id, source_id,
+                     self.redact(reason))  # fmt: skip
+            self.fail(errors, source_id, "map", reason)
+            return None
+        for text in warnings:
+            self.warn(errors, source_id, "map", text)
+        return IncomingRecord(
+            source_id,
+            metadata,
+            sets=sets,
+            source_datestamp=datestamp,
+            raw=raw,
+            raw_format=raw_format,
+        )
 
     def store_page(self, page: Page, prefix: str) -> None:
         errors: list[RunError] = []
@@ -85,45 +159,24 @@ class _Run:
                 self.counts.add(Outcome.FAILED)
             else:
                 items.append(item)
-        for _rid, outcome in self.store.upsert_page(self.key, items):
+        for _rid, outcome in self.store.upsert_page(self.key, items, errors=errors):
             self.counts.add(outcome)
         self.store.add_run_errors(self.run_id, errors)
 
     def map_record(
         self, record: OAIRecord, prefix: str, errors: list[RunError]
     ) -> IncomingRecord | None:
-        sets = record_sets(self.key, record.set_specs)
-        if record.deleted:
-            return IncomingRecord(
-                record.source_id,
-                None,
-                sets=sets,
-                source_datestamp=record.datestamp,
-                deleted=True,
-            )
-        if record.payload is None:
-            errors.append(RunError(record.source_id, "map", "record has no metadata payload"))
+        payload = record.payload
+        if not record.deleted and payload is None:
+            self.fail(errors, record.source_id, "map", "record has no metadata payload")
             return None
-        try:
-            metadata, warnings = map_payload(record.payload)
-        except Exception as exc:  # noqa: BLE001 - one bad record must never stop the run
-            reason = f"{type(exc).__name__}: {exc}"
-            log.info(
-                "source %s run %d: %s not mapped: %s",
-                self.key,
-                self.run_id,
-                record.source_id,
-                reason,
-            )
-            errors.append(RunError(record.source_id, "map", reason))
-            return None
-        for text in warnings:
-            self.warn(errors, record.source_id, "map", text)
-        return IncomingRecord(
+        return self.incoming(
+            errors,
             record.source_id,
-            metadata,
-            sets=sets,
-            source_datestamp=record.datestamp,
+            record.set_specs,
+            record.datestamp,
+            deleted=record.deleted,
+            mapper=lambda: map_payload(payload),
             raw=record.raw,
             raw_format=prefix,
         )
@@ -158,7 +211,7 @@ def harvest_source(
         from_ = source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
     mode = "incremental" if from_ is not None else "full"
     run_id = store.start_run(key, mode, from_)
-    run = _Run(store, key, run_id)
+    run = RunState(store, key, run_id)
     log.info("source %s run %d: %s harvest of %s from %s", key, run_id, mode, source.url, from_)
     first_response: datetime | None = None
     try:
@@ -175,23 +228,14 @@ def harvest_source(
                     if progress is not None:
                         progress(len(page.records), page.complete_list_size)
     except HarvestError as exc:
-        message = str(exc)
-        log.warning("source %s run %d failed: %s", key, run_id, message)
-        return store.finish_run(
-            run_id, "failed", run.counts, response_date=first_response, message=message
-        )
+        log.warning("source %s run %d failed: %s", key, run_id, exc)
+        return run.finish("failed", first_response, str(exc))
     except BaseException as exc:
-        store.finish_run(
-            run_id,
-            "failed",
-            run.counts,
-            response_date=first_response,
-            message=f"internal error: {type(exc).__name__}: {exc}",
-        )
+        run.finish("failed", first_response, f"internal error: {type(exc).__name__}: {exc}")
         raise
     store.update_source(
         key, harvest_from=first_response or source.harvest_from, granularity=identity.granularity
     )
-    result = store.finish_run(run_id, "succeeded", run.counts, response_date=first_response)
+    result = run.finish("succeeded", first_response)
     log.info("source %s run %d succeeded: %s", key, run_id, result.counts)
     return result

@@ -25,7 +25,13 @@ from jsonschema.validators import validator_for
 from lxml import etree
 from referencing.exceptions import Unresolvable
 
-from catalogue.model import LOCAL_SOURCE, metadata_schema, validate_metadata
+from catalogue.model import (
+    LOCAL_SOURCE,
+    MAX_SET_SPEC_CHARS,
+    SET_SPEC,
+    metadata_schema,
+    validate_metadata,
+)
 from catalogue.store import RegisteredSchema, Store
 from catalogue.web.errors import ApiError
 from catalogue.web.xsd import deposit_format, validate_deposit, validate_registered
@@ -38,27 +44,26 @@ from mappings.xml import parse_xml
 MAX_DEPTH = 32
 # A client-chosen id: URL-path and OAI-identifier safe, and fits the id column.
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,63}")
-# OAI-PMH 2.0 setSpec syntax
-SET_SPEC = re.compile(r"[A-Za-z0-9\-_.!~*'()]+(?::[A-Za-z0-9\-_.!~*'()]+)*")
+# The shape of server-assigned ids (catalogue.model.record_id: base32 of a hash of source
+# and source id). Anyone can compute the id a harvest will give a record, so a client id
+# of this shape could take it first: new records may not choose one.
+RESERVED_ID = re.compile(r"[a-z2-7]{16}")
 LOCAL_SET = f"source:{LOCAL_SOURCE}"
 MAX_SETS = 20
-MAX_SET_CHARS = 200  # the record_sets.spec column
 # Server-set members of a record as GET returns it: accepted (so that a fetched record can
-# be sent back as it is) and ignored.
-READ_ONLY = frozenset(
-    {
-        "source",
-        "source_id",
-        "deleted",
-        "datestamp",
-        "source_datestamp",
-        "harvested_at",
-        "created_at",
-        "created_by",
-        "updated_by",
-        "original",
-        "links",
-    }
+# be sent back as it is) and ignored. The OpenAPI document marks them readOnly.
+READ_ONLY = (
+    "source",
+    "source_id",
+    "deleted",
+    "datestamp",
+    "source_datestamp",
+    "harvested_at",
+    "created_at",
+    "created_by",
+    "updated_by",
+    "original",
+    "links",
 )
 WRITABLE = frozenset({"id", "metadata", "sets", "schema"})
 JSON_TYPES = ("application/json",)
@@ -78,7 +83,7 @@ class Candidate:
     pointer: str  # where it sits in the request: "" for a single record, "/3" in a list
     rid: str | None = None  # the client's id, when given
     metadata: dict[str, Any] | None = None
-    sets: list[str] = field(default_factory=list)
+    sets: list[str] = field(default_factory=list)  # the client's, under source:local:
     schema: RegisteredSchema | None = None
     raw: bytes | None = None
     raw_format: str | None = None
@@ -87,6 +92,12 @@ class Candidate:
 
     def error(self, pointer: str, message: str) -> None:
         self.errors.append({"field": self.pointer + pointer, "message": message})
+
+    @property
+    def stored_sets(self) -> list[str]:
+        """The sets the record is stored with: every deposit, whatever its form (JSON,
+        XML, multipart), is in ``source:local``."""
+        return [LOCAL_SET, *self.sets]
 
 
 def parse_deposit(request: Request, store: Store, max_items: int) -> tuple[list[Candidate], bool]:
@@ -124,6 +135,16 @@ def parse_deposit(request: Request, store: Store, max_items: int) -> tuple[list[
     )
 
 
+def refuse_reserved_id(candidate: Candidate) -> None:
+    """A new record's client id must not have the shape of a server-assigned id."""
+    if candidate.rid is not None and RESERVED_ID.fullmatch(candidate.rid):
+        candidate.error(
+            "/id",
+            f"ids matching {RESERVED_ID.pattern} (16 characters a-z, 2-7) are reserved for "
+            "server-assigned ids; choose another id or send none",
+        )
+
+
 def _check_charset(request: Request) -> None:
     charset = request.mimetype_params.get("charset")
     if charset and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
@@ -148,6 +169,11 @@ def read_json(data: bytes) -> Any:
         raise _bad_body(f"nested deeper than {MAX_DEPTH} levels") from exc
     except ValueError as exc:  # JSONDecodeError, NaN, integers beyond Python's digit limit
         raise _bad_body(f"not valid JSON: {exc}") from exc
+
+
+def under(pointer: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Field errors of a part of the request, re-rooted at ``pointer`` (a JSON pointer)."""
+    return [{"field": pointer + e["field"], "message": e["message"]} for e in errors]
 
 
 def _no_constant(name: str) -> Any:
@@ -271,10 +297,7 @@ def record_from_json(doc: Any, pointer: str, store: Store, *, document: bool = F
     else:
         metadata = doc["metadata"]
         candidate.metadata = metadata
-        candidate.errors.extend(
-            {"field": pointer + e["field"], "message": e["message"]}
-            for e in metadata_errors(metadata)
-        )
+        candidate.errors.extend(under(pointer, metadata_errors(metadata)))
         if candidate.schema is not None:
             _check_registered(candidate, None)
     return candidate
@@ -298,13 +321,14 @@ def metadata_errors(metadata: Any) -> list[dict[str, str]]:
 
 def _sets(given: Any, candidate: Candidate) -> list[str]:
     """Client sets live under ``source:local:`` (so no deposit can enter a harvested
-    source's set or a type set); every local record is in ``source:local``."""
+    source's set or a type set); ``source:local`` itself is added by
+    :attr:`Candidate.stored_sets`."""
     if not isinstance(given, list):
         candidate.error("/sets", "must be a list of setSpecs")
-        return [LOCAL_SET]
+        return []
     if len(given) > MAX_SETS:
         candidate.error("/sets", f"at most {MAX_SETS} sets")
-    out = [LOCAL_SET]
+    out: list[str] = []
     for n, spec in enumerate(given):
         if not isinstance(spec, str) or not SET_SPEC.fullmatch(spec):
             candidate.error(f"/sets/{n}", "not an OAI-PMH setSpec (e.g. 'project-x:2024')")
@@ -312,10 +336,12 @@ def _sets(given: Any, candidate: Candidate) -> list[str]:
         full = (
             spec if spec == LOCAL_SET or spec.startswith(LOCAL_SET + ":") else f"{LOCAL_SET}:{spec}"
         )
-        if len(full) > MAX_SET_CHARS:
-            candidate.error(f"/sets/{n}", f"longer than {MAX_SET_CHARS} characters as {full!r}")
+        if len(full) > MAX_SET_SPEC_CHARS:
+            candidate.error(
+                f"/sets/{n}", f"longer than {MAX_SET_SPEC_CHARS} characters as {full!r}"
+            )
             continue
-        if full not in out:
+        if full != LOCAL_SET and full not in out:
             out.append(full)
     return out
 
@@ -444,10 +470,19 @@ def _document_into(candidate: Candidate, data: bytes, pointer: str, store: Store
 def _record_from_multipart(request: Request, store: Store) -> Candidate:
     """metastore2's form: a ``record`` part (JSON envelope) and a ``document`` part."""
     parts = {name: _part(request, name) for name in ("record", "document")}
-    unknown = (set(request.form) | set(request.files)) - set(parts)
+    given = set(request.form) | set(request.files)
+    # werkzeug keys a part without a (parsable) name parameter as None; "" is no name either.
+    unnamed = {name for name in given if not isinstance(name, str) or not name}
+    unknown = given - unnamed - set(parts)
     missing = [f"/{name}" for name, value in parts.items() if value is None and name == "document"]
     candidate = Candidate("")
-    for name in sorted(unknown):
+    if unnamed:
+        candidate.error(
+            "",
+            "a form part has no usable name: give each part "
+            'Content-Disposition: form-data; name="record" or name="document"',
+        )
+    for name in sorted(unknown, key=str):
         candidate.error(f"/{_escape(name)}", "unknown part; send 'record' and 'document'")
     for pointer in missing:
         candidate.error(pointer, "required part")
@@ -457,13 +492,10 @@ def _record_from_multipart(request: Request, store: Store) -> Candidate:
     try:
         envelope = read_json(record_data)
     except ApiError as exc:
-        candidate.errors.extend(
-            {"field": "/record" + e["field"], "message": e["message"]} for e in exc.errors
-        )
+        candidate.errors.extend(under("/record", exc.errors))
         return candidate
     candidate = record_from_json(envelope, "", store, document=True)
-    for error in candidate.errors:
-        error["field"] = "/record" + error["field"]
+    candidate.errors = under("/record", candidate.errors)
     if candidate.errors:
         return candidate
     data, mimetype = parts["document"]
@@ -471,9 +503,7 @@ def _record_from_multipart(request: Request, store: Store) -> Candidate:
         try:
             metadata = read_json(data)
         except ApiError as exc:
-            candidate.errors.extend(
-                {"field": "/document" + e["field"], "message": e["message"]} for e in exc.errors
-            )
+            candidate.errors.extend(under("/document", exc.errors))
             return candidate
         bad = unstorable(metadata, "/metadata")
         candidate.errors.extend(bad)

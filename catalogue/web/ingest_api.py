@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonpatch
 import jsonpointer
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, json, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from catalogue.model import LOCAL_SOURCE, record_id
@@ -25,11 +25,13 @@ from catalogue.web.deposit import (
     parse_deposit,
     read_json,
     record_from_json,
+    refuse_reserved_id,
     unstorable_text,
 )
 from catalogue.web.errors import ApiError
 from catalogue.web.negotiation import base_etag, record_json
 from catalogue.web.services import services
+from mappings.formats import FORMATS
 
 bp = Blueprint("ingest", __name__)
 
@@ -40,6 +42,12 @@ PROBLEM_STATUS = {
     ProblemKind.NOT_FOUND: 404,
     ProblemKind.GONE: 410,
     ProblemKind.STALE: 412,
+}
+# The request field a store problem is about; others are about the record as a whole ("").
+PROBLEM_FIELD = {
+    ProblemKind.ID_TAKEN: "/id",
+    ProblemKind.DOI_TAKEN: "/metadata/identifiers",
+    ProblemKind.STALE: "If-Match",
 }
 PATCH_TYPES = ("application/json-patch+json", "application/json")
 _TRUE = {"true", "1", "yes"}
@@ -89,7 +97,7 @@ def _write_of(
         rid=rid,
         op=op,
         metadata=candidate.metadata,
-        sets=candidate.sets,
+        sets=candidate.stored_sets,
         raw=candidate.raw,
         raw_format=candidate.raw_format,
         schema_id=schema.schema_id if schema else None,
@@ -124,6 +132,8 @@ def create_records() -> Response:
     candidates, is_list = parse_deposit(
         request, svc.store, svc.settings["ingest"]["max_list_items"]
     )
+    for candidate in candidates:
+        refuse_reserved_id(candidate)
     if not is_list:
         return _create_one(candidates[0], args, token.name)
     return _create_list(candidates, args, token.name)
@@ -136,10 +146,7 @@ def _create_one(candidate: Candidate, args: WriteArgs, actor: str) -> Response:
     write = _write_of(candidate, rid, "create", None)
     (result,) = _write([write], actor, atomic=True, dry_run=args.validate, read_back=True)
     if result.problem is not None:
-        raise _problem_error(
-            result,
-            "/id" if result.problem.kind is ProblemKind.ID_TAKEN else "/metadata/identifiers",
-        )
+        raise _problem_error(result)
     if args.validate:
         return jsonify({"valid": True, "id": rid, "warnings": candidate.warnings})
     return _record_written(result, 201, candidate.warnings)
@@ -166,7 +173,8 @@ def _create_list(candidates: list[Candidate], args: WriteArgs, actor: str) -> Re
         item = items[n]
         if result.problem is not None:
             item.update(
-                status=PROBLEM_STATUS[result.problem.kind], errors=[_problem_field(n, result)]
+                status=PROBLEM_STATUS[result.problem.kind],
+                errors=[_problem_field(result, f"/{n}")],
             )
             continue
         item.update(id=write.rid, status=200 if args.validate or (invalid and args.atomic) else 201)
@@ -199,15 +207,16 @@ def _list_failure(items: list[dict[str, Any]], failed: list[dict[str, Any]], mes
 
 
 def _json_bytes(body: dict[str, Any]) -> str:
-    from flask import json
-
     return json.dumps(body)
 
 
-def _problem_field(index: int, result: LocalResult) -> dict[str, str]:
+def _problem_field(result: LocalResult, pointer: str = "") -> dict[str, str]:
+    """The field error of a store problem; ``pointer``: where the record sits in a list."""
     assert result.problem is not None
-    field = "/id" if result.problem.kind is ProblemKind.ID_TAKEN else "/metadata/identifiers"
-    return {"field": f"/{index}{field}", "message": result.problem.message}
+    field = PROBLEM_FIELD.get(result.problem.kind, "")
+    if not field.startswith("If-"):  # a header, not a JSON pointer into the body
+        field = pointer + field
+    return {"field": field, "message": result.problem.message}
 
 
 # -- PUT, PATCH, DELETE --------------------------------------------------------
@@ -249,7 +258,7 @@ def _replace(
     write = _write_of(candidate, rid, "replace", expected)
     (result,) = _write([write], actor, True, args.validate, read_back=True)
     if result.problem is not None:
-        raise _problem_error(result, "/metadata/identifiers")
+        raise _problem_error(result)
     if args.validate:
         return jsonify({"valid": True, "id": rid, "warnings": candidate.warnings})
     return _record_written(result, 200, candidate.warnings)
@@ -323,13 +332,14 @@ def delete_record(rid: str) -> Response:
         [LocalWrite(rid=rid, op="delete", expected_etags=expected)], token.name, True, False
     )
     if result.problem is not None:
-        raise _problem_error(result, "")
+        raise _problem_error(result)
     return Response(status=204)
 
 
 @bp.get("/api/records/<rid>/document")
 def get_document(rid: str) -> Response:
-    """The metadata document as deposited (XML deposits only)."""
+    """The record's original document: an XML deposit, or the payload a harvest read
+    (XML from OAI-PMH, JSON from most REST APIs), with its own media type."""
     store = services().store
     record = store.get_record(rid)
     if record is None:
@@ -340,9 +350,32 @@ def get_document(rid: str) -> Response:
     if raw is None:
         raise ApiError(404, f"record {rid!r} was not deposited as a document")
     fmt, content = raw
-    response = Response(content, mimetype="application/xml")
-    response.headers["Content-Disposition"] = f'inline; filename="{rid}.{fmt}.xml"'
+    mimetype, extension = document_media_type(fmt, content)
+    response = Response(content, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'inline; filename="{rid}.{extension}"'
     return response
+
+
+DOCUMENT_TYPES = {
+    "xml": "application/xml",
+    "json": "application/json",
+    "bin": "application/octet-stream",
+}
+
+
+def document_media_type(fmt: str, content: bytes) -> tuple[str, str]:
+    """(media type, file extension) of a stored original document.
+
+    The OAI-PMH formats (which are the deposit formats too) are XML; the formats of REST
+    harvests are named by their harvester (``b2share-json``, ``metastore2:<schema>``), so
+    those are told by their first byte.
+    """
+    if fmt in FORMATS:
+        kind = "xml"
+    else:
+        start = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        kind = {b"<": "xml", b"{": "json", b"[": "json"}.get(start, "bin")
+    return DOCUMENT_TYPES[kind], kind
 
 
 # -- shared --------------------------------------------------------------------
@@ -359,15 +392,10 @@ def _write(
         raise ApiError(409, f"{exc}; try again") from exc
 
 
-def _problem_error(result: LocalResult, field: str) -> ApiError:
+def _problem_error(result: LocalResult) -> ApiError:
     assert result.problem is not None
-    kind = result.problem.kind
-    status = PROBLEM_STATUS[kind]
-    if kind is ProblemKind.STALE:
-        field = "If-Match"
-    elif kind is ProblemKind.ID_TAKEN:
-        field = "/id"
-    errors = [{"field": field, "message": result.problem.message}] if status in (409, 412) else []
+    status = PROBLEM_STATUS[result.problem.kind]
+    errors = [_problem_field(result)] if status in (409, 412) else []
     return ApiError(status, result.problem.message, errors)
 
 

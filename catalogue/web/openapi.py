@@ -12,10 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template
 
-from catalogue.model import metadata_schema
+from catalogue.model import SET_SPEC, metadata_schema
 from catalogue.search.base import FACETS
 from catalogue.web import negotiation
-from catalogue.web.deposit import ID_PATTERN, MAX_SETS, SET_SPEC, XML_TYPES
+from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
+from catalogue.web.ingest_api import DOCUMENT_TYPES
 from catalogue.web.schemas_api import SCHEMA_ID
 from catalogue.web.search_api import SORTS
 
@@ -110,27 +111,15 @@ def _schemas() -> dict[str, Any]:
             "type": "string",
             "pattern": f"^{ID_PATTERN.pattern}$",
             "description": "Optional on POST (honoured only if unused, else 409); the server "
-            "chooses one when absent. On PUT it must equal the id in the URL.",
+            "chooses one when absent. Ids matching "
+            f"^{RESERVED_ID.pattern}$ (the shape of server-assigned and harvested ids) are "
+            "reserved: a new record may not choose one (400). On PUT it must equal the id in "
+            "the URL.",
         },
         "sets": sets,
         "schema": schema_ref,
     }
-    read_only = {
-        name: {"readOnly": True}
-        for name in (
-            "source",
-            "source_id",
-            "deleted",
-            "datestamp",
-            "source_datestamp",
-            "harvested_at",
-            "created_at",
-            "created_by",
-            "updated_by",
-            "original",
-            "links",
-        )
-    }
+    read_only = {name: {"readOnly": True} for name in READ_ONLY}
     time = {"type": ["string", "null"], "format": "date-time"}
     schemas: dict[str, Any] = {
         "FieldError": field_error,
@@ -503,11 +492,16 @@ def _record_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "getRecordDocument",
                 "tags": ["ingest"],
-                "summary": "The metadata document as deposited (XML deposits)",
+                "summary": "The original document: an XML deposit, or a harvested payload",
+                "description": "Deposited documents and OAI-PMH payloads are XML; payloads "
+                "of REST harvests are mostly JSON. The media type says which.",
                 "responses": {
                     "200": {
                         "description": "The document",
-                        "content": {"application/xml": {"schema": {"type": "string"}}},
+                        "content": {
+                            media_type: {"schema": {"type": "string"}}
+                            for media_type in DOCUMENT_TYPES.values()
+                        },
                     },
                     **_errors("404", "410"),
                 },

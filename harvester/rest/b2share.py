@@ -9,7 +9,10 @@ The last window stays open-ended (``TO *]``) so that a record updated during the
 is never missing from a full listing (it would be tombstoned by the set difference).
 
 Incremental runs list ``updated:[since TO *]`` only. Pages within a window follow
-``links.next``, sorted ``mostrecent``.
+``links.next``, sorted ``mostrecent``. Paging is by offset, not a snapshot: a record edited
+meanwhile leaves its window, and the one after it can slip onto a page already read. Such
+a record is missing from the listing, so a full run checks it at ``api/records/<id>``
+before taking it for deleted (:mod:`harvester.rest.run`).
 """
 
 from __future__ import annotations
@@ -19,19 +22,24 @@ import math
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
+from catalogue.store import utcnow
+from harvester import stamp
 from harvester.http import FetchError
 from harvester.rest.core import (
+    ApiHarvester,
     BadResponse,
+    RecordRequest,
     RestClient,
     RestPage,
     RestRecord,
     compact_json,
     dig,
-    follow,
     parse_timestamp,
-    utc_naive,
+    without_query,
 )
+from harvester.rest.paging import follow, identified
 from mappings import Mapped
 from mappings.b2share import RAW_FORMAT, from_b2share, is_published
 
@@ -55,19 +63,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-def _stamp(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class B2ShareHarvester:
+class B2ShareHarvester(ApiHarvester):
     """Lists one B2SHARE instance (``url`` is its base, e.g. https://b2share.eudat.eu)."""
 
     raw_format = RAW_FORMAT
     incremental = True
 
     def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
-        self.client = client
-        self.page_size = config.get("page_size", 100)
+        super().__init__(client, config)
         self.limit = config.get("max_result_window", MAX_RESULT_WINDOW)
         self.community_filter = list(config.get("communities", ()))
         self.query = config.get("query", "").strip()
@@ -76,10 +79,12 @@ class B2ShareHarvester:
         self.fetch_schemas = config.get("fetch_schemas", True)
         self.communities: dict[str, dict[str, Any]] = {}
         self.total: int | None = None
-        self.windows = 0  # windows paged (for tests and the benchmark)
 
     def map(self, payload: Any) -> Mapped:
         return from_b2share(payload, self.communities)
+
+    def record_request(self, source_id: str) -> RecordRequest:
+        return RecordRequest(self.client.url(f"api/records/{quote(source_id, safe='')}"))
 
     # -- listing ----------------------------------------------------------------
 
@@ -122,13 +127,12 @@ class B2ShareHarvester:
         while pending:
             lo, hi = pending.pop(0)
             data, fetched = self._search(lo, hi, page=1)
-            total = _total(data, fetched.url)
+            total = _total(data, without_query(fetched.url))
             if self.total is None:
                 self.total = total
             if total > self.limit:
                 pending[:0] = self._split(lo, hi, total)
                 continue
-            self.windows += 1
             yield self._page(data, fetched.url)
             if not dig(data, "hits", "hits"):
                 continue
@@ -143,11 +147,11 @@ class B2ShareHarvester:
     ) -> list[tuple[datetime | None, datetime | None]]:
         start = lo or self.epoch
         # An open end is split at the server's clock (plus a margin for clock skew).
-        end = hi or ((self.client.first_date or _now()) + timedelta(minutes=1))
+        end = hi or ((self.client.first_date or utcnow()) + timedelta(minutes=1))
         span = (end - start).total_seconds()
         if span <= 1:
             raise BadResponse(
-                f"{total} records updated within one second at {_stamp(start)}: more than "
+                f"{total} records updated within one second at {stamp(start)}: more than "
                 f"B2SHARE's {self.limit}-hit paging limit, they cannot all be listed"
             )
         slices = min(_MAX_SLICES, max(2, math.ceil(total / (self.limit * _FILL))))
@@ -177,8 +181,8 @@ class B2ShareHarvester:
         if self.community_filter:
             parts.append("(" + " OR ".join(f"community:{c}" for c in self.community_filter) + ")")
         if lo is not None or hi is not None:
-            start = _stamp(lo) if lo is not None else "*"
-            end = f"{_stamp(hi)}}}" if hi is not None else "*]"
+            start = stamp(lo) if lo is not None else "*"
+            end = f"{stamp(hi)}}}" if hi is not None else "*]"
             parts.append(f"{self.field}:[{start} TO {end}")
         return " AND ".join(parts)
 
@@ -191,20 +195,18 @@ class B2ShareHarvester:
         return link, None
 
     def _page(self, data: Any, url: str) -> RestPage:
+        url = without_query(url)
         hits = dig(data, "hits", "hits")
         if not isinstance(hits, list):
             raise BadResponse(f"no hits.hits list in the records from {url}")
-        records, warnings = [], []
-        for n, hit in enumerate(hits):
-            rid = hit.get("id") if isinstance(hit, dict) else None
-            if not isinstance(rid, str | int) or isinstance(rid, bool) or not str(rid).strip():
-                warnings.append(f"hit {n} of {url} has no id; skipped")
-                continue
+        records: list[RestRecord] = []
+        warnings: list[str] = []
+        for rid, hit in identified(hits, lambda hit: hit.get("id"), warnings, f"{url}: hit"):
             metadata = hit.get("metadata")
             community = metadata.get("community") if isinstance(metadata, dict) else None
             records.append(
                 RestRecord(
-                    source_id=str(rid).strip(),
+                    source_id=rid,
                     payload=hit,
                     raw=compact_json(hit),
                     datestamp=parse_timestamp(hit.get("updated")),
@@ -222,9 +224,3 @@ def _total(data: Any, url: str) -> int:
     if not isinstance(total, int) or isinstance(total, bool) or total < 0:
         raise BadResponse(f"no hits.total count in the records from {url}")
     return total
-
-
-def _now() -> datetime:
-    from datetime import UTC
-
-    return utc_naive(datetime.now(UTC)).replace(microsecond=0)

@@ -1,5 +1,6 @@
 """The shared core of the REST harvesters: one client per source with auth, a rate limit,
-retries (through :mod:`harvester.http`), safe JSON parsing and page following.
+retries (through :mod:`harvester.http`), redirects kept on the source's origin for the
+token, safe JSON parsing; page following is in :mod:`harvester.rest.paging`.
 
 Every API family module (b2share, surf, metastore2, unis, generic) yields :class:`RestPage`
 objects of :class:`RestRecord` built with a :class:`RestClient`; the run
@@ -8,7 +9,10 @@ objects of :class:`RestRecord` built with a :class:`RestClient`; the run
 Secrets: an access token (from the source config or, better, from an environment variable
 named there) is sent as a header or a query parameter and never written anywhere else:
 every message that leaves this module goes through :meth:`RestClient.redact`, because
-``requests`` puts the full URL, query string included, into its exception texts.
+``requests`` puts the full URL, query string included, into its exception texts, and
+messages name URLs without their query (:func:`without_query`). Redirects are followed
+here, not by ``requests`` (which would carry a custom auth header to any host): the token
+goes only to the source's own origin.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -32,14 +36,23 @@ from harvester.http import Fetched, FetchError, HarvestError, HttpSettings, fetc
 log = logging.getLogger(__name__)
 
 JSON_ACCEPT = "application/json"
-# Pages followed per listing before we assume the server pages in a loop it hides from us.
-DEFAULT_MAX_PAGES = 1_000_000
+MAX_REDIRECTS = 10
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+GONE_STATUSES = frozenset({404, 410})
 _REDACTED = "***"
 _HTTP_OVERRIDES = ("timeout", "max_retries", "backoff", "max_page_bytes")
 
 
 class BadResponse(HarvestError):
     """A response that is not what the API documents: not JSON, wrong shape, a loop."""
+
+
+class StatusError(FetchError):
+    """A final HTTP error status (4xx or 5xx after retries); ``status`` says which."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ConfigError(ValueError):
@@ -66,6 +79,15 @@ class RestRecord:
     raw_format: str | None = None  # when it differs from the harvester's (metastore2)
 
 
+@dataclass(frozen=True)
+class RecordRequest:
+    """Where one record can be read on its own: a deletion candidate is checked there."""
+
+    url: str
+    params: Mapping[str, Any] | None = None
+    accept: str = JSON_ACCEPT
+
+
 @dataclass
 class RestPage:
     """One response's worth of records, with the page-level warnings."""
@@ -73,6 +95,25 @@ class RestPage:
     records: list[RestRecord]
     total: int | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+class ApiHarvester:
+    """Base of the API family harvesters: the client, the page size, a per-record URL.
+
+    Subclasses read the rest of their config in ``__init__`` after this one.
+    """
+
+    raw_format: str
+    incremental = False
+    default_page_size = 100
+
+    def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
+        self.client = client
+        self.page_size: int = config.get("page_size", self.default_page_size)
+
+    def record_request(self, source_id: str) -> RecordRequest | None:
+        """The record's own URL, to check a deletion candidate; None when the API has none."""
+        return None
 
 
 def utc_naive(value: datetime) -> datetime:
@@ -253,10 +294,13 @@ class RestClient:
         self.close()
 
     def redact(self, text: str) -> str:
-        """``text`` with the access token blanked out."""
+        """``text`` with the access token blanked out (also as it appears in URLs)."""
         if self.auth is None:
             return text
-        return text.replace(self.auth.token, _REDACTED)
+        token = self.auth.token
+        for form in {token, quote(token, safe=""), quote_plus(token)}:
+            text = text.replace(form, _REDACTED)
+        return text
 
     def url(self, path: str) -> str:
         """``path`` under the source's base URL."""
@@ -269,80 +313,85 @@ class RestClient:
         *,
         accept: str = JSON_ACCEPT,
     ) -> Fetched:
-        """GET with retries; raises FetchError for a final 4xx/5xx, with the server's message."""
+        """GET with retries; raises StatusError for a final 4xx/5xx, with the server's message.
+
+        Redirects are followed here, at most :data:`MAX_REDIRECTS`: a hop to another origin
+        is made without the token (``requests`` would strip only ``Authorization``).
+        """
         self.check_origin(url)
+        query: Mapping[str, Any] | None = params
+        for _hop in range(MAX_REDIRECTS + 1):
+            fetched = self._get_once(url, query, accept)
+            location = fetched.headers.get("Location")
+            if fetched.status not in _REDIRECT_STATUSES or not location:
+                break
+            url, query = urljoin(fetched.url, location), None
+        else:
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects from {without_query(url)}")
+        if fetched.status >= 400:
+            raise StatusError(
+                self.redact(
+                    f"HTTP {fetched.status} from {without_query(url)}: "
+                    f"{_error_message(fetched.content)}"
+                ),
+                fetched.status,
+            )
+        return fetched
+
+    def _get_once(self, url: str, params: Mapping[str, Any] | None, accept: str) -> Fetched:
+        """One GET without following redirects; the token only to the source's origin."""
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         headers = {"Accept": accept}
         if self.auth is not None:
-            if self.auth.param:
+            if self.auth.param:  # servers echo tokens into next links and redirects
                 url = strip_param(url, self.auth.param)
-                query[self.auth.param] = self.auth.token
-            else:
-                value = (
-                    f"{self.auth.scheme} {self.auth.token}" if self.auth.scheme else self.auth.token
-                )
-                headers[self.auth.header or "Authorization"] = value
+            if _origin(url) == self._origin:
+                if self.auth.param:
+                    query[self.auth.param] = self.auth.token
+                else:
+                    scheme, token = self.auth.scheme, self.auth.token
+                    headers[self.auth.header or "Authorization"] = (
+                        f"{scheme} {token}" if scheme else token
+                    )
         self.limiter.wait()
         self.requests += 1
         try:
-            fetched = fetch(
-                self.session, url, query, self.settings, sleep=self._sleep, headers=headers
-            )
+            fetched = fetch(self.session, url, query, self.settings, sleep=self._sleep,
+                            headers=headers, allow_redirects=False)  # fmt: skip
         except HarvestError as exc:
             raise type(exc)(self.redact(str(exc))) from None
         except requests.RequestException as exc:  # e.g. an invalid URL in a next link
             raise FetchError(self.redact(f"{type(exc).__name__}: {exc}")) from None
         if self.first_date is None:
             self.first_date = _http_date(fetched.headers.get("Date"))
-        if fetched.status >= 400:
-            raise FetchError(
-                self.redact(
-                    f"HTTP {fetched.status} from {_without_query(url)}: "
-                    f"{_error_message(fetched.content)}"
-                )
-            )
         return fetched
+
+    def is_gone(self, url: str, params: Mapping[str, Any] | None = None, *,
+                accept: str = JSON_ACCEPT) -> bool:  # fmt: skip
+        """Whether the record at ``url`` is gone (HTTP 404 or 410); False when it answers.
+
+        Any other failure is raised: a record is never taken for deleted on a doubt.
+        """
+        try:
+            self.get(url, params, accept=accept)
+        except StatusError as exc:
+            if exc.status in GONE_STATUSES:
+                return True
+            raise
+        return False
 
     def get_json(
         self, url: str, params: Mapping[str, Any] | None = None, *, accept: str = JSON_ACCEPT
     ) -> tuple[Any, Fetched]:
         fetched = self.get(url, params, accept=accept)
-        return parse_json(fetched.content, _without_query(url)), fetched
+        return parse_json(fetched.content, without_query(url)), fetched
 
     def check_origin(self, url: str) -> None:
         """Refuse to follow a link off the source's host: it would carry our token there."""
         if _origin(url) != self._origin:
             raise BadResponse(
-                self.redact(f"link {_without_query(url)} leaves the source host {self._origin}")
+                self.redact(f"link {without_query(url)} leaves the source host {self._origin}")
             )
-
-
-def follow(
-    client: RestClient,
-    url: str,
-    params: Mapping[str, Any] | None,
-    next_of: Callable[[Any, Fetched], tuple[str, Mapping[str, Any] | None] | None],
-    *,
-    max_pages: int = DEFAULT_MAX_PAGES,
-) -> Iterator[tuple[Any, Fetched]]:
-    """Yield (parsed JSON, response) page by page; ``next_of`` says where the next page is.
-
-    A request repeated within one listing means the server pages in a loop: BadResponse.
-    """
-    seen: set[tuple[str, tuple]] = set()
-    request: tuple[str, Mapping[str, Any] | None] | None = (url, params)
-    pages = 0
-    while request is not None:
-        key = (request[0], tuple(sorted((k, str(v)) for k, v in (request[1] or {}).items())))
-        if key in seen:
-            raise BadResponse(f"the server sent the same next page twice: {request[0]}")
-        seen.add(key)
-        pages += 1
-        if pages > max_pages:
-            raise BadResponse(f"more than {max_pages} pages from {url}; stopped")
-        data, fetched = client.get_json(*request)
-        yield data, fetched
-        request = next_of(data, fetched)
 
 
 def strip_param(url: str, name: str) -> str:
@@ -354,7 +403,8 @@ def strip_param(url: str, name: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
-def _without_query(url: str) -> str:
+def without_query(url: str) -> str:
+    """``url`` without query and fragment: how messages name URLs (queries carry tokens)."""
     return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
 
 

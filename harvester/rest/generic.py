@@ -6,6 +6,12 @@ read from each response), ``next_link`` (a next URL read from the response or fr
 ``Link`` header) or ``none``), where the records are in a page (``records``), which path
 holds a record's id (``id``) and, optionally, its update time, sets and deletion flag,
 and the field map (``fields``, see :mod:`mappings.generic_json`).
+
+Page and offset paging go on while pages are not empty (and fewer records than the total,
+when ``paging.total_path`` names it, were received): servers cap the page size silently.
+A full run takes the stored records the listing no longer contains for deleted; with
+``record_url`` (a URL template with ``{id}``, relative to the list URL or absolute on its
+host) each of them is first checked there and kept unless the server answers 404 or 410.
 """
 
 from __future__ import annotations
@@ -13,20 +19,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 import requests
 
+from harvester import stamp
 from harvester.http import Fetched
 from harvester.rest.core import (
     BadResponse,
+    RecordRequest,
     RestClient,
     RestPage,
     RestRecord,
     compact_json,
-    follow,
     parse_timestamp,
+    without_query,
 )
+from harvester.rest.paging import DEFAULT_MAX_PAGES, follow, identified, numbered_pages
 from mappings import Mapped
 from mappings.generic_json import (
     DEFAULT_TARGETS,
@@ -53,6 +62,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "additionalProperties": {"type": ["string", "number", "boolean"]},
     },
     "accept": {"type": "string", "minLength": 1},
+    "record_url": {"type": "string", "pattern": r"\{id\}", "maxLength": 2000},
     "since_param": {"type": "string", "minLength": 1},
     "since_format": {"enum": ["iso", "date", "epoch", "epoch_ms"]},
     "paging": {
@@ -131,9 +141,16 @@ class JsonHarvester:
         self.since_format = config.get("since_format", "iso")
         self.incremental = bool(self.since_param) and config.get("incremental", True)
         self.paging = dict(config.get("paging", {"style": "none"}))
+        self.record_url = config.get("record_url")
 
     def map(self, payload: Any) -> Mapped:
         return from_json_record(payload, self.field_map)
+
+    def record_request(self, source_id: str) -> RecordRequest | None:
+        if not self.record_url:
+            return None  # no per-record URL: unlisted means deleted (set difference)
+        path = self.record_url.replace("{id}", quote(source_id, safe=""))
+        return RecordRequest(urljoin(self.client.base_url, path), accept=self.accept)
 
     def pages(self, since: datetime | None) -> Iterator[RestPage]:
         paging = self.paging
@@ -141,63 +158,62 @@ class JsonHarvester:
         params: dict[str, Any] = dict(self.params)
         if since is not None and self.since_param:
             params[self.since_param] = _since(since, self.since_format)
+        url = self.client.base_url
+        max_pages = paging.get("max_pages", DEFAULT_MAX_PAGES)
         size = paging.get("size", 100)
-        if style == "page":
-            params[paging.get("page_param", "page")] = paging.get("first_page", 1)
-            params[paging.get("size_param", "size")] = size
-        elif style == "offset":
-            params[paging.get("offset_param", "offset")] = 0
-            params[paging.get("limit_param", "limit")] = size
-        state = {"params": params}
+        if style in ("page", "offset"):
+            if style == "page":
+                params[paging.get("size_param", "size")] = size
+                param, first = paging.get("page_param", "page"), paging.get("first_page", 1)
+            else:
+                params[paging.get("limit_param", "limit")] = size
+                param, first = paging.get("offset_param", "offset"), 0
+            listing = numbered_pages(
+                self.client,
+                url,
+                params,
+                self._records,
+                param=param,
+                first=first,
+                by_offset=style == "offset",
+                total_of=lambda data, _fetched: self._total(data),
+                max_pages=max_pages,
+            )
+        else:
 
-        def next_of(data: Any, fetched: Fetched) -> tuple[str, Mapping[str, Any]] | None:
-            return self._next(data, fetched, state, size)
+            def next_of(data: Any, fetched: Fetched) -> tuple[str, Mapping[str, Any] | None] | None:
+                return self._next(data, fetched, params)
 
-        kwargs = {"max_pages": paging["max_pages"]} if "max_pages" in paging else {}
-        for data, fetched in follow(self.client, self.client.base_url, params, next_of, **kwargs):
-            yield self._page(data, fetched.url)
+            listing = follow(self.client, url, params, next_of, max_pages=max_pages)
+        for data, fetched in listing:
+            yield self._page(data, fetched)
 
-    def _records(self, data: Any, url: str) -> list[Any]:
+    def _records(self, data: Any, fetched: Fetched) -> list[Any]:
         records = self.records_path.node(data)
         if not isinstance(records, list):
-            raise BadResponse(f"no list of records at {self.records_path.text!r} in {url}")
+            raise BadResponse(
+                f"no list of records at {self.records_path.text!r} in {without_query(fetched.url)}"
+            )
         return records
 
     def _next(
-        self, data: Any, fetched: Fetched, state: dict, size: int
-    ) -> tuple[str, Mapping[str, Any]] | None:
+        self, data: Any, fetched: Fetched, params: Mapping[str, Any]
+    ) -> tuple[str, Mapping[str, Any] | None] | None:
+        """The next request of cursor and next-link paging (None for style ``none``)."""
         paging = self.paging
         style = paging["style"]
-        count = len(self._records(data, fetched.url))
-        params = dict(state["params"])
-        if style in ("page", "offset"):
-            if count == 0 or count < size:
-                return None
-            total = self._total(data)
-            if style == "page":
-                name = paging.get("page_param", "page")
-                params[name] = int(params[name]) + 1
-                done = (int(params[name]) - paging.get("first_page", 1)) * size
-            else:
-                name = paging.get("offset_param", "offset")
-                params[name] = int(params[name]) + count
-                done = int(params[name])
-            if total is not None and done >= total:
-                return None
-        elif style == "cursor":
+        count = len(self._records(data, fetched))
+        if style == "cursor":
             cursor = compile_path(paging["cursor_path"]).first(data)
             if cursor in (None, "") or count == 0:
                 return None
-            params[paging.get("cursor_param", "cursor")] = cursor
-        elif style == "next_link":
+            return self.client.base_url, {**params, paging.get("cursor_param", "cursor"): cursor}
+        if style == "next_link":
             link = self._next_link(data, fetched)
             if not link or count == 0:
                 return None
             return urljoin(fetched.url, link), None
-        else:
-            return None
-        state["params"] = params
-        return self.client.base_url, params
+        return None
 
     def _next_link(self, data: Any, fetched: Fetched) -> str | None:
         if "next_path" in self.paging:
@@ -215,21 +231,20 @@ class JsonHarvester:
         total = compile_path(self.paging["total_path"]).first(data)
         return total if isinstance(total, int) and not isinstance(total, bool) else None
 
-    def _page(self, data: Any, url: str) -> RestPage:
-        records, warnings = [], []
-        for n, item in enumerate(self._records(data, url)):
-            rid = self.id_path.first(item) if isinstance(item, dict) else None
-            if isinstance(rid, bool) or not isinstance(rid, str | int) or not str(rid).strip():
-                warnings.append(f"record {n} of {url} has no id at {self.id_path.text!r}; skipped")
-                continue
-            stamp = self.datestamp_path.first(item) if self.datestamp_path else None
+    def _page(self, data: Any, fetched: Fetched) -> RestPage:
+        records: list[RestRecord] = []
+        warnings: list[str] = []
+        label = f"{without_query(fetched.url)}: record"
+        for rid, item in identified(self._records(data, fetched), self.id_path.first, warnings,
+                                    label):  # fmt: skip
+            stamp_ = self.datestamp_path.first(item) if self.datestamp_path else None
             deleted = self.deleted_path.first(item) if self.deleted_path else None
             records.append(
                 RestRecord(
-                    source_id=str(rid).strip(),
+                    source_id=rid,
                     payload=item,
                     raw=compact_json(item),
-                    datestamp=_datestamp(stamp),
+                    datestamp=_datestamp(stamp_),
                     sets=texts(self.sets_path.values(item)) if self.sets_path else [],
                     deleted=deleted is True or deleted == "true",
                 )
@@ -244,7 +259,7 @@ def _since(value: datetime, style: str) -> str:
         return str(int(value.replace(tzinfo=UTC).timestamp() * 1000))
     if style == "date":
         return value.strftime("%Y-%m-%d")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp(value)
 
 
 def _datestamp(value: Any) -> datetime | None:

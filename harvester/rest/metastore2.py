@@ -5,7 +5,8 @@
 which incremental runs use. Each document is then read with
 ``GET <url>/api/v2/metadata/<id>?version=<v>``; the document's schema decides the
 crosswalk (:mod:`mappings.metastore2`). A document that cannot be read fails its record
-only.
+only. Pages go on while they are not empty and fewer records than the Content-Range total
+were received (servers cap ``size``); a deletion candidate is checked at its document URL.
 """
 
 from __future__ import annotations
@@ -14,16 +15,21 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
+from harvester import stamp
 from harvester.http import Fetched, FetchError
 from harvester.rest.core import (
+    ApiHarvester,
     BadResponse,
+    RecordRequest,
     RestClient,
     RestPage,
     RestRecord,
-    follow,
     parse_timestamp,
+    without_query,
 )
+from harvester.rest.paging import identified, numbered_pages, string_id
 from mappings import Mapped
 from mappings.metastore2 import CROSSWALKS, RAW_FORMAT, from_metastore, schema_id_of
 
@@ -41,13 +47,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-class MetastoreHarvester:
+class MetastoreHarvester(ApiHarvester):
     raw_format = RAW_FORMAT
     incremental = True
 
     def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
-        self.client = client
-        self.page_size = config.get("page_size", 100)
+        super().__init__(client, config)
         self.api = config.get("api_path", "api/v2/metadata").strip("/")
         self.schema_map = dict(config.get("schema_map", {}))
 
@@ -55,36 +60,26 @@ class MetastoreHarvester:
         record, document, content_type = payload
         return from_metastore(record, document, content_type, self.schema_map)
 
+    def record_request(self, source_id: str) -> RecordRequest:
+        url = self.client.url(f"{self.api}/{quote(source_id, safe='')}")
+        return RecordRequest(url, accept=DOCUMENT_ACCEPT)
+
     def pages(self, since: datetime | None) -> Iterator[RestPage]:
         url = self.client.url(self.api + "/")
-        params: dict[str, Any] = {"page": 0, "size": self.page_size}
+        params: dict[str, Any] = {"size": self.page_size}
         if since is not None:
-            params["from"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        state = {"params": params}
-
-        def next_of(data: Any, fetched: Fetched) -> tuple[str, Mapping[str, Any]] | None:
-            if not isinstance(data, list) or len(data) < self.page_size:
-                return None
-            following = {**state["params"], "page": state["params"]["page"] + 1}
-            total = _total(fetched)
-            if total is not None and following["page"] * self.page_size >= total:
-                return None
-            state["params"] = following
-            return url, following
-
-        for data, fetched in follow(self.client, url, params, next_of):
-            if not isinstance(data, list):
-                raise BadResponse(f"the metadata records from {fetched.url} are not a JSON array")
-            yield self._page(data, _total(fetched))
+            params["from"] = stamp(since)
+        listing = numbered_pages(
+            self.client, url, params, _records, param="page", total_of=lambda _d, f: _total(f)
+        )
+        for data, fetched in listing:
+            yield self._page(_records(data, fetched), _total(fetched))
 
     def _page(self, data: list[Any], total: int | None) -> RestPage:
-        records, warnings = [], []
-        for n, record in enumerate(data):
-            rid = record.get("id") if isinstance(record, dict) else None
-            if not isinstance(rid, str) or not rid.strip():
-                warnings.append(f"metadata record {n} has no id; skipped")
-                continue
-            records.append(self._record(rid.strip(), record))
+        records: list[RestRecord] = []
+        warnings: list[str] = []
+        for rid, record in identified(data, string_id, warnings, "metadata record"):
+            records.append(self._record(rid, record))
         return RestPage(records, total=total, warnings=warnings)
 
     def _record(self, rid: str, record: dict[str, Any]) -> RestRecord:
@@ -105,6 +100,14 @@ class MetastoreHarvester:
             raw_format=f"{RAW_FORMAT}:{schema or 'unknown'}"[:64],
             **base,
         )
+
+
+def _records(data: Any, fetched: Fetched) -> list[Any]:
+    if not isinstance(data, list):
+        raise BadResponse(
+            f"the metadata records from {without_query(fetched.url)} are not a JSON array"
+        )
+    return data
 
 
 def _total(fetched: Fetched) -> int | None:

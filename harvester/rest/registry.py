@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 
 from harvester.rest import b2share, generic, metastore2, surf, unis
-from harvester.rest.core import ConfigError, RestClient, RestPage
+from harvester.rest.core import ConfigError, RecordRequest, RestClient, RestPage
 from mappings import Mapped
 
 DEFAULT_MAX_DELETE_FRACTION = 0.2
@@ -46,6 +46,10 @@ class Harvester(Protocol):
     def pages(self, since: datetime | None) -> Iterator[RestPage]: ...
 
     def map(self, payload: Any) -> Mapped: ...
+
+    def record_request(self, source_id: str) -> RecordRequest | None:
+        """The record's own URL, to check a deletion candidate; None when the API has none."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,15 @@ costs ~20% less than ten of 100. A batch never holds one source id twice, so cou
 those of page-by-page storing.
 
 REST APIs do not report deletions. A full run therefore remembers every id the source
-listed and, once the listing is complete, tombstones the stored records it did not list
-(set difference) - unless that would delete more than ``max_delete_fraction`` (default
-20%) of the source's live records: then nothing is deleted and the run fails with the
+listed and, once the listing is complete, takes the stored records it did not list as
+candidates for deletion (set difference). Offset paging is not a snapshot: a record
+edited during the listing can shift between pages and never be listed, so each candidate
+is checked at its own URL (where the API has one) and tombstoned only when the source
+answers 404 or 410; a record still served, or a check that fails, is kept with a warning
+row. At most :data:`MAX_VERIFY` candidates are checked per run (the rest wait for the
+next full run). Before any of that, the deletion safety valve: when more than
+:data:`MIN_DELETE_ALLOWANCE` records and more than ``max_delete_fraction`` (default 20%)
+of the source's live records would go, nothing is deleted and the run fails with the
 figures, because an API that suddenly lists far fewer records is more often broken than
 emptied. Incremental runs (where the API can filter by update time) never delete.
 """
@@ -26,43 +32,52 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from catalogue.store import HarvestRun, IncomingRecord, Outcome, RunCounts, RunError, Source, Store
+from catalogue.store import (
+    HarvestRun,
+    IncomingRecord,
+    Outcome,
+    RunCounts,
+    RunError,
+    Source,
+    Store,
+)
 from catalogue.store import utcnow as store_now
 from harvester.http import HarvestError
 from harvester.prefetch import prefetched
 from harvester.rest.core import ConfigError, RestClient, RestPage, RestRecord
+from harvester.rest.paging import distinct_pages
 from harvester.rest.registry import DEFAULT_MAX_DELETE_FRACTION, Harvester, make_harvester
-from harvester.runs import MAX_WARNING_ROWS, Progress, record_sets
+from harvester.runs import Progress, RunState
 
 log = logging.getLogger(__name__)
 
 _DELETE_CHUNK = 1000
 WRITE_BATCH = 1000
 """Records stored per transaction (pages are joined until this many are waiting)."""
+MIN_DELETE_ALLOWANCE = 5
+"""Deletions a full run may always make: the fraction alone would block every deletion
+on a small source (one record of four is 25%)."""
+MAX_VERIFY = 1000
+"""Deletion candidates checked at their own URL per run (one request each)."""
 
 
 class DeletionValve(HarvestError):
     """A full run would tombstone more of the source than the configured fraction."""
 
 
-class _RestRun:
-    def __init__(self, store: Store, source: Source, run_id: int, harvester: Harvester) -> None:
-        self.store = store
-        self.key = source.key
-        self.run_id = run_id
+class _RestRun(RunState):
+    """An OAI run's counts, error rows and redaction, plus REST's batching and deletions."""
+
+    def __init__(
+        self, store: Store, source: Source, run_id: int, harvester: Harvester, client: RestClient
+    ) -> None:
+        super().__init__(store, source.key, run_id, client.redact)
         self.harvester = harvester
-        self.counts = RunCounts()
-        self.warning_rows = 0
+        self.client = client
         self.seen: set[str] = set()
         self.batch: list[IncomingRecord] = []  # mapped, waiting to be stored
         self.batch_ids: set[str] = set()
         self.batch_errors: list[RunError] = []
-
-    def warn(self, errors: list[RunError], source_id: str | None, stage: str, text: str) -> None:
-        self.counts.warnings += 1
-        if self.warning_rows < MAX_WARNING_ROWS:
-            self.warning_rows += 1
-            errors.append(RunError(source_id, stage, text, severity="warning"))
 
     def add_page(self, page: RestPage) -> None:
         """Map the page's records and queue them for storing (stored by :meth:`flush`)."""
@@ -94,55 +109,78 @@ class _RestRun:
         items, errors = self.batch, self.batch_errors
         # Taken first: a write that fails is not tried again by the run's final flush.
         self.batch, self.batch_ids, self.batch_errors = [], set(), []
-        for _rid, outcome in self.store.upsert_page(self.key, items):
+        for _rid, outcome in self.store.upsert_page(self.key, items, errors=errors):
             self.counts.add(outcome)
         self.store.add_run_errors(self.run_id, errors)
 
     def map_record(self, record: RestRecord, errors: list[RunError]) -> IncomingRecord | None:
-        sets = record_sets(self.key, record.sets)
         if record.error:
-            errors.append(RunError(record.source_id, "fetch", record.error))
+            self.fail(errors, record.source_id, "fetch", record.error)
             return None
-        if record.deleted:
-            return IncomingRecord(
-                record.source_id, None, sets=sets, source_datestamp=record.datestamp, deleted=True
-            )
-        try:
-            metadata, warnings = self.harvester.map(record.payload)
-        except Exception as exc:  # noqa: BLE001 - one bad record must never stop the run
-            reason = f"{type(exc).__name__}: {exc}"
-            log.info("source %s run %d: %s not mapped: %s", self.key, self.run_id,
-                     record.source_id, reason)  # fmt: skip
-            errors.append(RunError(record.source_id, "map", reason))
-            return None
-        for text in warnings:
-            self.warn(errors, record.source_id, "map", text)
-        return IncomingRecord(
+        return self.incoming(
+            errors,
             record.source_id,
-            metadata,
-            sets=sets,
-            source_datestamp=record.datestamp,
+            record.sets,
+            record.datestamp,
+            deleted=record.deleted,
+            mapper=lambda: self.harvester.map(record.payload),
             raw=record.raw,
             raw_format=record.raw_format or self.harvester.raw_format,
         )
 
     def delete_unlisted(self, max_fraction: float) -> None:
-        """Tombstone the stored records the complete listing no longer contains."""
+        """Tombstone the stored records the complete listing no longer contains and the
+        source confirms gone (see the module doc)."""
         stored = self.store.live_source_ids(self.key)
         missing = sorted(stored - self.seen)
         if not missing:
             return
         fraction = len(missing) / len(stored)
-        if fraction > max_fraction:
+        if len(missing) > MIN_DELETE_ALLOWANCE and fraction > max_fraction:
             raise DeletionValve(
                 f"deletion safety valve: the source no longer lists {len(missing)} of its "
                 f"{len(stored)} stored records ({fraction:.0%} > {max_fraction:.0%}); nothing "
                 "deleted. Check the source; to accept, raise max_delete_fraction in its config "
                 "and harvest --full again"
             )
-        for start in range(0, len(missing), _DELETE_CHUNK):
-            chunk = missing[start : start + _DELETE_CHUNK]
+        gone = self.confirmed_gone(missing)
+        for start in range(0, len(gone), _DELETE_CHUNK):
+            chunk = gone[start : start + _DELETE_CHUNK]
             self.counts.deleted += self.store.mark_deleted(self.key, chunk)
+
+    def confirmed_gone(self, candidates: list[str]) -> list[str]:
+        """The candidates to tombstone: those the source answers 404/410 for at their own
+        URL, and all of them when the API has no per-record URL (set difference)."""
+        errors: list[RunError] = []
+        gone: list[str] = []
+        checked = kept = unchecked = 0
+        for source_id in candidates:
+            request = self.harvester.record_request(source_id)
+            if request is None:
+                gone.append(source_id)
+                continue
+            if checked >= MAX_VERIFY:
+                unchecked += 1
+                continue
+            checked += 1
+            try:
+                if self.client.is_gone(request.url, request.params, accept=request.accept):
+                    gone.append(source_id)
+                    continue
+                reason = "the source still serves it"
+            except HarvestError as exc:
+                reason = f"its check failed: {exc}"
+            kept += 1
+            self.warn(errors, source_id, "delete", f"not listed, but kept: {reason}")
+        if checked:
+            later = f"; {unchecked} left for the next full run" if unchecked else ""
+            self.warn(errors, None, "delete",
+                      f"{checked} unlisted records checked at their own URL: {len(gone)} gone "
+                      f"(tombstoned), {kept} kept{later}")  # fmt: skip
+            log.info("source %s run %d: %d deletion candidates checked, %d gone", self.key,
+                     self.run_id, checked, len(gone))  # fmt: skip
+        self.store.add_run_errors(self.run_id, errors)
+        return gone
 
 
 def harvest_rest_source(
@@ -174,14 +212,14 @@ def harvest_rest_source(
         "max_delete_fraction", harvest.get("max_delete_fraction", DEFAULT_MAX_DELETE_FRACTION)
     )
     run_id = store.start_run(key, mode, since)
-    run = _RestRun(store, source, run_id, harvester)
+    run = _RestRun(store, source, run_id, harvester, client)
     log.info("source %s run %d: %s %s harvest of %s from %s", key, run_id, mode, source.type,
              source.url, since)  # fmt: skip
     started = store_now()
     try:
         with client:
             try:
-                for page in prefetched(harvester.pages(since)):
+                for page in prefetched(distinct_pages(harvester.pages(since))):
                     run.add_page(page)
                     if progress is not None:
                         progress(len(page.records), page.total)
@@ -190,23 +228,14 @@ def harvest_rest_source(
             if mode == "full":
                 run.delete_unlisted(max_fraction)
     except HarvestError as exc:
-        message = client.redact(str(exc))
-        log.warning("source %s run %d failed: %s", key, run_id, message)
-        return store.finish_run(
-            run_id, "failed", run.counts, response_date=client.first_date, message=message
-        )
+        log.warning("source %s run %d failed: %s", key, run_id, client.redact(str(exc)))
+        return run.finish("failed", client.first_date, str(exc))
     except BaseException as exc:
-        store.finish_run(
-            run_id,
-            "failed",
-            run.counts,
-            response_date=client.first_date,
-            message=client.redact(f"internal error: {type(exc).__name__}: {exc}"),
-        )
+        run.finish("failed", client.first_date, f"internal error: {type(exc).__name__}: {exc}")
         raise
     # The next incremental run starts at the source's clock when this one started.
     store.update_source(key, harvest_from=client.first_date or started)
-    result = store.finish_run(run_id, "succeeded", run.counts, response_date=client.first_date)
+    result = run.finish("succeeded", client.first_date)
     log.info("source %s run %d succeeded: %s (%d requests)", key, run_id, result.counts,
              client.requests)  # fmt: skip
     return result

@@ -4,8 +4,8 @@
 and ``links.last``; the full object (``/api/objects/<namespace>/<id>``) carries the
 Dublin-Core-based metadata and the community fields, so each listed deposit (and, when
 configured, collection) is fetched. The API has no update-time filter: every run is full,
-with deletion detection by set difference. A community's schema (field labels) is read
-once per run, when its first object appears.
+with deletion detection by set difference (each candidate checked at its object URL). A
+community's schema (field labels) is read once per run, when its first object appears.
 """
 
 from __future__ import annotations
@@ -13,18 +13,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from harvester.http import FetchError
 from harvester.rest.core import (
+    ApiHarvester,
     BadResponse,
+    RecordRequest,
     RestClient,
     RestPage,
     RestRecord,
     compact_json,
     dig,
-    follow,
     parse_timestamp,
+    without_query,
 )
+from harvester.rest.paging import follow, identified
 from mappings import Mapped
 from mappings.surf import RAW_FORMAT, from_surf
 
@@ -40,13 +44,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-class SurfHarvester:
+class SurfHarvester(ApiHarvester):
     raw_format = RAW_FORMAT
     incremental = False
 
     def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
-        self.client = client
-        self.page_size = config.get("page_size", 100)
+        super().__init__(client, config)
         self.namespaces = set(config.get("namespaces", ["deposit"]))
         self.query = config.get("query")
         self.fetch_schemas = config.get("fetch_schemas", True)
@@ -56,6 +59,10 @@ class SurfHarvester:
     def map(self, payload: Any) -> Mapped:
         community = _community_of(payload) if isinstance(payload, dict) else None
         return from_surf(payload, self.labels.get(community or ""))
+
+    def record_request(self, source_id: str) -> RecordRequest:
+        namespace, _, oid = source_id.partition(":")
+        return RecordRequest(self.client.url(f"api/objects/{namespace}/{quote(oid, safe='')}"))
 
     def pages(self, since: datetime | None) -> Iterator[RestPage]:
         communities, _ = self.client.get_json(self.client.url("api/objects/community"))
@@ -70,16 +77,14 @@ class SurfHarvester:
             yield self._page(data, fetched.url)
 
     def _page(self, data: Any, url: str) -> RestPage:
+        url = without_query(url)
         hits = dig(data, "hits", "hits")
         if not isinstance(hits, list):
             raise BadResponse(f"no hits.hits list in the objects from {url}")
-        records, warnings = [], []
+        records: list[RestRecord] = []
+        warnings: list[str] = []
         total = dig(data, "hits", "total")
-        for n, hit in enumerate(hits):
-            pid = hit.get("pid") if isinstance(hit, dict) else None
-            if not isinstance(pid, str) or ":" not in pid:
-                warnings.append(f"object {n} of {url} has no namespace:id pid; skipped")
-                continue
+        for pid, _hit in identified(hits, _pid, warnings, f"{url}: object (namespace:id pid)"):
             namespace, oid = pid.split(":", 1)
             if namespace.lower() not in self.namespaces or not oid:
                 continue  # categories, communities, schemas: not records
@@ -122,6 +127,11 @@ class SurfHarvester:
             for f in fields or ()
             if isinstance(f, dict) and isinstance(f.get("name"), str)
         }
+
+
+def _pid(hit: Mapping[str, Any]) -> str | None:
+    pid = hit.get("pid")
+    return pid if isinstance(pid, str) and ":" in pid else None
 
 
 def _community_of(obj: Mapping[str, Any]) -> str | None:

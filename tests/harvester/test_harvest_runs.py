@@ -10,7 +10,7 @@ from catalogue.demo.repository import Repository
 from catalogue.model import record_id
 from catalogue.store import Store
 from harvester.oai import format_datestamp
-from harvester.runs import harvest_source
+from harvester.runs import harvest_source, record_sets
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "oai-pmh"
 
@@ -288,3 +288,29 @@ def test_gzip_responses_are_decoded(store: Store, serve, small_repo, settings):
     run = harvest_source(store, "small", settings)
     assert run.status == "succeeded", run.message
     assert run.counts.added == 9
+
+
+def test_record_sets_drops_specs_the_store_cannot_keep():
+    sets, problems = record_sets("zen", ["software", "a:b", "x" * 190, "bad spec", "a::b", ""])
+    assert sets == ["source:zen", "source:zen:software", "source:zen:a:b"]
+    assert len(problems) == 4
+    assert "more than 200" in problems[0] and "setSpec syntax" in problems[1]
+    longest = "y" * 189  # "source:zen:" + 189 = the column's 200 characters
+    assert record_sets("zen", [longest]) == (["source:zen", f"source:zen:{longest}"], [])
+
+
+def test_a_record_id_held_by_another_source_fails_that_record_with_an_error_row(
+    store: Store, replay, settings
+):
+    from catalogue.store import LocalWrite
+
+    rid = record_id("zenodo", "oai:zenodo.org:10357859")
+    meta = {"titles": [{"title": "squatted"}], "types": {"resourceTypeGeneral": "Dataset"}}
+    store.write_local([LocalWrite(rid=rid, op="create", metadata=meta, sets=[])], actor="x")
+    store.add_source("zenodo", "oai-pmh", replay.url("/zenodo/oai"), metadata_prefix="oai_dc")
+    run = harvest_source(store, "zenodo", settings)
+    assert run.status == "succeeded", run.message
+    assert (run.counts.added, run.counts.failed) == (103, 1)
+    refused = [e for e in store.run_errors(run.id) if e.stage == "store"]
+    assert [e.source_id for e in refused] == ["oai:zenodo.org:10357859"]
+    assert store.get_record(rid).source == "local"

@@ -150,6 +150,59 @@ def test_multipart_errors(ingest_app) -> None:
     assert ingest_app.local_count() == 0
 
 
+@pytest.mark.parametrize(
+    "disposition",
+    ['form-data; name="\\"', "form-data", 'form-data; name=""'],
+    ids=["unparsable-name", "no-name", "empty-name"],
+)
+def test_multipart_part_without_a_name_400(ingest_app, disposition) -> None:
+    """A part werkzeug cannot name (its key is None) is a field error, not a 500."""
+    body = (
+        b"--BB\r\nContent-Disposition: form-data; name=\"document\"\r\n"
+        b"Content-Type: application/xml\r\n\r\n<x/>\r\n"
+        b"--BB\r\nContent-Disposition: " + disposition.encode() + b"\r\n\r\n{}\r\n"
+        b"--BB\r\nContent-Disposition: form-data; name=\"extra\"\r\n\r\n{}\r\n--BB--\r\n"
+    )
+    headers = {"Content-Type": "multipart/form-data; boundary=BB"}
+    r = ingest_app.call("POST", "/api/records", data=body, headers=headers)
+    assert r.status_code == 400, r.text
+    errors = r.json()["errors"]
+    assert errors[0]["field"] == "" and "no usable name" in errors[0]["message"]
+    assert {"field": "/extra", "message": "unknown part; send 'record' and 'document'"} in errors
+    r = ingest_app.call("PUT", "/api/records/mp-x", data=body, headers={**headers, "If-Match": "*"})
+    assert r.status_code == 400, r.text
+    assert ingest_app.local_count() == 0
+
+
+def test_document_of_harvested_records_has_its_own_media_type(ingest_app) -> None:
+    """Harvested payloads are served as what they are: JSON from REST APIs is not XML."""
+    from catalogue.model import record_id
+    from catalogue.store import IncomingRecord
+
+    json_payload = b'{"metadata": {"title": "from a REST API"}}'
+    xml_payload = oai_dc_document()
+    items = [
+        IncomingRecord("j1", metadata("json"), raw=json_payload, raw_format="b2share-json"),
+        IncomingRecord("x1", metadata("xml"), raw=xml_payload, raw_format="oai_dc"),
+        IncomingRecord("b1", metadata("bytes"), raw=b"\x00\x01", raw_format="other"),
+    ]
+    ingest_app.store.upsert_page("rest", items)
+    expected = {
+        "j1": ("application/json", json_payload, "json"),
+        "x1": ("application/xml", xml_payload, "xml"),
+        "b1": ("application/octet-stream", b"\x00\x01", "bin"),
+    }
+    for source_id, (media_type, content, extension) in expected.items():
+        rid = record_id("rest", source_id)
+        record = ingest_app.get(f"/api/records/{rid}").json()
+        r = ingest_app.get(f"/api/records/{rid}/document")
+        assert r.status_code == 200
+        assert r.headers["Content-Type"].split(";")[0] == media_type
+        assert r.content == content
+        assert r.headers["Content-Disposition"] == f'inline; filename="{rid}.{extension}"'
+        assert record["links"]["document"] == r.url
+
+
 def test_document_of_json_record_404_and_of_deleted_410(ingest_app) -> None:
     created = ingest_app.create(metadata())
     rid = created.json()["id"]

@@ -65,12 +65,81 @@ def test_client_id_honoured_once_then_409(ingest_app) -> None:
 
 
 def test_id_of_a_harvested_record_is_taken(ingest_app) -> None:
-    from catalogue.store import IncomingRecord
+    from catalogue.store import IncomingRecord, LocalWrite, ProblemKind
 
     ingest_app.store.upsert_page("zenodo", [IncomingRecord("z1", metadata())])
     rid = ingest_app.store.iter_records().__next__().id
     r = ingest_app.post({"id": rid, "metadata": metadata()})
-    assert r.status_code == 409
+    assert r.status_code == 400  # the shape of server-assigned ids is reserved
+    # below the API's id check, the store refuses it too
+    (result,) = ingest_app.store.write_local(
+        [LocalWrite(rid=rid, op="create", metadata=metadata())], actor="x"
+    )
+    assert result.problem.kind is ProblemKind.ID_TAKEN
+    assert ingest_app.store.get_record(rid).source == "zenodo"
+
+
+@pytest.mark.parametrize("body_of", [lambda r: r, lambda r: [r]], ids=["one", "list"])
+def test_client_ids_shaped_like_server_ids_are_reserved_400(ingest_app, body_of) -> None:
+    """Harvested ids are computable (record_id(source, source id)): a depositor must not
+    take the id of a record a harvest will write later."""
+    from catalogue.model import record_id
+
+    future = record_id("zenodo", "oai:zenodo.org:123")
+    r = ingest_app.post(body_of({"id": future, "metadata": metadata()}))
+    assert r.status_code == 400, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] in ("/id", "/0/id") and "reserved" in error["message"]
+    assert ingest_app.local_count() == 0
+    # ids of the documented pattern that are not of that shape stay fine
+    for rid in ("ABCDEFGHIJKLMNOP", "abcdefghijklmno1", "abcdefghijklmnopq", "abcdefghijklmno"):
+        assert ingest_app.post({"id": rid, "metadata": metadata(rid)}).status_code == 201
+    # a server-assigned id may be sent back as it is (PUT of a fetched record)
+    created = ingest_app.create(metadata("server id"))
+    body = created.json()
+    r = ingest_app.call(
+        "PUT",
+        f"/api/records/{body['id']}",
+        json={"id": body["id"], "metadata": metadata("changed")},
+        headers={"If-Match": created.headers["ETag"]},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_harvest_never_overwrites_a_record_of_another_source(ingest_app) -> None:
+    """A local record under the id a harvest computes (deposited before ids of that shape
+    were reserved) stays as it is: the harvest's item fails, with an error row."""
+    from catalogue.model import record_id
+    from catalogue.store import IncomingRecord, LocalWrite, Outcome, RunError
+
+    store = ingest_app.store
+    rid = record_id("zenodo", "oai:zenodo.org:123")
+    (squat,) = store.write_local(
+        [LocalWrite(rid=rid, op="create", metadata=metadata("squatted"), sets=["source:local"])],
+        actor="mallory",
+    )
+    assert squat.problem is None
+    before = ingest_app.get(f"/api/records/{rid}")
+    real = IncomingRecord("oai:zenodo.org:123", metadata("the real record"), ["source:zenodo"])
+    other = IncomingRecord("oai:zenodo.org:124", metadata("another record"), ["source:zenodo"])
+    errors: list[RunError] = []
+    outcomes = dict(store.upsert_page("zenodo", [real, other], errors=errors))
+    assert outcomes == {rid: Outcome.FAILED, record_id("zenodo", other.source_id): Outcome.ADDED}
+    assert errors == [
+        RunError(
+            "oai:zenodo.org:123",
+            "store",
+            f"record id {rid} is held by a record of source 'local'; not overwritten",
+        )
+    ]
+    # without an errors list the outcome alone says it; deletions are refused the same way
+    gone = IncomingRecord("oai:zenodo.org:123", None, deleted=True)
+    assert store.upsert_page("zenodo", [gone]) == [(rid, Outcome.FAILED)]
+    after = ingest_app.get(f"/api/records/{rid}")
+    assert after.status_code == 200
+    assert after.json() == before.json() and after.headers["ETag"] == before.headers["ETag"]
+    assert after.json()["source"] == "local"
+    assert store.live_source_ids("zenodo") == {"oai:zenodo.org:124"}
 
 
 def test_duplicate_doi_in_local_source_409_and_free_again_after_delete(ingest_app) -> None:
@@ -237,6 +306,59 @@ def test_put_errors(ingest_app) -> None:
     assert ingest_app.get(f"/api/records/{rid}").headers["ETag"] == etag
 
 
+def _version(store, rid: str) -> int:
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        row = conn.execute(text("SELECT version FROM records WHERE id = :id"), {"id": rid})
+        return row.scalar_one()
+
+
+def test_a_b_a_within_a_second_gives_a_new_etag_no_lost_update(ingest_app) -> None:
+    """ETags hash a per-record version: content A -> B -> A (within the datestamp's one
+    second) must not bring back A's first ETag, or a client holding it overwrites B's
+    successor unseen."""
+    created = ingest_app.create(metadata("A"), id="aba-1")
+    url, e1 = "/api/records/aba-1", created.headers["ETag"]
+    b = ingest_app.call("PUT", url, json={"metadata": metadata("B")}, headers={"If-Match": e1})
+    e2 = b.headers["ETag"]
+    a = ingest_app.call("PUT", url, json={"metadata": metadata("A")}, headers={"If-Match": e2})
+    assert b.status_code == a.status_code == 200
+    e3 = a.headers["ETag"]
+    assert len({e1, e2, e3}) == 3
+    lost = ingest_app.call(
+        "PUT", url, json={"metadata": metadata("LOST-UPDATE")}, headers={"If-Match": e1}
+    )
+    assert lost.status_code == 412
+    assert ingest_app.call("DELETE", url, headers={"If-Match": e1}).status_code == 412
+    assert ingest_app.get(url).json()["metadata"]["titles"] == [{"title": "A"}]
+    assert _version(ingest_app.store, "aba-1") == 3
+    # an unchanged replace is no new version
+    same = ingest_app.call("PUT", url, json={"metadata": metadata("A")}, headers={"If-Match": e3})
+    assert same.status_code == 200 and same.headers["ETag"] == e3
+    assert _version(ingest_app.store, "aba-1") == 3
+    assert ingest_app.call("DELETE", url, headers={"If-Match": e3}).status_code == 204
+    assert _version(ingest_app.store, "aba-1") == 4
+
+
+def test_harvest_writes_increment_the_version(ingest_app) -> None:
+    """The bulk UPDATEs of a page (content, tombstone) count versions in SQL."""
+    from catalogue.model import record_id
+    from catalogue.store import IncomingRecord
+
+    store = ingest_app.store
+    rids = [record_id("zenodo", f"z{n}") for n in range(3)]
+    page = [IncomingRecord(f"z{n}", metadata(f"v1 {n}")) for n in range(3)]
+    store.upsert_page("zenodo", page)
+    assert [_version(store, rid) for rid in rids] == [1, 1, 1]
+    store.upsert_page("zenodo", page)  # unchanged
+    changed = [IncomingRecord("z0", metadata("v2")), IncomingRecord("z1", None, deleted=True)]
+    store.upsert_page("zenodo", [*changed, page[2]])
+    assert [_version(store, rid) for rid in rids] == [2, 2, 1]
+    store.upsert_page("zenodo", [IncomingRecord("z1", metadata("back"))])
+    assert _version(store, rids[1]) == 3
+
+
 def test_harvested_records_cannot_be_changed(ingest_app) -> None:
     from catalogue.store import IncomingRecord
 
@@ -324,7 +446,7 @@ def test_patch_json_patch_validated_before_storing(ingest_app) -> None:
 
 
 def test_delete_makes_a_tombstone_410_after(ingest_app) -> None:
-    created = ingest_app.create(metadata(), sets=["proj"])
+    created = ingest_app.create(metadata(), sets=["proj"], id="tombstoned-1")
     rid, etag = created.json()["id"], created.headers["ETag"]
     url = f"/api/records/{rid}"
     assert ingest_app.call("DELETE", url).status_code == 428

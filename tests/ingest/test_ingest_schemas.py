@@ -128,6 +128,16 @@ def test_changing_only_the_schema_changes_the_etag(ingest_app) -> None:
     )
     assert r.status_code == 200
     assert r.headers["ETag"] != etag and r.json()["schema"]["id"] == "instrument"
+    # and back (no schema, same content): a new version, so not the first ETag again
+    back = ingest_app.call(
+        "PUT", f"/api/records/{rid}", json={"metadata": md}, headers={"If-Match": r.headers["ETag"]}
+    )
+    assert back.status_code == 200, back.text
+    assert back.headers["ETag"] not in (etag, r.headers["ETag"])
+    stale = ingest_app.call(
+        "PUT", f"/api/records/{rid}", json={"metadata": md}, headers={"If-Match": etag}
+    )
+    assert stale.status_code == 412
 
 
 def test_xsd_schema_applies_to_the_deposited_document(ingest_app) -> None:

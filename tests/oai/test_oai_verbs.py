@@ -259,3 +259,27 @@ def test_stylesheet_is_served(oai: OaiServer) -> None:
     assert xsl.status_code == 200
     html = etree.XSLT(etree.fromstring(xsl.content))(etree.fromstring(response.content))
     assert "Identify" in str(html)
+
+
+def test_base_url_from_a_public_host_header_warns_once(oai: OaiServer, caplog) -> None:
+    """Without oai.base_url the baseURL is the URL requested: right on localhost, but a
+    public provider must configure it (its Host header is the client's to choose)."""
+    caplog.set_level("WARNING", logger="catalogue.web.oai.provider")
+
+    def base_url(host: str | None) -> str:
+        headers = {"Host": host} if host else {}
+        r = requests.get(oai.url, params={"verb": "Identify"}, headers=headers, timeout=30)
+        assert r.status_code == 200
+        return etree.fromstring(r.content).findtext("o:request", namespaces=NS)
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "oai.base_url is empty" in r.getMessage()]
+
+    assert base_url(None) == oai.url  # 127.0.0.1:<port>
+    assert base_url("localhost:8080") == "http://localhost:8080/oai"
+    assert base_url("[::1]:8080") == "http://[::1]:8080/oai"
+    assert warnings() == []
+    assert base_url("catalogue.example.org") == "http://catalogue.example.org/oai"
+    assert base_url("evil.example") == "http://evil.example/oai"
+    (message,) = warnings()
+    assert "CATALOGUE_OAI_BASE_URL" in message and "catalogue.example.org" in message

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from catalogue.model import SET_SPEC
 from catalogue.web.oai.errors import BadArgument, BadVerb
 
 # verb -> (required, optional); resumptionToken is exclusive wherever it is allowed.
@@ -33,9 +34,8 @@ VERB_ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 # Far above any real value (our tokens are ~150 characters); bounds the work per request.
 MAX_ARGUMENT_CHARS = 2000
 
-# The patterns of OAI-PMH.xsd's metadataPrefixType and setSpecType.
+# The pattern of OAI-PMH.xsd's metadataPrefixType (setSpecType: catalogue.model.SET_SPEC).
 PREFIX_PATTERN = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
-SET_SPEC_PATTERN = re.compile(r"[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*")
 # Characters a URI may hold (RFC 3986 unreserved, reserved and '%'): an identifier made of
 # others cannot be one of ours and is not a valid xs:anyURI to echo.
 _URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
@@ -112,7 +112,7 @@ def list_args(arguments: Mapping[str, str]) -> ListArgs:
     if from_ is not None and until is not None and from_ > until:
         raise BadArgument("until is earlier than from")
     set_spec = arguments.get("set")
-    if set_spec is not None and not SET_SPEC_PATTERN.fullmatch(set_spec):
+    if set_spec is not None and not SET_SPEC.fullmatch(set_spec):
         raise BadArgument("set is not a valid setSpec")
     return ListArgs(prefix(arguments), from_, until, set_spec)
 

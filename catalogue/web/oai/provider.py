@@ -29,20 +29,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from sqlalchemy.exc import OperationalError
 
-from catalogue.model import ROOT_SETS
+from catalogue.model import ROOT_SETS, SET_SPEC
 from catalogue.store import OaiEntry, Source, utcnow
 from catalogue.web.oai import xml
-from catalogue.web.oai.arguments import (
-    SET_SPEC_PATTERN,
-    ListArgs,
-    list_args,
-    parse_request,
-    record_args,
-)
+from catalogue.web.oai.arguments import ListArgs, list_args, parse_request, record_args
 from catalogue.web.oai.arguments import identifier as identifier_arg
 from catalogue.web.oai.errors import (
     BadArgument,
@@ -70,6 +65,8 @@ MAX_FORM_BYTES = 16384
 COMPRESS_LEVEL = 1
 COMPRESS_MIN_BYTES = 1024
 _ID_MAX_CHARS = 64  # records.id
+# Hosts of local use, where the URL requested is the right baseURL.
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class OaiRepository(Protocol):
@@ -173,10 +170,10 @@ def list_sets(ctx: Context, arguments: dict[str, str]) -> list[str]:
         raise BadResumptionToken("ListSets is answered in one response; it has no tokens")
     # The root sets hold every record (the store keeps no rows for them), so they always exist.
     specs = sorted(ROOT_SETS | set(ctx.repository.oai_set_specs()))
-    urls = {source.key: source.url for source in ctx.repository.list_sources()}
+    urls = _source_urls(ctx)
     parts = ["<ListSets>"]
     for spec in specs:
-        if not SET_SPEC_PATTERN.fullmatch(spec):
+        if not SET_SPEC.fullmatch(spec):
             continue
         name, description = set_name(spec, urls)
         parts.append(
@@ -343,7 +340,7 @@ def endpoint() -> Response:
     ctx = Context(
         repository=svc.store,
         settings=settings,
-        base_url=settings.get("base_url") or request.base_url,
+        base_url=_base_url(settings),
         signer=TokenSigner(svc.settings["secret_key"]),
         now=utcnow(),
     )
@@ -364,6 +361,31 @@ def endpoint() -> Response:
     stylesheet = url_for("oai.static", filename="oai2.xsl") if settings.get("stylesheet") else None
     document = xml.envelope(ctx.now, ctx.base_url, verb, echoed, body, stylesheet)
     return _response(document.encode("utf-8"))
+
+
+def _base_url(settings: dict[str, Any]) -> str:
+    """``oai.base_url``, or else the URL requested (fine locally; behind a proxy the Host
+    header is the client's to choose, so a public provider must set the setting)."""
+    configured = settings.get("base_url")
+    if configured:
+        return str(configured)
+    state = current_app.extensions.setdefault("oai", {})
+    if not state.get("base_url_warned") and _host_name(request.host) not in _LOCAL_HOSTS:
+        state["base_url_warned"] = True
+        log.warning(
+            "oai.base_url is empty: the OAI-PMH baseURL comes from the request's Host header "
+            "(%r); set CATALOGUE_OAI_BASE_URL to the provider's public URL",
+            request.host,
+        )
+    return request.base_url
+
+
+def _host_name(host: str) -> str | None:
+    """The name in a Host header, without port or IPv6 brackets (None if malformed)."""
+    try:
+        return urlsplit(f"//{host}").hostname
+    except ValueError:
+        return None
 
 
 def _request_values() -> dict[str, list[str]]:

@@ -18,7 +18,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from catalogue.web.oai.arguments import PREFIX_PATTERN, SET_SPEC_PATTERN, ListArgs
+from catalogue.model import SET_SPEC
+from catalogue.web.oai.arguments import PREFIX_PATTERN, ListArgs
 from catalogue.web.oai.errors import BadResumptionToken
 
 _VERSION = 1
@@ -101,7 +102,7 @@ def _check(condition: object) -> None:
 
 
 def _is_spec(value: object) -> bool:
-    return isinstance(value, str) and SET_SPEC_PATTERN.fullmatch(value) is not None
+    return isinstance(value, str) and SET_SPEC.fullmatch(value) is not None
 
 
 def _is_count(value: object) -> bool:

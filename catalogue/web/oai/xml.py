@@ -15,8 +15,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
+from catalogue.model import SET_SPEC
 from catalogue.store import OaiEntry
-from catalogue.web.oai.arguments import SET_SPEC_PATTERN
 from mappings.xml import xml_safe
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -86,7 +86,7 @@ def header(entry: OaiEntry, identifier: str) -> str:
     status = ' status="deleted"' if entry.deleted else ""
     # Sets named after harvested setSpecs outside the XSD's pattern cannot be shown.
     specs = "".join(
-        f"<setSpec>{spec}</setSpec>" for spec in entry.set_specs if SET_SPEC_PATTERN.fullmatch(spec)
+        f"<setSpec>{spec}</setSpec>" for spec in entry.set_specs if SET_SPEC.fullmatch(spec)
     )
     return (
         f"<header{status}><identifier>{identifier}</identifier>"

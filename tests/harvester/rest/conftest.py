@@ -17,7 +17,7 @@ from rest_servers import ApiServer  # noqa: E402
 
 @pytest.fixture
 def api() -> Iterator[Callable[..., ApiServer]]:
-    """api(app, token=None) -> a started ApiServer; all are stopped at the end."""
+    """api(app, token=None, host="127.0.0.1") -> a started ApiServer; all stopped at the end."""
     started: list[ApiServer] = []
 
     def start(app, **kwargs) -> ApiServer:

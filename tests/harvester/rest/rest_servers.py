@@ -40,17 +40,23 @@ class Fault:
 
 
 class ApiServer:
-    """Serves ``app(request) -> Response`` on 127.0.0.1 with faults, gzip and a token."""
+    """Serves ``app(request) -> Response`` on ``host`` (127.0.0.1) with faults, gzip, a token."""
 
-    def __init__(self, app: Callable[[Request], Response], *, token: str | None = None) -> None:
+    def __init__(
+        self,
+        app: Callable[[Request], Response],
+        *,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.app = app
         self.token = token
         self.requests: list[tuple[str, dict[str, str], dict[str, str]]] = []
         self.faults: dict[str, list[Fault]] = {}
         self.gzipped = 0
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        self._server = make_server(host, 0, self._wsgi, threaded=True)
+        self.base = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -412,14 +418,15 @@ def surf_object(oid: str, title: str, community: str = "surf", **base: Any) -> d
 class MetastoreApp:
     """/api/v2/metadata/ (0-based pages, Content-Range) and each document by id."""
 
-    def __init__(self, entries: list[tuple[dict, bytes, str]]) -> None:
+    def __init__(self, entries: list[tuple[dict, bytes, str]], size_cap: int = 10_000) -> None:
         self.entries = {e[0]["id"]: e for e in entries}
+        self.size_cap = size_cap  # servers clamp the page size silently
 
     def __call__(self, request: Request) -> Response:
         path = request.path
         if path.rstrip("/") == "/metastore/api/v2/metadata":
             page = int(request.args.get("page", 0))
-            size = int(request.args.get("size", 20))
+            size = min(int(request.args.get("size", 20)), self.size_cap)
             since = request.args.get("from")
             records = [e[0] for e in self.entries.values()]
             if since:
@@ -473,12 +480,16 @@ def metastore_record(rid: str, schema: str, title: str, updated: str) -> dict:
 
 
 class UnisApp:
-    """GET /metadata with limit/skip and the ts=gt= filter."""
+    """GET /metadata with limit/skip and the ts=gt= filter, and /metadata/<id>."""
 
-    def __init__(self, objects: list[dict]) -> None:
+    def __init__(self, objects: list[dict], limit_cap: int | None = None) -> None:
         self.objects = objects
+        self.limit_cap = limit_cap
 
     def __call__(self, request: Request) -> Response:
+        if m := re.fullmatch(r"/metadata/([^/]+)", request.path):
+            found = [o for o in self.objects if o["id"] == m.group(1)]
+            return json_response(found[0]) if found else json_response({"error": "gone"}, 404)
         if request.path.rstrip("/") != "/metadata":
             return json_response({"error": "not found"}, 404)
         objects = self.objects
@@ -486,6 +497,7 @@ class UnisApp:
             objects = [o for o in objects if o.get("ts", 0) > int(ts[3:])]
         skip = int(request.args.get("skip", 0))
         limit = int(request.args.get("limit", 0)) or len(objects)
+        limit = min(limit, self.limit_cap or limit)
         return Response(
             json.dumps(objects[skip : skip + limit]),
             200,
@@ -539,7 +551,8 @@ def mdm_record(product_id: str, title: str, *, deleted: bool = False, **attrs: s
 
 
 class JsonApp:
-    """A paginated JSON list at /records in one of the generic paging styles."""
+    """A paginated JSON list at /records in one of the generic paging styles, and each record
+    at /records/<productId>. ``size_cap`` clamps page sizes, as many servers do silently."""
 
     def __init__(self, records: list[dict], style: str, size_cap: int = 1000) -> None:
         self.records = records
@@ -547,6 +560,9 @@ class JsonApp:
         self.size_cap = size_cap
 
     def __call__(self, request: Request) -> Response:
+        if m := re.fullmatch(r"/records/([^/]+)", request.path):
+            found = [r for r in self.records if r["productId"] == m.group(1)]
+            return json_response(found[0]) if found else json_response({"message": "gone"}, 404)
         if request.path != "/records":
             return json_response({"message": "not found"}, 404)
         args = request.args
@@ -560,7 +576,7 @@ class JsonApp:
                 }  # fmt: skip
             )
         if self.style == "offset":
-            limit = int(args.get("limit", 10))
+            limit = min(int(args.get("limit", 10)), self.size_cap)
             start = int(args.get("offset", 0))
             return json_response(self.records[start : start + limit])
         start = int(args.get("cursor", 0) or 0)

@@ -160,7 +160,7 @@ def test_unis_metadata_objects(store: Store, api, rest_settings):
                                "subjectScheme": "perfSONAR eventType"}]  # fmt: skip
     assert md["relatedIdentifiers"][0]["relatedIdentifier"] == "https://example.com/ports/1"
     skips = [a["skip"] for p, a in server.paths("/metadata")]
-    assert skips == ["0", "2", "4"]
+    assert skips == ["0", "2", "4", "5"], "paged until an empty page: no total is known"
     server.app.objects = objects[:4]
     again = harvest_source(store, "unis", rest_settings)
     assert again.mode == "full" and again.counts.deleted == 1
