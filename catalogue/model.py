@@ -12,7 +12,7 @@ import re
 from base64 import b32encode
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -32,14 +32,7 @@ def set_specs(sets: list[str] | tuple[str, ...], metadata: dict[str, Any]) -> li
     ``source:zenodo:user-x`` implies ``source:zenodo`` and ``source`` (OAI-PMH: a record in
     a set is in every set above it); the DataCite resourceTypeGeneral gives ``type:<T>``.
     """
-    specs: set[str] = set()
-    for spec in sets:
-        parts = spec.split(":")
-        specs.update(":".join(parts[:n]) for n in range(1, len(parts) + 1))
-    kind = (metadata.get("types") or {}).get("resourceTypeGeneral")
-    if isinstance(kind, str) and kind:
-        specs.update(("type", f"type:{kind}"))
-    return sorted(specs)
+    return list(_set_specs(tuple(sets), _kind(metadata)))
 
 
 ROOT_SETS = frozenset({"source", "type"})
@@ -48,7 +41,30 @@ ROOT_SETS = frozenset({"source", "type"})
 
 def paged_set_specs(sets: list[str] | tuple[str, ...], metadata: dict[str, Any]) -> list[str]:
     """The setSpecs the store keeps ``record_sets`` rows for: all but the :data:`ROOT_SETS`."""
-    return [spec for spec in set_specs(sets, metadata) if spec not in ROOT_SETS]
+    return list(_paged_set_specs(tuple(sets), _kind(metadata)))
+
+
+def _kind(metadata: dict[str, Any]) -> str | None:
+    kind = (metadata.get("types") or {}).get("resourceTypeGeneral")
+    return kind if isinstance(kind, str) and kind else None
+
+
+# The records of a source share a handful of (sets, type) combinations: computed once each
+# (the store asks for every record it writes).
+@lru_cache(maxsize=4096)
+def _set_specs(sets: tuple[str, ...], kind: str | None) -> tuple[str, ...]:
+    specs: set[str] = set()
+    for spec in sets:
+        parts = spec.split(":")
+        specs.update(":".join(parts[:n]) for n in range(1, len(parts) + 1))
+    if kind:
+        specs.update(("type", f"type:{kind}"))
+    return tuple(sorted(specs))
+
+
+@lru_cache(maxsize=4096)
+def _paged_set_specs(sets: tuple[str, ...], kind: str | None) -> tuple[str, ...]:
+    return tuple(spec for spec in _set_specs(sets, kind) if spec not in ROOT_SETS)
 
 
 @dataclass(frozen=True)

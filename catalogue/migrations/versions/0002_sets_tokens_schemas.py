@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("datestamp", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["record_id"], ["records.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("record_id", "spec"),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_record_sets_spec_datestamp_id",
