@@ -1,9 +1,9 @@
 """The indexer: follows the store's change log into a search index.
 
-Whoever runs it (the ``serve`` background thread, ``catalogue indexer``, the end of
-``catalogue harvest``) does the same thing: apply the change log from the seq recorded
-with the index. Applying is idempotent (a record is re-read from the store and replaced
-in the index), so replaying changes after a crash is harmless.
+Whoever runs it (the child process of ``serve`` and of ``harvest``, ``catalogue indexer``,
+the catch-up at the end of ``catalogue harvest``) does the same thing: apply the change log
+from the seq recorded with the index. Applying is idempotent (a record is re-read from the
+store and replaced in the index), so replaying changes after a crash is harmless.
 """
 
 from __future__ import annotations
