@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ingest_support import IngestApp, serve_in_thread
+from ingest_support import IngestApp
+from live_server import serve_in_thread
 
 from catalogue.config import load_settings
 from catalogue.search.indexer import Indexer, open_index

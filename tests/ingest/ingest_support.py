@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from werkzeug.serving import make_server
 
 from catalogue.search.indexer import Indexer
 from catalogue.store import Store
@@ -72,12 +69,3 @@ def metadata(
     return md
 
 
-def serve_in_thread(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)

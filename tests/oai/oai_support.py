@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from live_server import serve_in_thread
 from lxml import etree
-from werkzeug.serving import make_server
 
 from catalogue.config import load_settings
 from catalogue.search.indexer import open_index
@@ -136,17 +136,6 @@ def local_id(item: etree._Element) -> str:
 
 def is_deleted(item: etree._Element) -> bool:
     return header_of(item).get("status") == "deleted"
-
-
-def serve(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/oai"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 # -- test data ---------------------------------------------------------------------
@@ -265,7 +254,8 @@ def make_server_fixture(store: Store, tmp_path: Path, page_size: int) -> Iterato
     app = create_app(settings, store=store)
     checked = Checked()
     app.wsgi_app = validating(app.wsgi_app, checked)
-    for url in serve(app):
+    for base in serve_in_thread(app):
+        url = base + "/oai"
         yield OaiServer(url, store, settings, checked)
     assert checked.count > 0
     assert not checked.problems, "\n".join(checked.problems[:20])

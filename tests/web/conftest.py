@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
+from live_server import serve_in_thread
 
 from catalogue.config import load_settings
 from catalogue.search.indexer import Indexer, open_index
@@ -32,17 +31,6 @@ class LiveApp:
 
     def get(self, path: str, **params: Any) -> requests.Response:
         return requests.get(self.url + path, params=params, timeout=10)
-
-
-def serve_in_thread(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 @pytest.fixture
