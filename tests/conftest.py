@@ -7,6 +7,8 @@ rows (CI and developers may share the one `test` database).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,3 +47,25 @@ def store(db_url: str) -> Iterator[Store]:
     st.migrate()
     yield st
     st.dispose()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str):
+    """Runs the real `catalogue` command in a subprocess on a fresh data dir and store."""
+    env = dict(os.environ, CATALOGUE_DATA_DIR=str(tmp_path), CATALOGUE_DATABASE_URL=db_url)
+    env.pop("CATALOGUE_CONFIG", None)
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "catalogue", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"catalogue {' '.join(args)} failed:\n{proc.stderr}")
+        return proc
+
+    run.env = env
+    return run

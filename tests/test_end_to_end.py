@@ -3,13 +3,11 @@ Zenodo responses over HTTP, serve the app, find the records through the search A
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,27 +20,6 @@ def replay() -> Iterator[str]:
     server, base_url = start_replay_server(page_size=20)
     yield base_url
     stop_replay_server(server)
-
-
-@pytest.fixture
-def cli(tmp_path: Path, db_url: str):
-    env = dict(os.environ, CATALOGUE_DATA_DIR=str(tmp_path), CATALOGUE_DATABASE_URL=db_url)
-    env.pop("CATALOGUE_CONFIG", None)
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "catalogue", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"catalogue {' '.join(args)} failed:\n{proc.stderr}")
-        return proc
-
-    run.env = env
-    return run
 
 
 def free_port() -> int:

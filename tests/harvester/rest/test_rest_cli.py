@@ -4,34 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from rest_servers import B2ShareApp, b2share_record, load_fixture
-
-
-@pytest.fixture
-def cli(tmp_path: Path, db_url: str):
-    env = dict(os.environ, CATALOGUE_DATA_DIR=str(tmp_path), CATALOGUE_DATABASE_URL=db_url)
-    env.pop("CATALOGUE_CONFIG", None)
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "catalogue", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"catalogue {' '.join(args)} failed:\n{proc.stderr}")
-        return proc
-
-    return run
 
 
 def test_register_and_harvest_a_b2share_source(cli, api, tmp_path: Path) -> None:
