@@ -459,8 +459,8 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
         f"  {base}/api/docs                  ingest and search API (OpenAPI: /api/openapi.json)\n"
         "deposit a record with the demo's depositor token:\n"
         f"  curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
-        f"    -d '{{\"metadata\": {{\"titles\": [{{\"title\": \"My data\"}}], "
-        f"\"types\": {{\"resourceTypeGeneral\": \"Dataset\"}}}}}}' {base}/api/records",
+        f'    -d \'{{"metadata": {{"titles": [{{"title": "My data"}}], '
+        f'"types": {{"resourceTypeGeneral": "Dataset"}}}}}}\' {base}/api/records',
         soft_wrap=True,
     )
     serve_app(ctx, host, port, 8, with_indexer=True)

@@ -693,9 +693,7 @@ class Store:
             row = conn.execute(stmt).first()
         return _oai_entry(row, True) if row is not None else None
 
-    def oai_count(
-        self, *, from_: datetime | None, until: datetime | None, spec: str | None
-    ) -> int:
+    def oai_count(self, *, from_: datetime | None, until: datetime | None, spec: str | None) -> int:
         """How many records (tombstones too) a list request matches: an index-only count,
         which the provider runs once per harvest, on its first page."""
         stamp, _ = _oai_keys(spec)

@@ -216,9 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = repo.respond(query, self.server.url(path))
         elif api := next((p for p in self.server.apis if path.startswith(p)), None):
             rest = path[len(api) :]
-            status, headers, body = self.server.apis[api].respond(
-                rest, query, self.server.url(api)
-            )
+            status, headers, body = self.server.apis[api].respond(rest, query, self.server.url(api))
         else:
             status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found\n"
         self.send_response(status)

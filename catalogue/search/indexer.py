@@ -189,9 +189,7 @@ class _UntilParentGone:
         return self.is_set()
 
 
-def _indexer_process(
-    settings: Mapping[str, Any], stop: Any, interval: float, parent: int
-) -> None:
+def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float, parent: int) -> None:
     tune_gc()
     store = Store(settings["database_url"])
     try:

@@ -67,5 +67,3 @@ def metadata(
         md["identifiers"] = [{"identifier": doi, "identifierType": "DOI"}]
     md.update(extra)
     return md
-
-

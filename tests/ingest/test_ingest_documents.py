@@ -158,10 +158,10 @@ def test_multipart_errors(ingest_app) -> None:
 def test_multipart_part_without_a_name_400(ingest_app, disposition) -> None:
     """A part werkzeug cannot name (its key is None) is a field error, not a 500."""
     body = (
-        b"--BB\r\nContent-Disposition: form-data; name=\"document\"\r\n"
+        b'--BB\r\nContent-Disposition: form-data; name="document"\r\n'
         b"Content-Type: application/xml\r\n\r\n<x/>\r\n"
         b"--BB\r\nContent-Disposition: " + disposition.encode() + b"\r\n\r\n{}\r\n"
-        b"--BB\r\nContent-Disposition: form-data; name=\"extra\"\r\n\r\n{}\r\n--BB--\r\n"
+        b'--BB\r\nContent-Disposition: form-data; name="extra"\r\n\r\n{}\r\n--BB--\r\n'
     )
     headers = {"Content-Type": "multipart/form-data; boundary=BB"}
     r = ingest_app.call("POST", "/api/records", data=body, headers=headers)
