@@ -36,7 +36,7 @@ bench: $(STAMP)
 
 ## Independent OAI-PMH clients the provider's interoperability tests harvest with (beside
 ## sickle and oaipmh-scythe from the test extra): pyoai, which needs lxml<5 and so a venv
-## of its own, and the Node oai-pmh client when npm is there.
+## of its own, and the Node oai-pmh client (npm is needed; the tests fail without it).
 PEERS := .peers
 PYOAI := $(PEERS)/pyoai/.installed-stamp
 NODE_OAI := $(PEERS)/npm/node_modules/oai-pmh/package.json
@@ -49,10 +49,9 @@ $(PYOAI):
 	touch $@
 
 $(NODE_OAI):
-	@if command -v npm >/dev/null 2>&1; then \
-		mkdir -p $(PEERS)/npm && cd $(PEERS)/npm && \
-		npm install --silent --no-audit --no-fund --no-save --prefix . oai-pmh@2.0.3; \
-	else echo "npm not found: the Node oai-pmh interoperability test will be skipped"; fi
+	@command -v npm >/dev/null 2>&1 || { echo "npm (Node.js) is needed for the Node OAI-PMH client"; exit 1; }
+	mkdir -p $(PEERS)/npm && cd $(PEERS)/npm && \
+		npm install --silent --no-audit --no-fund --no-save --prefix . oai-pmh@2.0.3
 
 ## Make sure the local PostgreSQL the store tests use is up (trust auth, database `test`).
 postgres:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -70,13 +69,6 @@ class _NullStore:
     """create_app needs a store object only to hand it to the views; none run here."""
 
 
-@pytest.fixture
-def sqlite_only(request, db_url) -> None:
-    if "sqlite" not in db_url:
-        pytest.skip("the property-based run uses SQLite; the suite covers PostgreSQL")
-
-
-@pytest.mark.usefixtures("sqlite_only")
 def test_schemathesis_finds_no_500_and_no_contradiction(ingest_app) -> None:
     # A few real records, so that GET/PUT/PATCH/DELETE of an existing id are reachable.
     for n in range(3):
