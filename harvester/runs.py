@@ -41,6 +41,7 @@ from catalogue.store import (
     Outcome,
     RunCounts,
     RunError,
+    Source,
     SourceNotFound,
     Store,
     utcnow,
@@ -182,6 +183,14 @@ class RunState:
         )
 
 
+def incremental_start(source: Source, harvest: Mapping[str, Any]) -> datetime | None:
+    """Where an incremental run starts: the source's clock when the last successful run
+    started, minus ``overlap_seconds`` (records stamped just before it may commit late)."""
+    if source.harvest_from is None:
+        return None
+    return source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
+
+
 def harvest_source(
     store: Store,
     key: str,
@@ -206,9 +215,7 @@ def harvest_source(
 
         return harvest_rest_source(store, source, settings, full=full, progress=progress)
     harvest = settings.get("harvest", {})
-    from_: datetime | None = None
-    if not full and source.harvest_from is not None:
-        from_ = source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
+    from_ = None if full else incremental_start(source, harvest)
     mode = "incremental" if from_ is not None else "full"
     run_id = store.start_run(key, mode, from_)
     run = RunState(store, key, run_id)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import Any
 
 from catalogue.store import (
@@ -47,7 +46,7 @@ from harvester.prefetch import prefetched
 from harvester.rest.core import ConfigError, RestClient, RestPage, RestRecord
 from harvester.rest.paging import distinct_pages
 from harvester.rest.registry import DEFAULT_MAX_DELETE_FRACTION, Harvester, make_harvester
-from harvester.runs import Progress, RunState
+from harvester.runs import Progress, RunState, incremental_start
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +202,8 @@ def harvest_rest_source(
     except ConfigError as exc:
         run_id = store.start_run(key, "full")
         return store.finish_run(run_id, "failed", RunCounts(), message=str(exc))
-    since = None
     incremental = harvester.incremental and config.get("incremental", True)
-    if not full and incremental and source.harvest_from is not None:
-        since = source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
+    since = incremental_start(source, harvest) if incremental and not full else None
     mode = "incremental" if since is not None else "full"
     max_fraction = config.get(
         "max_delete_fraction", harvest.get("max_delete_fraction", DEFAULT_MAX_DELETE_FRACTION)
