@@ -55,14 +55,14 @@ def _pipeline(url: str, queue: mp.Queue) -> None:
     # The index directory may still be busy when the child ends: leave cleanup to best effort.
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         settings = load_settings({"data_dir": tmp}, env={})
-        store = Store(settings["database_url"])
+        store = Store(settings.database_url)
         store.migrate()
         store.add_source("bench", "oai-pmh", url, metadata_prefix="oai_dc")
         # Exactly what `catalogue harvest` does: an indexer process follows the change log
         # while the harvest runs, then whatever is left is applied before the command ends.
         started = time.perf_counter()
         with indexing_alongside(settings):
-            run = harvest_source(store, "bench", settings)
+            run = harvest_source(store, "bench", settings.harvest)
             harvested = time.perf_counter()
         catch_up_if_free(store, settings)
         done = time.perf_counter()
@@ -83,7 +83,7 @@ def _pipeline(url: str, queue: mp.Queue) -> None:
         store.dispose()
 
 
-def _indexed(settings: dict) -> int:
+def _indexed(settings) -> int:
     from catalogue.search.indexer import open_index
 
     index = open_index(settings, writer=False)

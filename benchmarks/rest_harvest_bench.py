@@ -115,12 +115,12 @@ def main() -> None:
         base = f"http://127.0.0.1:{int(server.stdout.readline().split()[1])}"
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings({"data_dir": tmp}, env={})
-            store = Store(settings["database_url"])
+            store = Store(settings.database_url)
             store.migrate()
             store.add_source("bench", "b2share", base, config={"page_size": args.page_size})
 
             started = time.perf_counter()
-            full = harvest_source(store, "bench", settings)
+            full = harvest_source(store, "bench", settings.harvest)
             full_s = time.perf_counter() - started
             full_log = requests.get(base + "/_bench/log").json()
             assert full.status == "succeeded", full.message
@@ -132,7 +132,7 @@ def main() -> None:
             changed = touched.json()["touched"]
             time.sleep(1.1)  # the next second, so the changes are after the overlap start
             started = time.perf_counter()
-            incr = harvest_source(store, "bench", settings)
+            incr = harvest_source(store, "bench", settings.harvest)
             incr_s = time.perf_counter() - started
             incr_log = requests.get(base + "/_bench/log").json()
             assert incr.status == "succeeded", incr.message

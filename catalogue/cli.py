@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from catalogue.config import load_settings
+from catalogue.config import Settings, SettingsError, is_default_secret, load_settings
 from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
@@ -27,7 +28,10 @@ class Context:
     """Settings and a lazily opened, migrated store shared by the subcommands."""
 
     def __init__(self) -> None:
-        self.settings = load_settings()
+        try:
+            self.settings = load_settings()
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
         self._store: Store | None = None
 
     @property
@@ -37,11 +41,9 @@ class Context:
         return self._store
 
 
-def open_store(settings: dict[str, Any]) -> Store:
-    from pathlib import Path
-
-    Path(settings["data_dir"]).mkdir(parents=True, exist_ok=True)
-    store = Store(settings["database_url"])
+def open_store(settings: Settings) -> Store:
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    store = Store(settings.database_url)
     store.migrate()
     return store
 
@@ -275,7 +277,7 @@ def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
     from harvester.runs import harvest_source
 
     with harvest_progress(key) as progress:
-        run = harvest_source(ctx.store, key, ctx.settings, full=full, progress=progress)
+        run = harvest_source(ctx.store, key, ctx.settings.harvest, full=full, progress=progress)
     c = run.counts
     style = "green" if run.status == "succeeded" else "red"
     console.print(
@@ -359,7 +361,7 @@ def start_indexer(ctx: Context, stop: threading.Event) -> threading.Thread | Non
     except IndexLocked:
         return None
     worker = Indexer(ctx.store, index)
-    interval = ctx.settings["search"]["indexer_interval"]
+    interval = ctx.settings.search.indexer_interval
     thread = threading.Thread(
         target=worker.run_forever, args=(stop, interval), name="indexer", daemon=True
     )
@@ -378,7 +380,35 @@ def start_indexer(ctx: Context, stop: threading.Event) -> threading.Thread | Non
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, threads: int, no_indexer: bool) -> None:
     """Serve search, OAI-PMH and ingest over HTTP (waitress)."""
+    check_secret(ctx, host)
     serve_app(ctx, host, port, threads, with_indexer=not no_indexer)
+
+
+def check_secret(ctx: Context, host: str) -> None:
+    """With the published default ``secret_key`` anyone can sign tokens: refused where other
+    machines can connect, a warning on the loopback interface."""
+    if not is_default_secret(ctx.settings):
+        return
+    if not is_loopback(host):
+        raise click.ClickException(
+            f"refusing to serve on {host} with the default secret_key: "
+            "set CATALOGUE_SECRET_KEY (or secret_key in the CATALOGUE_CONFIG file)"
+        )
+    console.print(
+        "[yellow]warning:[/] secret_key is the default; set CATALOGUE_SECRET_KEY "
+        "before serving beyond this machine",
+        soft_wrap=True,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a --host value) is reachable from this machine only."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another name: it may resolve to any interface
 
 
 def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer: bool) -> None:
@@ -392,8 +422,7 @@ def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer:
 
     indexing: AbstractContextManager[None] = nullcontext()
     if with_indexer and writer_is_free(ctx.settings):
-        interval = ctx.settings["search"]["indexer_interval"]
-        indexing = indexing_alongside(ctx.settings, interval=interval)
+        indexing = indexing_alongside(ctx.settings)
     elif with_indexer:
         console.print("index: another process runs the indexer; serving read-only")
     app = create_app(ctx.settings, store=ctx.store)
@@ -415,6 +444,8 @@ def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer:
 @pass_ctx
 def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
     """Replay recorded real OAI-PMH sources locally, harvest them over HTTP, serve the app."""
+    if not no_serve:
+        check_secret(ctx, host)
     from catalogue.demo.replay import DEMO_SOURCES, start_replay_server, stop_replay_server
 
     server, base_url = start_replay_server()
@@ -469,7 +500,7 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
 def demo_token(ctx: Context) -> str:
     """The demo's depositor token, created once and kept (mode 0600) in the data directory,
     because the store keeps only token hashes and the demo prints it on every start."""
-    path = Path(ctx.settings["data_dir"]) / "demo-depositor-token"
+    path = Path(ctx.settings.data_dir) / "demo-depositor-token"
     if path.exists():
         secret = path.read_text().strip()
         if ctx.store.find_token(secret) is not None:

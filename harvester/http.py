@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import requests
+
+from harvester.settings import HarvestSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +45,6 @@ class ResponseTooLarge(FetchError):
 
 
 @dataclass(frozen=True)
-class HttpSettings:
-    """The [harvest] settings this module uses."""
-
-    timeout: float = 60.0
-    max_retries: int = 5
-    backoff: float = 1.0
-    max_page_bytes: int = 50 * 1024 * 1024
-    user_agent: str = "catalogue-harvester"
-
-    @classmethod
-    def from_settings(cls, harvest: Mapping[str, Any]) -> HttpSettings:
-        """Build from ``settings["harvest"]``; missing keys keep their defaults."""
-        names = ("timeout", "max_retries", "backoff", "max_page_bytes", "user_agent")
-        return cls(**{name: harvest[name] for name in names if name in harvest})
-
-
-@dataclass(frozen=True)
 class Fetched:
     """A complete HTTP response whose body was read within the size cap."""
 
@@ -70,7 +54,7 @@ class Fetched:
     content: bytes
 
 
-def make_session(settings: HttpSettings) -> requests.Session:
+def make_session(settings: HarvestSettings) -> requests.Session:
     """A session sending our User-Agent and accepting gzip (requests decodes it)."""
     session = requests.Session()
     session.headers["User-Agent"] = settings.user_agent
@@ -98,7 +82,7 @@ def fetch(
     session: requests.Session,
     url: str,
     params: Mapping[str, str],
-    settings: HttpSettings,
+    settings: HarvestSettings,
     *,
     sleep: Callable[[float], None] = time.sleep,
     headers: Mapping[str, str] | None = None,
@@ -143,7 +127,7 @@ def _get(
     session: requests.Session,
     url: str,
     params: Mapping[str, str],
-    settings: HttpSettings,
+    settings: HarvestSettings,
     headers: Mapping[str, str] | None = None,
     allow_redirects: bool = True,
 ) -> Fetched:

@@ -17,7 +17,7 @@ Pages are yielded one at a time, so memory stays flat however long the list is.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -29,7 +29,8 @@ from sickle.models import ResumptionToken
 from sickle.response import OAIResponse
 
 from harvester import stamp
-from harvester.http import Fetched, FetchError, HarvestError, HttpSettings, fetch, make_session
+from harvester.http import Fetched, FetchError, HarvestError, fetch, make_session
+from harvester.settings import HarvestSettings
 from mappings import MappingError
 from mappings.formats import FORMATS, HARVEST_PREFERENCE
 from mappings.xml import parse_xml, repair_xml
@@ -198,7 +199,7 @@ class _PageIterator(OAIResponseIterator):
 class _SafeSickle(Sickle):
     """A Sickle whose requests go through our retrying session and safe parser."""
 
-    def __init__(self, endpoint: str, settings: HttpSettings, sleep: Any = None) -> None:
+    def __init__(self, endpoint: str, settings: HarvestSettings, sleep: Any = None) -> None:
         super().__init__(endpoint, iterator=_PageIterator)
         self.settings = settings
         self.session = make_session(settings)
@@ -222,18 +223,16 @@ class _SafeSickle(Sickle):
 class OAIClient:
     """An OAI-PMH 2.0 harvesting client for one repository base URL.
 
-    ``settings`` is ``settings["harvest"]`` (a mapping) or an :class:`HttpSettings`.
+    ``settings`` are the harvest settings (timeouts, retries, size cap, User-Agent).
     """
 
     def __init__(
         self,
         base_url: str,
-        settings: Mapping[str, Any] | HttpSettings | None = None,
+        settings: HarvestSettings,
         *,
         sleep: Any = None,
     ) -> None:
-        if not isinstance(settings, HttpSettings):
-            settings = HttpSettings.from_settings(settings or {})
         self.base_url = base_url
         self.granularity = SECONDS_GRANULARITY
         self._sickle = _SafeSickle(base_url, settings, sleep)

@@ -30,9 +30,8 @@ first page (the repository's clock, not ours) and the Identify granularity is sa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from catalogue.model import MAX_SET_SPEC_CHARS, SET_SPEC
 from catalogue.store import (
@@ -49,6 +48,7 @@ from catalogue.store import (
 from harvester.http import HarvestError
 from harvester.oai import OAIClient, OAIRecord, Page
 from harvester.prefetch import prefetched
+from harvester.settings import HarvestSettings
 from mappings import Mapped
 from mappings.formats import map_payload
 
@@ -183,18 +183,18 @@ class RunState:
         )
 
 
-def incremental_start(source: Source, harvest: Mapping[str, Any]) -> datetime | None:
+def incremental_start(source: Source, harvest: HarvestSettings) -> datetime | None:
     """Where an incremental run starts: the source's clock when the last successful run
     started, minus ``overlap_seconds`` (records stamped just before it may commit late)."""
     if source.harvest_from is None:
         return None
-    return source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
+    return source.harvest_from - timedelta(seconds=harvest.overlap_seconds)
 
 
 def harvest_source(
     store: Store,
     key: str,
-    settings: Mapping[str, Any],
+    settings: HarvestSettings,
     *,
     full: bool = False,
     progress: Progress | None = None,
@@ -214,15 +214,14 @@ def harvest_source(
         from harvester.rest.run import harvest_rest_source
 
         return harvest_rest_source(store, source, settings, full=full, progress=progress)
-    harvest = settings.get("harvest", {})
-    from_ = None if full else incremental_start(source, harvest)
+    from_ = None if full else incremental_start(source, settings)
     mode = "incremental" if from_ is not None else "full"
     run_id = store.start_run(key, mode, from_)
     run = RunState(store, key, run_id)
     log.info("source %s run %d: %s harvest of %s from %s", key, run_id, mode, source.url, from_)
     first_response: datetime | None = None
     try:
-        with OAIClient(source.url, harvest) as client:
+        with OAIClient(source.url, settings) as client:
             identity = client.identify()
             prefix = source.metadata_prefix or client.choose_prefix()
             for set_spec in source.sets or [None]:

@@ -10,13 +10,16 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from catalogue.config import load_settings
 from catalogue.store import Store, create_store_engine
+from harvester.settings import HarvestSettings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_URL = os.environ.get(
@@ -69,3 +72,14 @@ def cli(tmp_path: Path, db_url: str):
 
     run.env = env
     return run
+
+
+@pytest.fixture
+def harvest_with() -> Callable[..., HarvestSettings]:
+    """harvest_with(**changes): the default [harvest] settings with ``changes`` applied."""
+    defaults = load_settings(env={}).harvest
+
+    def make(**changes: object) -> HarvestSettings:
+        return replace(defaults, **changes)
+
+    return make

@@ -12,10 +12,11 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from catalogue.config import Settings
 from catalogue.runtime import tune_gc
 from catalogue.search.base import IndexLocked, SearchError, SearchIndex
 from catalogue.search.documents import to_document
@@ -90,7 +91,7 @@ class Indexer:
         self.catch_up(batch)
         return indexed
 
-    def run_forever(self, stop: threading.Event, interval: float = 0.5) -> None:
+    def run_forever(self, stop: threading.Event, interval: float) -> None:
         """Catch up every ``interval`` seconds until ``stop`` is set (a thread's target);
         under a steady stream of changes, up to ``interval * BUSY_STRETCH`` apart.
 
@@ -138,16 +139,16 @@ class Indexer:
         return docs
 
 
-def open_index(settings: Mapping[str, Any], *, writer: bool) -> SearchIndex:
+def open_index(settings: Settings, *, writer: bool) -> SearchIndex:
     """The configured search backend (the embedded tantivy index unless a URL is set)."""
-    if settings.get("search_url"):
+    if settings.search_url:
         raise SearchError("Elasticsearch backend not implemented yet; unset CATALOGUE_SEARCH_URL")
     from catalogue.search.embedded import TantivyIndex
 
-    return TantivyIndex(settings["index_dir"], writer=writer)
+    return TantivyIndex(settings.index_dir, writer=writer)
 
 
-def writer_is_free(settings: Mapping[str, Any]) -> bool:
+def writer_is_free(settings: Settings) -> bool:
     """Whether no other process holds the index's writer lock right now."""
     try:
         open_index(settings, writer=True).close()
@@ -156,7 +157,7 @@ def writer_is_free(settings: Mapping[str, Any]) -> bool:
     return True
 
 
-def catch_up_if_free(store: Store, settings: Mapping[str, Any]) -> int | None:
+def catch_up_if_free(store: Store, settings: Settings) -> int | None:
     """Catch the index up unless another process holds the writer (then None)."""
     try:
         index = open_index(settings, writer=True)
@@ -189,16 +190,16 @@ class _UntilParentGone:
         return self.is_set()
 
 
-def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float, parent: int) -> None:
+def _indexer_process(settings: Settings, stop: Any, parent: int) -> None:
     tune_gc()
-    store = Store(settings["database_url"])
+    store = Store(settings.database_url)
     try:
         index = open_index(settings, writer=True)
     except IndexLocked:
         return  # another indexer (e.g. `catalogue serve`) follows the log already
     try:
         indexer = Indexer(store, index)
-        indexer.run_forever(_UntilParentGone(stop, parent), interval)
+        indexer.run_forever(_UntilParentGone(stop, parent), settings.search.indexer_interval)
         indexer.catch_up()
     finally:
         index.close()
@@ -206,7 +207,7 @@ def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float, pa
 
 
 @contextmanager
-def indexing_alongside(settings: Mapping[str, Any], interval: float = 0.2) -> Iterator[None]:
+def indexing_alongside(settings: Settings) -> Iterator[None]:
     """Run an indexer in a child process while the body writes to the store.
 
     A harvest is one busy Python thread, and so is a web server under load; the indexer in
@@ -219,7 +220,7 @@ def indexing_alongside(settings: Mapping[str, Any], interval: float = 0.2) -> It
     stop = ctx.Event()
     child = ctx.Process(
         target=_indexer_process,
-        args=(dict(settings), stop, interval, os.getpid()),
+        args=(settings, stop, os.getpid()),
         name="indexer",
     )
     child.start()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
 
-from catalogue.config import load_settings
+from catalogue.config import Settings, load_settings
 from catalogue.search.base import SearchIndex
 from catalogue.search.indexer import open_index
 from catalogue.store import Store
@@ -15,7 +13,7 @@ from catalogue.web.services import Services
 
 
 def create_app(
-    settings: dict[str, Any] | None = None,
+    settings: Settings | None = None,
     *,
     store: Store | None = None,
     index: SearchIndex | None = None,
@@ -24,11 +22,11 @@ def create_app(
     from them unless given (tests and ``catalogue serve`` share objects this way)."""
     settings = settings if settings is not None else load_settings()
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = settings["secret_key"]
-    app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
     if store is None:
-        store = Store(settings["database_url"])
+        store = Store(settings.database_url)
         store.migrate()
     if index is None:
         index = open_index(settings, writer=False)

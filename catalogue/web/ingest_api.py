@@ -129,9 +129,7 @@ def create_records() -> Response:
     token = require_role(WRITE_RECORDS)
     svc = services()
     args = parse_write_args(request.args, allow_atomic=True)
-    candidates, is_list = parse_deposit(
-        request, svc.store, svc.settings["ingest"]["max_list_items"]
-    )
+    candidates, is_list = parse_deposit(request, svc.store, svc.settings.ingest.max_list_items)
     for candidate in candidates:
         refuse_reserved_id(candidate)
     if not is_list:

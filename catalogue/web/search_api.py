@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from catalogue.config import Settings
 from catalogue.search.base import FACETS, QuerySyntaxError, SearchQuery
 from catalogue.web.errors import ApiError
 from catalogue.web.services import services
@@ -55,9 +56,9 @@ class SearchArgs:
         return out
 
 
-def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> SearchArgs:
+def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchArgs:
     """Validate every argument before any search work; collect all problems at once."""
-    limits = settings["search"]
+    limits = settings.search
     errors: list[dict[str, str]] = []
     allowed = {"q", "page", "size", "sort", *FACETS}
     for name in args:
@@ -74,15 +75,15 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
         errors.append({"field": "q", "message": f"longer than {MAX_QUERY_CHARS} characters"})
     page = _int_arg(args, "page", 1, 1, None, errors)
     # size=0 is allowed: facet counts and the total without hits.
-    size = _int_arg(args, "size", limits["default_page_size"], 0, limits["max_page_size"], errors)
+    size = _int_arg(args, "size", limits.default_page_size, 0, limits.max_page_size, errors)
     sort_name = args.get("sort") or ("relevance" if q else "updated")
     if sort_name not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {sorted(SORTS)}"})
-    if not errors and page * size > limits["max_result_window"]:
+    if not errors and page * size > limits.max_result_window:
         errors.append(
             {
                 "field": "page",
-                "message": f"page * size may not exceed {limits['max_result_window']}; "
+                "message": f"page * size may not exceed {limits.max_result_window}; "
                 "narrow the query with filters instead of paging deeper",
             }
         )
@@ -151,7 +152,7 @@ def search_records() -> Response:
 
 
 def _window(svc: Any) -> int:
-    return svc.settings["search"]["max_result_window"]
+    return svc.settings.search.max_result_window
 
 
 def _with_links(record: dict[str, Any]) -> dict[str, Any]:

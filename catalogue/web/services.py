@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app
 
+from catalogue.config import Settings
 from catalogue.search.base import SearchIndex
 from catalogue.store import Store
 
@@ -19,7 +19,7 @@ RELOAD_INTERVAL = 0.5
 
 @dataclass
 class Services:
-    settings: dict[str, Any]
+    settings: Settings
     store: Store
     index: SearchIndex
     _reloaded_at: float = 0.0

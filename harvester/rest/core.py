@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -31,7 +31,8 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsp
 
 import requests
 
-from harvester.http import Fetched, FetchError, HarvestError, HttpSettings, fetch, make_session
+from harvester.http import Fetched, FetchError, HarvestError, fetch, make_session
+from harvester.settings import HarvestSettings
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ logging.getLogger("urllib3.connectionpool").addFilter(_LOG_REDACTION)
 class RestClient:
     """HTTP for one REST source: auth, rate limit, retries, size cap, JSON, same-origin links.
 
-    ``harvest`` is ``settings["harvest"]``; the source ``config`` may override ``timeout``,
+    ``harvest`` are the harvest settings; the source ``config`` may override ``timeout``,
     ``max_retries``, ``backoff`` and ``max_page_bytes`` and sets ``rate_limit`` (requests
     per second) and ``auth``.
     """
@@ -265,14 +266,13 @@ class RestClient:
     def __init__(
         self,
         base_url: str,
-        harvest: Mapping[str, Any],
+        harvest: HarvestSettings,
         config: Mapping[str, Any],
         *,
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        merged = {**harvest, **{k: config[k] for k in _HTTP_OVERRIDES if k in config}}
-        self.settings = HttpSettings.from_settings(merged)
+        self.settings = replace(harvest, **{k: config[k] for k in _HTTP_OVERRIDES if k in config})
         self.base_url = base_url
         self.auth = Auth.from_config(config.get("auth"), os.environ if env is None else env)
         if self.auth is not None:

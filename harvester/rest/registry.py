@@ -13,8 +13,6 @@ from harvester.rest import b2share, generic, metastore2, surf, unis
 from harvester.rest.core import ConfigError, RecordRequest, RestClient, RestPage
 from mappings import Mapped
 
-DEFAULT_MAX_DELETE_FRACTION = 0.2
-
 COMMON_SCHEMA: dict[str, Any] = {
     "auth": {
         "type": "object",

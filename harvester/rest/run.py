@@ -18,7 +18,7 @@ is checked at its own URL (where the API has one) and tombstoned only when the s
 answers 404 or 410; a record still served, or a check that fails, is kept with a warning
 row. At most :data:`MAX_VERIFY` candidates are checked per run (the rest wait for the
 next full run). Before any of that, the deletion safety valve: when more than
-:data:`MIN_DELETE_ALLOWANCE` records and more than ``max_delete_fraction`` (default 20%)
+:data:`MIN_DELETE_ALLOWANCE` records and more than ``max_delete_fraction`` (a setting)
 of the source's live records would go, nothing is deleted and the run fails with the
 figures, because an API that suddenly lists far fewer records is more often broken than
 emptied. Incremental runs (where the API can filter by update time) never delete.
@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from catalogue.store import (
     HarvestRun,
@@ -45,8 +44,9 @@ from harvester.http import HarvestError
 from harvester.prefetch import prefetched
 from harvester.rest.core import ConfigError, RestClient, RestPage, RestRecord
 from harvester.rest.paging import distinct_pages
-from harvester.rest.registry import DEFAULT_MAX_DELETE_FRACTION, Harvester, make_harvester
+from harvester.rest.registry import Harvester, make_harvester
 from harvester.runs import Progress, RunState, incremental_start
+from harvester.settings import HarvestSettings
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class _RestRun(RunState):
 def harvest_rest_source(
     store: Store,
     source: Source,
-    settings: Mapping[str, Any],
+    settings: HarvestSettings,
     *,
     full: bool = False,
     progress: Progress | None = None,
@@ -194,20 +194,17 @@ def harvest_rest_source(
 ) -> HarvestRun:
     """Harvest REST source ``source`` and return the finished run (see the module doc)."""
     key = source.key
-    harvest = settings.get("harvest", {})
     config = source.config
     try:
-        client = RestClient(source.url, harvest, config, env=env, sleep=sleep)
+        client = RestClient(source.url, settings, config, env=env, sleep=sleep)
         harvester = make_harvester(source.type, client, config)
     except ConfigError as exc:
         run_id = store.start_run(key, "full")
         return store.finish_run(run_id, "failed", RunCounts(), message=str(exc))
     incremental = harvester.incremental and config.get("incremental", True)
-    since = incremental_start(source, harvest) if incremental and not full else None
+    since = incremental_start(source, settings) if incremental and not full else None
     mode = "incremental" if since is not None else "full"
-    max_fraction = config.get(
-        "max_delete_fraction", harvest.get("max_delete_fraction", DEFAULT_MAX_DELETE_FRACTION)
-    )
+    max_fraction = config.get("max_delete_fraction", settings.max_delete_fraction)
     run_id = store.start_run(key, mode, since)
     run = _RestRun(store, source, run_id, harvester, client)
     log.info("source %s run %d: %s %s harvest of %s from %s", key, run_id, mode, source.type,

@@ -9,10 +9,10 @@ def test_env_overrides_defaults_with_their_types(tmp_path) -> None:
         "CATALOGUE_HARVEST_BACKOFF": "0.25",
     }
     settings = load_settings(env=env)
-    assert settings["oai"]["page_size"] == 7
-    assert settings["harvest"]["backoff"] == 0.25
-    assert settings["database_url"] == f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
-    assert settings["index_dir"] == str(tmp_path / "index")
+    assert settings.oai.page_size == 7
+    assert settings.harvest.backoff == 0.25
+    assert settings.database_url == f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
+    assert settings.index_dir == str(tmp_path / "index")
 
 
 def test_database_url_env_wins_over_the_sqlite_default(tmp_path) -> None:
@@ -20,15 +20,15 @@ def test_database_url_env_wins_over_the_sqlite_default(tmp_path) -> None:
     settings = load_settings(
         env={"CATALOGUE_DATA_DIR": str(tmp_path), "CATALOGUE_DATABASE_URL": url}
     )
-    assert settings["database_url"] == url
+    assert settings.database_url == url
 
 
 def test_config_file_is_read_on_top_of_defaults(tmp_path) -> None:
     extra = tmp_path / "site.toml"
     extra.write_text('[oai]\nrepository_name = "Mine"\n')
     settings = load_settings(env={"CATALOGUE_CONFIG": str(extra)})
-    assert settings["oai"]["repository_name"] == "Mine"
-    assert settings["oai"]["page_size"] == 100
+    assert settings.oai.repository_name == "Mine"
+    assert settings.oai.page_size == 100
 
 
 def test_record_ids_are_stable_and_url_safe() -> None:

@@ -12,6 +12,7 @@ import pytest
 from catalogue.config import load_settings
 from catalogue.demo.replay import ReplayServer, start_replay_server
 from catalogue.demo.repository import Repository
+from harvester.settings import HarvestSettings
 
 OAI_DC_FORMAT = (
     "http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
@@ -94,11 +95,11 @@ def replay(serve: Callable[..., ReplayServer]) -> ReplayServer:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> dict:
+def settings(tmp_path: Path) -> HarvestSettings:
     return load_settings(
         {
             "data_dir": str(tmp_path),
             "harvest": {"backoff": 0.01, "max_retries": 2, "timeout": 10, "overlap_seconds": 300},
         },
         env={},
-    )
+    ).harvest

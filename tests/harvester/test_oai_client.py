@@ -45,8 +45,8 @@ def test_datestamps_in_both_granularities():
     assert format_datestamp(moment, "YYYY-MM-DD") == "2024-05-06"
 
 
-def test_identify_and_day_granularity_dates(replay):
-    with OAIClient(replay.url("/sickle/oai"), {}) as client:
+def test_identify_and_day_granularity_dates(replay, harvest_with):
+    with OAIClient(replay.url("/sickle/oai"), harvest_with()) as client:
         identity = client.identify()
         assert identity.granularity == "YYYY-MM-DD"
         assert identity.repository_name == "A Test Repository"
@@ -61,8 +61,8 @@ def test_identify_and_day_granularity_dates(replay):
     assert deleted and deleted[0].payload is None and deleted[0].raw is None
 
 
-def test_pages_carry_cursor_size_token_and_payload(replay):
-    with OAIClient(replay.url("/zenodo/oai"), {}) as client:
+def test_pages_carry_cursor_size_token_and_payload(replay, harvest_with):
+    with OAIClient(replay.url("/zenodo/oai"), harvest_with()) as client:
         pages = client.iter_pages("datacite")
         first = next(pages)
         assert (first.cursor, first.complete_list_size, len(first.records)) == (0, 51, 25)
@@ -75,7 +75,7 @@ def test_pages_carry_cursor_size_token_and_payload(replay):
     assert rest[-1].resumption_token is None
 
 
-def test_choose_prefix_prefers_datacite_formats(serve, make_record):
+def test_choose_prefix_prefers_datacite_formats(serve, make_record, harvest_with):
     repo = Repository(
         name="r",
         formats={
@@ -90,7 +90,7 @@ def test_choose_prefix_prefers_datacite_formats(serve, make_record):
     for prefix in repo.formats:
         repo.add(prefix, make_record("oai:r:1", datetime(2020, 1, 1)))
     server = serve({"/oai": repo})
-    with OAIClient(server.url("/oai"), {}) as client:
+    with OAIClient(server.url("/oai"), harvest_with()) as client:
         assert [f.prefix for f in client.list_metadata_formats()] == [
             "oai_dc",
             "datacite",
@@ -103,52 +103,55 @@ def test_choose_prefix_prefers_datacite_formats(serve, make_record):
     assert info.value.code == "cannotDisseminateFormat"
 
 
-def test_choose_prefix_matches_by_namespace(serve, make_record):
+def test_choose_prefix_matches_by_namespace(serve, make_record, harvest_with):
     repo = Repository(
         name="r", formats={"dc": ("x", "http://www.openarchives.org/OAI/2.0/oai_dc/")}
     )
     repo.add("dc", make_record("oai:r:1", datetime(2020, 1, 1)))
     server = serve({"/oai": repo})
-    with OAIClient(server.url("/oai"), {}) as client:
+    with OAIClient(server.url("/oai"), harvest_with()) as client:
         assert client.choose_prefix() == "dc"
 
 
-def test_oai_error_read_from_the_body_of_any_status(serve, small_repo):
+def test_oai_error_read_from_the_body_of_any_status(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
-    with OAIClient(server.url("/oai"), {}) as client, pytest.raises(OAIError) as info:
+    with OAIClient(server.url("/oai"), harvest_with()) as client, pytest.raises(OAIError) as info:
         list(client.iter_pages("nonsense"))
     assert info.value.code == "cannotDisseminateFormat"
 
 
-def test_http_error_without_oai_body_is_a_fetch_error(serve, small_repo):
+def test_http_error_without_oai_body_is_a_fetch_error(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
     with (
-        OAIClient(server.url("/missing"), {"max_retries": 0}) as client,
+        OAIClient(server.url("/missing"), harvest_with(max_retries=0)) as client,
         pytest.raises(Exception, match="HTTP 404"),
     ):
         client.identify()
 
 
-def test_oversized_page_is_refused(serve, small_repo):
+def test_oversized_page_is_refused(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
     with (
-        OAIClient(server.url("/oai"), {"max_page_bytes": 1000}) as client,
+        OAIClient(server.url("/oai"), harvest_with(max_page_bytes=1000)) as client,
         pytest.raises(ResponseTooLarge),
     ):
         list(client.iter_pages("oai_dc"))
 
 
-def test_repeated_resumption_token_stops_the_loop(serve, small_repo):
+def test_repeated_resumption_token_stops_the_loop(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
     first = small_repo.respond(
         {"verb": ["ListRecords"], "metadataPrefix": ["oai_dc"]}, server.url("/oai")
     )
     server.intercept = lambda path, q: (200, {}, first) if "resumptionToken" in q else None
-    with OAIClient(server.url("/oai"), {}) as client, pytest.raises(OAIError, match="repeated"):
+    with (
+        OAIClient(server.url("/oai"), harvest_with()) as client,
+        pytest.raises(OAIError, match="repeated"),
+    ):
         list(client.iter_pages("oai_dc"))
 
 
-def test_resumption_token_cycle_stops_the_loop(serve, small_repo):
+def test_resumption_token_cycle_stops_the_loop(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
     first = small_repo.respond(
         {"verb": ["ListRecords"], "metadataPrefix": ["oai_dc"]}, server.url("/oai")
@@ -164,24 +167,27 @@ def test_resumption_token_cycle_stops_the_loop(serve, small_repo):
         return None
 
     server.intercept = cycle
-    with OAIClient(server.url("/oai"), {}) as client, pytest.raises(OAIError, match="repeated"):
+    with (
+        OAIClient(server.url("/oai"), harvest_with()) as client,
+        pytest.raises(OAIError, match="repeated"),
+    ):
         list(client.iter_pages("oai_dc"))
     assert len(calls) == 2
 
 
-def test_response_without_list_or_error_is_unreadable(serve, small_repo):
+def test_response_without_list_or_error_is_unreadable(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
     empty = (
         b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
         b"<responseDate>2026-01-01T00:00:00Z</responseDate><request>x</request></OAI-PMH>"
     )
     server.intercept = lambda path, q: (200, {}, empty)
-    with OAIClient(server.url("/oai"), {}) as client, pytest.raises(UnreadableResponse):
+    with OAIClient(server.url("/oai"), harvest_with()) as client, pytest.raises(UnreadableResponse):
         list(client.iter_pages("oai_dc"))
 
 
-def test_user_agent_is_sent(serve, small_repo):
+def test_user_agent_is_sent(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
-    with OAIClient(server.url("/oai"), {"user_agent": "test-agent/1"}) as client:
+    with OAIClient(server.url("/oai"), harvest_with(user_agent="test-agent/1")) as client:
         client.identify()
     assert server.user_agents[-1] == "test-agent/1"

@@ -7,6 +7,7 @@ from typing import Any
 
 import requests
 
+from catalogue.config import Settings
 from catalogue.search.indexer import Indexer
 from catalogue.store import Store
 
@@ -18,7 +19,7 @@ class IngestApp:
     url: str
     store: Store
     indexer: Indexer
-    settings: dict[str, Any]
+    settings: Settings
     depositor: str
     admin: str
     reader: str

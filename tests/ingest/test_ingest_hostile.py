@@ -60,7 +60,7 @@ def test_body_over_the_limit_413(ingest_app) -> None:
 
 
 def test_too_many_records_in_a_list_413(ingest_app) -> None:
-    limit = ingest_app.settings["ingest"]["max_list_items"]
+    limit = ingest_app.settings.ingest.max_list_items
     r = ingest_app.post([{}] * (limit + 1))
     assert r.status_code == 413
     assert_nothing_stored(ingest_app)

@@ -18,7 +18,7 @@ def oai(app, **params) -> etree._Element:
 def test_deposit_then_delete_is_an_oai_deleted_header(ingest_app) -> None:
     created = ingest_app.create(metadata("Harvest me"), sets=["proj"])
     rid = created.json()["id"]
-    identifier = f"oai:{ingest_app.settings['oai']['repository_identifier']}:{rid}"
+    identifier = f"oai:{ingest_app.settings.oai.repository_identifier}:{rid}"
 
     page = oai(ingest_app, verb="ListRecords", metadataPrefix="oai_dc", set="source:local:proj")
     headers = page.findall(".//o:record/o:header", NS)
@@ -64,7 +64,7 @@ def test_every_deposit_form_is_in_source_local(ingest_app) -> None:
     assert replaced.json()["sets"] == ["source:local"]
     ids = {r.json()["id"] for r in (as_json, as_xml, as_multipart)}
     listed = oai(ingest_app, verb="ListIdentifiers", metadataPrefix="oai_dc", set="source:local")
-    prefix = f"oai:{ingest_app.settings['oai']['repository_identifier']}:"
+    prefix = f"oai:{ingest_app.settings.oai.repository_identifier}:"
     found = {h.findtext("o:identifier", namespaces=NS) for h in listed.findall(".//o:header", NS)}
     assert found == {prefix + rid for rid in ids}
     sets = {spec.text for spec in listed.iterfind(".//o:header/o:setSpec", NS)}

@@ -22,7 +22,7 @@ import requests
 from live_server import serve_in_thread
 from lxml import etree
 
-from catalogue.config import load_settings
+from catalogue.config import Settings, load_settings
 from catalogue.search.indexer import open_index
 from catalogue.store import IncomingRecord, Store
 from catalogue.web.app import create_app
@@ -94,7 +94,7 @@ def _problem(status: str, headers: dict[str, str], body: bytes) -> str | None:
 class OaiServer:
     url: str
     store: Store
-    settings: dict[str, Any]
+    settings: Settings
     checked: Checked
 
     def get(self, **params: str) -> etree._Element:

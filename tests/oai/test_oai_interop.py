@@ -153,4 +153,4 @@ def test_node_oai_pmh_harvests_everything(oai: OaiServer, corpus: Corpus, tmp_pa
     assert len(result["records"]) == len(got)
     assert got == _expected(oai, corpus)
     assert set(result["zen"]) == _zen(oai, corpus)
-    assert result["name"] == oai.settings["oai"]["repository_name"]
+    assert result["name"] == oai.settings.oai.repository_name

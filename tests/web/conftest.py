@@ -11,7 +11,7 @@ import pytest
 import requests
 from live_server import serve_in_thread
 
-from catalogue.config import load_settings
+from catalogue.config import Settings, load_settings
 from catalogue.search.indexer import Indexer, open_index
 from catalogue.store import IncomingRecord, Store
 from catalogue.web.app import create_app
@@ -22,7 +22,7 @@ class LiveApp:
     url: str
     store: Store
     indexer: Indexer
-    settings: dict[str, Any]
+    settings: Settings
 
     def add(self, source: str, records: dict[str, dict[str, Any]]) -> None:
         """Store ``{source_id: metadata}`` and make it searchable."""

@@ -28,12 +28,13 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, request, url_for
 from sqlalchemy.exc import OperationalError
 
+from catalogue.config import OaiSettings
 from catalogue.model import ROOT_SETS, SET_SPEC
 from catalogue.store import OaiEntry, Source, utcnow
 from catalogue.web.oai import xml
@@ -101,21 +102,21 @@ class Context:
     """One request's view of the provider's settings and store."""
 
     repository: OaiRepository
-    settings: dict[str, Any]
+    settings: OaiSettings
     base_url: str
     signer: TokenSigner
     now: datetime
 
     @property
     def page_size(self) -> int:
-        return max(1, int(self.settings["page_size"]))
+        return self.settings.page_size
 
     def identifier(self, rid: str) -> str:
-        return f"oai:{self.settings['repository_identifier']}:{xml.text(rid)}"
+        return f"oai:{self.settings.repository_identifier}:{xml.text(rid)}"
 
     def local_id(self, identifier: str) -> str:
         """The record id inside one of our OAI identifiers; idDoesNotExist for others."""
-        prefix = f"oai:{self.settings['repository_identifier']}:"
+        prefix = f"oai:{self.settings.repository_identifier}:"
         local = identifier[len(prefix) :]
         if not identifier.startswith(prefix) or not local or len(local) > _ID_MAX_CHARS:
             raise IdDoesNotExist("no record has this identifier")
@@ -128,19 +129,19 @@ class Context:
 def identify(ctx: Context, _arguments: dict[str, str]) -> list[str]:
     settings = ctx.settings
     earliest = ctx.repository.oai_earliest_datestamp() or ctx.now
-    sample = f"oai:{settings['repository_identifier']}:{_SAMPLE_ID}"
+    sample = f"oai:{settings.repository_identifier}:{_SAMPLE_ID}"
     return [
         "<Identify>",
-        f"<repositoryName>{xml.text(settings['repository_name'])}</repositoryName>",
+        f"<repositoryName>{xml.text(settings.repository_name)}</repositoryName>",
         f"<baseURL>{xml.uri(ctx.base_url)}</baseURL>",
         "<protocolVersion>2.0</protocolVersion>",
-        f"<adminEmail>{xml.text(settings['admin_email'])}</adminEmail>",
+        f"<adminEmail>{xml.text(settings.admin_email)}</adminEmail>",
         f"<earliestDatestamp>{xml.stamp(earliest)}</earliestDatestamp>",
         "<deletedRecord>persistent</deletedRecord>",
         "<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>",
         "<compression>gzip</compression>",
         "<compression>deflate</compression>",
-        xml.oai_identifier_description(settings["repository_identifier"], sample),
+        xml.oai_identifier_description(settings.repository_identifier, sample),
         "</Identify>",
     ]
 
@@ -336,12 +337,12 @@ _SAMPLE_ID = "gezdgnbvgy3tqojq"
 def endpoint() -> Response:
     """Every OAI-PMH request; the answer is always an OAI-PMH document with HTTP 200."""
     svc = services()
-    settings = svc.settings["oai"]
+    settings = svc.settings.oai
     ctx = Context(
         repository=svc.store,
         settings=settings,
         base_url=_base_url(settings),
-        signer=TokenSigner(svc.settings["secret_key"]),
+        signer=TokenSigner(svc.settings.secret_key),
         now=utcnow(),
     )
     verb: str | None = None
@@ -358,17 +359,16 @@ def endpoint() -> Response:
         # The database is away or busy: harvesters retry a 503 that says when.
         log.exception("OAI-PMH request failed on the database")
         return Response("database unavailable, retry later\n", 503, {"Retry-After": "30"})
-    stylesheet = url_for("oai.static", filename="oai2.xsl") if settings.get("stylesheet") else None
+    stylesheet = url_for("oai.static", filename="oai2.xsl") if settings.stylesheet else None
     document = xml.envelope(ctx.now, ctx.base_url, verb, echoed, body, stylesheet)
     return _response(document.encode("utf-8"))
 
 
-def _base_url(settings: dict[str, Any]) -> str:
+def _base_url(settings: OaiSettings) -> str:
     """``oai.base_url``, or else the URL requested (fine locally; behind a proxy the Host
     header is the client's to choose, so a public provider must set the setting)."""
-    configured = settings.get("base_url")
-    if configured:
-        return str(configured)
+    if settings.base_url:
+        return settings.base_url
     state = current_app.extensions.setdefault("oai", {})
     if not state.get("base_url_warned") and _host_name(request.host) not in _LOCAL_HOSTS:
         state["base_url_warned"] = True

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalogue.config import load_settings
+from harvester.settings import HarvestSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -31,11 +32,11 @@ def api() -> Iterator[Callable[..., ApiServer]]:
 
 
 @pytest.fixture
-def rest_settings(tmp_path: Path) -> dict:
+def rest_settings(tmp_path: Path) -> HarvestSettings:
     return load_settings(
         {
             "data_dir": str(tmp_path),
             "harvest": {"backoff": 0.01, "max_retries": 2, "timeout": 10, "overlap_seconds": 300},
         },
         env={},
-    )
+    ).harvest

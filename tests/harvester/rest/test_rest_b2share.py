@@ -125,7 +125,7 @@ def test_pages_are_followed_to_the_end(store: Store, api, rest_settings):
     assert all(a["sort"] == "mostrecent" and a["size"] == "10" for _, a in server.paths("/api/rec"))
 
 
-def test_windows_keep_every_listing_under_the_real_10000_hit_limit(api):
+def test_windows_keep_every_listing_under_the_real_10000_hit_limit(api, harvest_with):
     """25,000 records, a server that refuses page * size > 10,000 as B2SHARE does."""
     template = {"id": "", "created": "", "updated": "", "metadata": {"titles": [{"title": "t"}]}}
     hits = [
@@ -133,7 +133,7 @@ def test_windows_keep_every_listing_under_the_real_10000_hit_limit(api):
         for n in range(25_000)
     ]
     server = api(B2ShareApp(hits, max_size=1000))
-    with RestClient(server.url(), {"backoff": 0.01}, {}) as client:
+    with RestClient(server.url(), harvest_with(backoff=0.01), {}) as client:
         harvester = B2ShareHarvester(client, {"page_size": 1000, "fetch_schemas": False})
         seen = [r.source_id for page in harvester.pages(None) for r in page.records]
     assert len(seen) == 25_000 and len(set(seen)) == 25_000

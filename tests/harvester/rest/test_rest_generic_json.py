@@ -50,10 +50,10 @@ def mdm_records(n: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("style", sorted(STYLES))
-def test_every_paging_style_reaches_the_end(api, style):
+def test_every_paging_style_reaches_the_end(api, style, harvest_with):
     server = api(JsonApp(mdm_records(10), style))
     cfg = validate_config("json", config(style))
-    with RestClient(server.url("/records"), {"backoff": 0.01}, cfg) as client:
+    with RestClient(server.url("/records"), harvest_with(backoff=0.01), cfg) as client:
         harvester = JsonHarvester(client, cfg)
         ids = [r.source_id for page in harvester.pages(None) for r in page.records]
     assert ids == [f"p{i}" for i in range(10)]

@@ -227,12 +227,12 @@ def test_a_failing_mapping_cannot_leak_the_token(store: Store, api, rest_setting
 # -- 4. redirects never carry the token to another host ----------------------------------
 
 
-def test_a_redirect_off_host_drops_the_auth_header(api):
+def test_a_redirect_off_host_drops_the_auth_header(api, harvest_with):
     other = api(lambda r: json_response({"where": "elsewhere"}), host="127.0.0.2")
     target = other.url("/steal")
     source = api(lambda r: Response(status=302, headers={"Location": target}))
     cfg = {"auth": {"token": TOKEN, "header": "X-API-Key", "scheme": ""}}
-    with RestClient(source.url("/api"), {"backoff": 0.01}, cfg) as client:
+    with RestClient(source.url("/api"), harvest_with(backoff=0.01), cfg) as client:
         data, fetched = client.get_json(client.url("records"))
     assert data == {"where": "elsewhere"} and fetched.url.startswith(other.url())
     [(_, _, headers)] = other.requests
@@ -240,7 +240,7 @@ def test_a_redirect_off_host_drops_the_auth_header(api):
     assert source.requests[0][2]["X-Api-Key"] == TOKEN
 
 
-def test_a_redirect_on_host_keeps_a_query_token_and_no_echo_goes_off_host(api):
+def test_a_redirect_on_host_keeps_a_query_token_and_no_echo_goes_off_host(api, harvest_with):
     other = api(lambda r: json_response({"off": True}), host="127.0.0.2")
 
     def app(request: Request) -> Response:
@@ -253,16 +253,16 @@ def test_a_redirect_on_host_keeps_a_query_token_and_no_echo_goes_off_host(api):
 
     source = api(app)
     cfg = {"auth": {"type": "query", "token": TOKEN}}
-    with RestClient(source.url(), {"backoff": 0.01}, cfg) as client:
+    with RestClient(source.url(), harvest_with(backoff=0.01), cfg) as client:
         assert client.get_json(client.url("old"))[0] == {"off": True}
     assert [a.get("access_token") for _, a in source.paths("/")] == [TOKEN, TOKEN]
     assert other.requests[0][1] == {}
 
 
-def test_redirect_loops_end(api):
+def test_redirect_loops_end(api, harvest_with):
     source = api(lambda r: Response(status=302, headers={"Location": "/again"}))
     with (
-        RestClient(source.url(), {"backoff": 0.01}, {}) as client,
+        RestClient(source.url(), harvest_with(backoff=0.01), {}) as client,
         pytest.raises(FetchError, match="redirects"),
     ):
         client.get(client.url("start"))

@@ -1,0 +1,313 @@
+"""Settings: ``default.toml`` (beside this module, the one place defaults live), then an
+optional file named by ``CATALOGUE_CONFIG``, then ``CATALOGUE_*`` environment variables.
+
+The result is one frozen :class:`Settings` with a frozen dataclass per section, built once
+(by the CLI, or by whoever calls :func:`load_settings`) and passed down. Every value is
+checked while building it: an unknown key or variable, a value of the wrong type or out
+of range, an unreadable file each raise :class:`SettingsError` with one line naming the
+setting, so a typo never falls back silently to a default.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import math
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from harvester.settings import HarvestSettings
+
+ENV_PREFIX = "CATALOGUE_"
+CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
+# Variables under the prefix that are not settings: the config file's name, and the test
+# suite's own (``CATALOGUE_TEST_PG_URL``, ...).
+_NOT_SETTINGS = (CONFIG_VARIABLE,)
+_RESERVED_PREFIXES = (ENV_PREFIX + "TEST_",)
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message is one line naming it."""
+
+
+def _limits(
+    minimum: float | None = None, maximum: float | None = None, *, positive: bool = False
+) -> Any:
+    return field(metadata={"min": minimum, "max": maximum, "positive": positive})
+
+
+def _non_empty() -> Any:
+    return field(metadata={"non_empty": True})
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    max_list_items: int = _limits(1)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    default_page_size: int = _limits(0)
+    max_page_size: int = _limits(1)
+    max_result_window: int = _limits(1)
+    indexer_interval: float = _limits(positive=True)
+
+
+@dataclass(frozen=True)
+class OaiSettings:
+    repository_name: str = _non_empty()
+    repository_identifier: str = _non_empty()
+    admin_email: str = _non_empty()
+    base_url: str
+    page_size: int = _limits(1)
+    stylesheet: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; ``database_url`` and ``index_dir`` are resolved (never empty)
+    and ``data_dir`` is absolute."""
+
+    data_dir: str = _non_empty()
+    database_url: str
+    index_dir: str
+    search_url: str
+    secret_key: str = _non_empty()
+    max_request_bytes: int = _limits(1)
+    ingest: IngestSettings
+    search: SearchSettings
+    oai: OaiSettings
+    harvest: HarvestSettings
+
+
+# Limits of sections whose dataclass lives outside the catalogue (the harvester's carries
+# no configuration machinery).
+_LIMITS: dict[type, dict[str, dict[str, Any]]] = {
+    HarvestSettings: {
+        "timeout": {"positive": True},
+        "max_retries": {"min": 0, "max": 20},
+        "backoff": {"min": 0},
+        "overlap_seconds": {"min": 0},
+        "max_page_bytes": {"min": 1024},
+        "user_agent": {"non_empty": True},
+        "max_delete_fraction": {"min": 0, "max": 1},
+    }
+}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """The settings; ``overrides`` (same shape as the TOML) win over everything.
+
+    ``env`` defaults to ``os.environ``; pass ``{}`` to ignore the environment.
+    """
+    env = os.environ if env is None else env
+    merged = copy.deepcopy(_defaults())
+    extra = env.get(CONFIG_VARIABLE)
+    if extra:
+        _merge(merged, _read_config_file(Path(extra)), source=extra)
+    _merge(merged, _from_env(env), source="the environment")
+    if overrides:
+        _merge(merged, copy.deepcopy(dict(overrides)), source="overrides")
+    _resolve_paths(merged)
+    return _build(Settings, merged, "")
+
+
+def is_default_secret(settings: Settings) -> bool:
+    """Whether ``secret_key`` is still the published default (anyone could sign tokens)."""
+    return settings.secret_key == _defaults()["secret_key"]
+
+
+def env_variable(name: str) -> str:
+    """The environment variable of setting ``name`` (``"harvest.timeout"``)."""
+    return ENV_PREFIX + name.replace(".", "_").upper()
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    text = files(__name__).joinpath("default.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SettingsError(f"{CONFIG_VARIABLE}={path}: cannot read the file: {reason}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{CONFIG_VARIABLE}={path}: not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], new: Mapping[str, Any], *, source: str, prefix: str = "") -> None:
+    """Lay ``new`` over ``base``; a key the defaults do not have is an error."""
+    for key, value in new.items():
+        name = f"{prefix}{key}"
+        if key not in base:
+            raise SettingsError(f"unknown setting {name} in {source}{_suggest(key, base, prefix)}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, Mapping):
+                raise SettingsError(f"{name} in {source} must be a table ([{name}])")
+            _merge(base[key], value, source=source, prefix=f"{name}.")
+        elif isinstance(value, Mapping):
+            raise SettingsError(f"{name} in {source} is a single value, not a table")
+        else:
+            base[key] = value if isinstance(value, _Given) else _Given(value, source)
+
+
+def _suggest(key: str, known: Mapping[str, Any], prefix: str) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {prefix}{close[0]}?)" if close else ""
+
+
+def _setting_names() -> dict[str, tuple[str, ...]]:
+    """Every environment variable that names a setting -> the setting's path."""
+    names: dict[str, tuple[str, ...]] = {}
+    for key, value in _defaults().items():
+        if isinstance(value, dict):
+            for sub in value:
+                names[env_variable(f"{key}.{sub}")] = (key, sub)
+        else:
+            names[env_variable(key)] = (key,)
+    return names
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the environment sets, still as strings (typed when built)."""
+    names = _setting_names()
+    found: dict[str, Any] = {}
+    for variable, raw in env.items():
+        if not variable.startswith(ENV_PREFIX) or variable in _NOT_SETTINGS:
+            continue
+        if variable.startswith(_RESERVED_PREFIXES):
+            continue
+        path = names.get(variable)
+        if path is None:
+            close = difflib.get_close_matches(variable, [*names, *_NOT_SETTINGS], n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SettingsError(f"unknown setting variable {variable}{hint}")
+        target = found
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = _Given(raw, variable, from_env=True)
+    return found
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A value laid over the defaults, with where it came from (a file, ``overrides``, or
+    an environment variable, whose value is a string typed when the section is built), so
+    that a message can say where to fix it."""
+
+    value: Any
+    origin: str
+    from_env: bool = False
+
+
+def _resolve_paths(merged: dict[str, Any]) -> None:
+    """``data_dir`` made absolute; empty ``database_url`` and ``index_dir`` placed in it."""
+    data_dir = _plain(merged["data_dir"])
+    if not isinstance(data_dir, str) or not data_dir.strip():
+        return  # refused, naming where it came from, when the settings are built
+    resolved = Path(data_dir).expanduser().resolve()
+    merged["data_dir"] = str(resolved)
+    if _plain(merged["database_url"]) == "":
+        merged["database_url"] = f"sqlite:///{resolved / 'catalogue.sqlite3'}"
+    if _plain(merged["index_dir"]) == "":
+        merged["index_dir"] = str(resolved / "index")
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, _Given) else value
+
+
+# -- building ------------------------------------------------------------------------
+
+
+def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for spec in dataclasses.fields(cls):
+        name = f"{prefix}{spec.name}"
+        kind = hints[spec.name]
+        if spec.name not in values:
+            raise SettingsError(f"setting {name} is missing from the defaults (default.toml)")
+        value = values[spec.name]
+        if dataclasses.is_dataclass(kind):
+            kwargs[spec.name] = _build(kind, value, f"{name}.")
+            continue
+        limits = dict(spec.metadata) or _LIMITS.get(cls, {}).get(spec.name, {})
+        kwargs[spec.name] = _checked(name, kind, value, limits)
+    unknown = set(values) - {spec.name for spec in dataclasses.fields(cls)}
+    if unknown:
+        # default.toml and the dataclasses disagree: a developer's mistake, said plainly.
+        raise SettingsError(f"setting {prefix}{sorted(unknown)[0]} has no field in {cls.__name__}")
+    return cls(**kwargs)
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _checked(name: str, kind: type, value: Any, limits: Mapping[str, Any]) -> Any:
+    given = value if isinstance(value, _Given) else _Given(value, "default.toml")
+    if given.from_env:
+        where, typed = f"{given.origin}={given.value!r}", _parse(kind, given.value)
+    else:
+        where, typed = f"{given.value!r} in {given.origin}", _typed(kind, given.value)
+    if typed is None:
+        raise SettingsError(f"setting {name}: {where} is not {_TYPE_WORDS[kind]}")
+    low, high = limits.get("min"), limits.get("max")
+    if limits.get("positive") and not typed > 0:
+        raise SettingsError(f"setting {name}: {where} must be more than 0")
+    if low is not None and typed < low:
+        raise SettingsError(f"setting {name}: {where} must be at least {low}")
+    if high is not None and typed > high:
+        raise SettingsError(f"setting {name}: {where} must be at most {high}")
+    if limits.get("non_empty") and not typed.strip():
+        raise SettingsError(f"setting {name}: {where} must not be empty")
+    return typed
+
+
+def _typed(kind: type, value: Any) -> Any:
+    """``value`` from a TOML file as ``kind``, or None when it is not one."""
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    if kind is int and isinstance(value, bool):
+        return None
+    return value if isinstance(value, kind) else None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(kind: type, raw: str) -> Any:
+    """``raw`` from an environment variable as ``kind``, or None when it is not one."""
+    text = raw.strip()
+    if kind is bool:
+        return True if text.lower() in _TRUE else False if text.lower() in _FALSE else None
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            return None
+    if kind is float:
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return raw

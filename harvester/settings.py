@@ -1,0 +1,23 @@
+"""The harvester's settings: plain typed values, without defaults of their own.
+
+The harvester never reads configuration: whoever runs it (the catalogue, from the
+``[harvest]`` section of its config, or a test) builds a :class:`HarvestSettings` and
+passes it in. So the default values live in one place, the caller's configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HarvestSettings:
+    """How harvests talk to sources (HTTP) and how runs treat what they read."""
+
+    timeout: float  # HTTP timeout per request, seconds
+    max_retries: int  # retries of transient HTTP failures
+    backoff: float  # base of the exponential backoff between retries, seconds
+    overlap_seconds: float  # incremental runs start this long before the last run's start
+    max_page_bytes: int  # largest response body accepted
+    user_agent: str
+    max_delete_fraction: float  # safety valve of full REST runs without a deletion feed
