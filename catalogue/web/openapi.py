@@ -630,7 +630,7 @@ def _other_paths() -> dict[str, Any]:
 
 Q_SYNTAX = (
     "Words rank records matching more of them first (at least one of two words, all but "
-    "one of three or four, 75% of more); +word, \"a phrase\" and field:value are required, "
+    'one of three or four, 75% of more); +word, "a phrase" and field:value are required, '
     "-word excluded; a pasted DOI, Handle or URL finds its record; AND/OR/NOT, parentheses "
     "and ranges (year:[2000 TO 2010]) switch to boolean syntax with AND between terms."
 )
