@@ -12,14 +12,20 @@ from catalogue.search.base import FACETS
 from catalogue.search.sort_keys import SORT_FIELDS, epoch_seconds, sort_keys
 
 # Bump whenever the schema below or the way documents are indexed changes.
-# 2: string sort keys ending with the record id (unique), id a fast field.
-SCHEMA_VERSION = 2
+# 2: identifier and facet_folded fields. 3: string sort keys ending with the record id
+# (unique), id fast and stored (relevance ties ordered by id).
+SCHEMA_VERSION = 3
 
 # Analysed (English stemming) fields a user query searches; ``text`` holds everything.
 TEXT_FIELDS = ("title", "description", "creator", "text")
 # Exact-value fields behind the facets (tokenizer "raw", fast, multi-valued where needed).
 RAW_FIELDS = tuple(field for field in FACETS.values() if field != "year")
-_LIST_FIELDS = TEXT_FIELDS + RAW_FIELDS
+_LIST_FIELDS = (*TEXT_FIELDS, *RAW_FIELDS, "identifier")
+# One indexed field holds every facet value as "facet=value" in lower case: facet filters and
+# fielded queries compare case-insensitively while the fast fields keep the spelling shown.
+FOLDED_FIELD = "facet_folded"
+_FOLDED = tuple(name for name in FACETS if name != "year")
+
 SORT_KEY_FIELDS = tuple(sorted({spec[0] for spec in SORT_FIELDS.values() if spec}))
 
 
@@ -32,6 +38,8 @@ def build_schema() -> tantivy.Schema:
         sb.add_text_field(name, tokenizer_name="en_stem")
     for name in RAW_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    sb.add_text_field("identifier", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(FOLDED_FIELD, tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("year", indexed=True, fast=True)
     sb.add_integer_field("datestamp", indexed=True, fast=True)
     for name in SORT_KEY_FIELDS:
@@ -47,6 +55,9 @@ def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
         strings = _as_list(doc.get(name))
         if strings:
             values[name] = strings
+    folded = [folded_term(name, v) for name in _FOLDED for v in _as_list(doc.get(FACETS[name]))]
+    if folded:
+        values[FOLDED_FIELD] = folded
     year = doc.get("year")
     if year is not None:
         values["year"] = year
@@ -55,6 +66,11 @@ def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
     values["record"] = doc["record"].encode()
     # one call with typed values: cheaper than an add_* call per value
     return tantivy.Document.from_dict(values, _schema())
+
+
+def folded_term(facet: str, value: str) -> str:
+    """The term of ``FOLDED_FIELD`` that stands for ``value`` of ``facet``."""
+    return f"{facet}={value.lower()}"
 
 
 @cache
