@@ -349,7 +349,12 @@ class ClusterIndex:
     def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
         target = self._write_target()
         actions = [
-            {"_op_type": "index", "_index": target, "_id": doc["id"], "_source": cluster_document(doc)}
+            {
+                "_op_type": "index",
+                "_index": target,
+                "_id": doc["id"],
+                "_source": cluster_document(doc),
+            }
             for doc in docs
         ]
         self._bulk(actions)
@@ -403,7 +408,9 @@ class ClusterIndex:
         self.transport.call(client.indices.refresh, index=target)
         if self._target is not None:
             old = self._aliased_indexes()
-            actions: list[dict[str, Any]] = [{"remove": {"index": n, "alias": self.alias}} for n in old]
+            actions: list[dict[str, Any]] = [
+                {"remove": {"index": n, "alias": self.alias}} for n in old
+            ]
             actions.append({"add": {"index": self._target, "alias": self.alias}})
             # one request: the alias moves atomically, searches never see a gap
             self.transport.call(client.indices.update_aliases, body={"actions": actions})
@@ -428,14 +435,18 @@ class ClusterIndex:
         self._checkpoint = 0
 
     def _drop(self, name: str) -> None:
-        self.transport.call(self.transport.client.indices.delete, index=name, ignore_unavailable=True)
+        self.transport.call(
+            self.transport.client.indices.delete, index=name, ignore_unavailable=True
+        )
 
     # -- reading --------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResult:
         body = search_body(query)
         try:
-            response = self.transport.call(self.transport.client.search, index=self.alias, body=body)
+            response = self.transport.call(
+                self.transport.client.search, index=self.alias, body=body
+            )
         except _NotFound:
             return SearchResult(0, [], {})
         if not self._version_checked:

@@ -14,6 +14,7 @@ from typing import Any
 
 from catalogue.search.base import FACETS
 from catalogue.search.sort_keys import SORT_FIELDS, epoch_seconds, sort_keys
+from catalogue.search.tantivy_schema import folded_term
 
 # Bump whenever the mapping, the analysis or the document shape below changes: indexes are
 # named <alias>-v<MAPPING_VERSION>-<timestamp>, and an alias pointing at an index of another
@@ -21,7 +22,11 @@ from catalogue.search.sort_keys import SORT_FIELDS, epoch_seconds, sort_keys
 MAPPING_VERSION = 1
 
 TEXT_FIELDS = ("title", "description", "creator", "text")
-KEYWORD_FIELDS = ("id", *(field for field in FACETS.values() if field != "year"))
+KEYWORD_FIELDS = ("id", "identifier", *(field for field in FACETS.values() if field != "year"))
+# "facet=value" in lower case for every facet value, as the embedded index keeps them:
+# facet filters and fielded facet queries compare case-insensitively.
+FOLDED_FIELD = "facet_folded"
+_FOLDED = tuple(name for name in FACETS if name != "year")
 SORT_KEY_FIELDS = tuple(sorted({spec[0] for spec in SORT_FIELDS.values() if spec}))
 
 ANALYSIS: dict[str, Any] = {
@@ -49,6 +54,7 @@ def mappings() -> dict[str, Any]:
     }
     properties.update({name: {"type": "keyword"} for name in KEYWORD_FIELDS})
     properties.update({name: {"type": "keyword"} for name in SORT_KEY_FIELDS})
+    properties[FOLDED_FIELD] = {"type": "keyword"}
     properties["year"] = {"type": "integer"}
     properties["datestamp"] = {"type": "long"}
     properties["record"] = {"type": "keyword", "index": False, "doc_values": False}
@@ -74,8 +80,19 @@ def index_template(alias: str, *, shards: int = 1, replicas: int = 0) -> dict[st
 def cluster_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The _source of a search document (see ``documents.py``)."""
     out: dict[str, Any] = {name: doc.get(name) for name in (*TEXT_FIELDS, *KEYWORD_FIELDS)}
+    out[FOLDED_FIELD] = [
+        folded_term(name, value) for name in _FOLDED for value in _as_list(doc.get(FACETS[name]))
+    ]
     out["year"] = doc.get("year")
     out["datestamp"] = epoch_seconds(doc.get("datestamp"))
     out.update(sort_keys(doc))
     out["record"] = doc["record"]
     return out
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [v for v in value if isinstance(v, str) and v]

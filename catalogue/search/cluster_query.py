@@ -20,8 +20,23 @@ from catalogue.search.base import (
     SearchResult,
     sorted_buckets,
 )
+from catalogue.search.cluster_mapping import FOLDED_FIELD
+from catalogue.search.query import (
+    MM_SPEC,
+    Clause,
+    Exact,
+    Identifier,
+    ParsedQuery,
+    Words,
+    parse_query,
+)
 from catalogue.search.sort_keys import SORT_FIELDS
+from catalogue.search.tantivy_schema import folded_term
 
+# As the embedded backend ranks (tantivy_query.py): the bare words as one phrase, and an
+# exact identifier match far above a mention of it in the text.
+PHRASE_BOOST = 2.0
+IDENTIFIER_BOOST = 10.0
 # Buckets asked beyond FACET_SIZE, as the embedded backend does, so both cut the same ties.
 FACET_SLACK = 20
 MATCH_NONE: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}
@@ -101,16 +116,59 @@ def _value(field: str, raw: str) -> Any:
 
 
 def main_query(q: str) -> dict[str, Any]:
-    return translate(qs.parse(q)) or MATCH_NONE
+    """The query DSL of what the user typed (``query.py``'s semantics)."""
+    parsed = parse_query(q)
+    if parsed.match_all:
+        return {"match_all": {}}
+    if parsed.advanced is not None:
+        return translate(qs.parse(parsed.advanced)) or MATCH_NONE
+    return _parsed(parsed)
+
+
+def _parsed(parsed: ParsedQuery) -> dict[str, Any]:
+    must = [_clause(c) for c in parsed.must]
+    should: list[dict[str, Any]] = []
+    if parsed.should:
+        words = [_clause(w) for w in parsed.should]
+        must.append({"bool": {"should": words, "minimum_should_match": MM_SPEC}})
+        if len(words) > 1:
+            phrase = Words(" ".join(w.text for w in parsed.should), phrase=True)
+            should.append(_words(phrase, PHRASE_BOOST))
+    body: dict[str, Any] = {"must": must or [{"match_all": {}}]}
+    if should:
+        body["should"] = should
+    if parsed.must_not:
+        body["must_not"] = [_clause(c) for c in parsed.must_not]
+    return {"bool": body}
+
+
+def _clause(clause: Clause) -> dict[str, Any]:
+    if isinstance(clause, Words):
+        return _words(clause)
+    if isinstance(clause, Identifier):
+        exact = {"term": {"identifier": {"value": clause.key, "boost": IDENTIFIER_BOOST}}}
+        mention = {"match_phrase": {"text": clause.key}}
+        return {"bool": {"should": [exact, mention], "minimum_should_match": 1}}
+    if isinstance(clause, Exact) and clause.field in FACETS:
+        return filter_clause(clause.field, [clause.value])
+    return {"term": {clause.field: clause.value}}
+
+
+def _words(clause: Words, boost: float = 1.0) -> dict[str, Any]:
+    """Words as a phrase of their tokens (one token: a term), as the embedded backend."""
+    if clause.field is None:
+        fields = [f"{name}^{b * boost:g}" for name, b in qs.DEFAULT_FIELDS.items()]
+        return {"multi_match": {"query": clause.text, "type": "phrase", "fields": fields}}
+    return {"match_phrase": {clause.field: {"query": clause.text, "boost": boost}}}
 
 
 def filter_clause(name: str, values: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    field = FACETS[name]
-    if field == "year":
-        terms: list[Any] = [int(v) for v in values if _is_int(v)]
-    else:
-        terms = list(dict.fromkeys(values))
-    return {"terms": {field: terms}} if terms else MATCH_NONE
+    """Any of ``values`` of facet ``name``, case-insensitively."""
+    if FACETS[name] == "year":
+        years = [int(v) for v in values if _is_int(v)]
+        return {"terms": {"year": years}} if years else MATCH_NONE
+    terms = list(dict.fromkeys(folded_term(name, v) for v in values))
+    return {"terms": {FOLDED_FIELD: terms}} if terms else MATCH_NONE
 
 
 def search_body(query: SearchQuery) -> dict[str, Any]:
@@ -203,12 +261,14 @@ def _facets(query: SearchQuery, aggs: dict[str, Any]) -> dict[str, list[dict[str
             continue
         part = aggs.get(f"selected_{name}", {})
         buckets = _buckets(part.get("top", {}))
-        seen = {b["key"] for b in buckets}
+        # filter values match case-insensitively: "dataset" selects the "Dataset" bucket
+        seen = {b["key"].lower() for b in buckets}
         counts = part.get("values", {}).get("buckets", {})
         for i, value in enumerate(dict.fromkeys(query.filters[name])):
-            if value not in seen:
-                buckets.append({"key": value, "count": int(counts.get(str(i), {}).get("doc_count", 0))})
-                seen.add(value)
+            if value.lower() not in seen:
+                count = int(counts.get(str(i), {}).get("doc_count", 0))
+                buckets.append({"key": value, "count": count})
+                seen.add(value.lower())
         out[name] = sorted_buckets(buckets)
     return out
 

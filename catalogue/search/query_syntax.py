@@ -1,6 +1,9 @@
-"""The user's query language, parsed into a small tree that a backend translates.
+"""The *advanced* query language (``ParsedQuery.advanced`` of ``query.py``) as a tree.
 
-The language is the embedded backend's (tantivy's, Lucene-like): words and "phrases"
+``query.py`` parses what people type; a query with AND/OR/NOT, parentheses, ranges, boosts
+or ``~`` is handed on as "advanced", which the embedded backend runs through tantivy's own
+Lucene-like parser. The cluster backend parses it here instead, with the same meaning, and
+translates the tree (``cluster_query.py``). The language: words and "phrases"
 (with ``~slop``), ``field:value``, ranges ``year:[2000 TO 2010]`` / ``year:>=2005``,
 ``AND`` / ``OR`` / ``NOT``, ``+`` / ``-`` prefixes, parentheses and ``^boost``. Clauses side
 by side must all match; ``a OR b`` makes its operands optional clauses of the enclosing
@@ -25,7 +28,17 @@ MAX_QUERY_NESTING = 16
 
 # Fields a query may name, by how their values are matched.
 TEXT_FIELDS = ("title", "description", "creator", "text")
-KEYWORD_FIELDS = ("id", "source", "type", "subject", "language", "publisher", "rights", "access")
+KEYWORD_FIELDS = (
+    "id",
+    "identifier",
+    "source",
+    "type",
+    "subject",
+    "language",
+    "publisher",
+    "rights",
+    "access",
+)
 INTEGER_FIELDS = ("year", "datestamp")
 # Fields searched by words and phrases without a field, with their boosts.
 DEFAULT_FIELDS = {"title": 2.0, "text": 1.0}
@@ -127,7 +140,7 @@ def _lex(q: str) -> list[tuple[str, str, str | None]]:
         if kind in ("slop", "factor"):
             kind = "phrase" if match.group("phrase") else "boost"
         if kind == "unterminated":
-            raise QuerySyntaxError("unterminated phrase (a \" without its closing \")")
+            raise QuerySyntaxError('unterminated phrase (a " without its closing ")')
         value = match.group(kind)
         extra = match.group("slop") if kind == "phrase" else match.group("factor")
         out.append((kind, value, extra))

@@ -7,6 +7,7 @@ types instead. Production code never needs it: a real Elasticsearch speaks them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from typing import Any
@@ -83,7 +84,5 @@ def drop_alias(index: ClusterIndex) -> None:
         names = []
     for name in names:
         client.indices.delete(index=name)
-    try:
+    with contextlib.suppress(Exception):
         client.indices.delete_index_template(name=f"{index.alias}-v1")
-    except Exception:
-        pass
