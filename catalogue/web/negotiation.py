@@ -16,6 +16,7 @@ from flask import Response, jsonify, request, url_for
 from lxml import etree
 
 from catalogue.store import RecordState
+from catalogue.web.auth import caller_is_admin
 from catalogue.web.errors import ApiError
 from mappings.export import to_datacite, to_oai_dc, to_schema_org
 
@@ -32,8 +33,9 @@ def record_json(state: RecordState) -> dict[str, Any]:
     body["schema"] = (
         {"id": state.schema_id, "version": state.schema_version} if state.schema_id else None
     )
-    body["created_by"] = state.created_by
-    body["updated_by"] = state.updated_by
+    if caller_is_admin():  # token names are personal data: admins only
+        body["created_by"] = state.created_by
+        body["updated_by"] = state.updated_by
     links = {"self": url_for("search.get_record", rid=state.record.id, _external=True)}
     if state.record.original_format:
         links["document"] = url_for("ingest.get_document", rid=state.record.id, _external=True)
@@ -88,4 +90,5 @@ def record_response(state: RecordState) -> Response:
             response.content_type = f"{mimetype}; charset=utf-8"
     response.set_etag(state.etag + suffix)
     response.vary.add("Accept")
+    response.vary.add("Authorization")
     return response.make_conditional(request)
