@@ -88,8 +88,16 @@ def test_register_errors(ingest_app) -> None:
     )
     r = register(ingest_app, {"id": "s", "type": "xsd", "content": including})
     assert r.status_code == 400 and "self-contained" in r.json()["errors"][0]["message"]
-    r = ingest_app.call("POST", "/api/schemas", data="x", headers={"Content-Type": "text/plain"})
+    r = ingest_app.call(
+        "POST",
+        "/api/schemas",
+        data="x",
+        headers={"Content-Type": "text/plain"},
+        token=ingest_app.admin,
+    )
     assert r.status_code == 415
+    # a depositor may not register schemas (ingest.depositors_register_schemas = false)
+    assert register(ingest_app, {"id": "s"}, token=ingest_app.depositor).status_code == 403
     assert register(ingest_app, [1]).status_code == 400
     assert register(ingest_app, {"id": "s"}, token=None).status_code == 401
     assert ingest_app.get("/api/schemas").json()["total"] == 0
