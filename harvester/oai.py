@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 _OAI = f"{{{OAI_NS}}}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
 DAY_GRANULARITY = "YYYY-MM-DD"
 SECONDS_GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 XML_ACCEPT = "text/xml, application/xml;q=0.9, */*;q=0.1"
@@ -345,7 +346,7 @@ def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
     records: list[OAIRecord] = []
     container = root.find(_OAI + "ListRecords")
     for node in container.iterfind(_OAI + "record") if container is not None else ():
-        record = _record(node)
+        record = parse_record(node)
         if record is None:
             warnings.append("record without header identifier skipped")
         else:
@@ -360,7 +361,8 @@ def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
     )
 
 
-def _record(node: etree._Element) -> OAIRecord | None:
+def parse_record(node: etree._Element) -> OAIRecord | None:
+    """One <record> of a ListRecords or GetRecord response; None without an identifier."""
     header = node.find(_OAI + "header")
     if header is None:
         return None
@@ -372,6 +374,8 @@ def _record(node: etree._Element) -> OAIRecord | None:
     metadata = node.find(_OAI + "metadata")
     if metadata is not None and not deleted:
         payload = next((c for c in metadata if isinstance(c.tag, str)), None)
+        if payload is not None and payload.tag.startswith(_DC):
+            payload = metadata  # bare dc:* elements without their oai_dc:dc wrapper
     return OAIRecord(
         source_id=identifier,
         datestamp=parse_datestamp(header.findtext(_OAI + "datestamp")),
