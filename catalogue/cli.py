@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -368,6 +369,36 @@ def reindex(ctx: Context) -> None:
     finally:
         index.close()
     console.print(f"reindexed {n} records")
+
+
+@main.command()
+@click.option("--source", "key", help="Only the records of this source (default: all).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@pass_ctx
+def remap(ctx: Context, key: str | None, dry_run: bool) -> None:
+    """Re-run today's crosswalks over the stored raw payloads (no network); store the
+    records whose mapping changed (change log, new OAI datestamps)."""
+    from catalogue.remap import remap as run_remap
+
+    if key is not None and key != LOCAL_SOURCE and ctx.store.get_source(key) is None:
+        raise click.ClickException(f"no source {key!r}")
+    with harvest_progress("remap") as progress:
+        summary = run_remap(ctx.store, ctx.settings, source=key, dry_run=dry_run, progress=progress)
+    verb = "would change" if dry_run else "changed"
+    console.print(
+        f"examined {summary.examined}: {verb} {summary.changed}, unchanged "
+        f"{summary.unchanged}, failed {summary.failed}, skipped {sum(summary.skipped.values())}",
+        soft_wrap=True,
+    )
+    for source_key, n in sorted(summary.changed_by_source.items()):
+        console.print(f"  {source_key}: {verb} {n}")
+    for reason, n in summary.skipped.most_common():
+        console.print(f"  skipped {n}: {reason}", soft_wrap=True)
+    for rid, reason in summary.failures:
+        console.print(f"  [red]failed[/] {rid}: {reason}", soft_wrap=True)
+    if summary.changed and not dry_run:
+        catch_up_index(ctx)
+    click.echo(json.dumps(summary.as_dict()))
 
 
 @main.command()
