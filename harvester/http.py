@@ -14,10 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 
 import requests
 
 from harvester.settings import HarvestSettings
+from harvester.url_policy import (
+    INSTANCE_HEADER,
+    UrlPolicy,
+    UrlRefused,
+    public_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,17 @@ class ResponseTooLarge(FetchError):
     """A response body exceeded the configured maximum size."""
 
 
+class AddressRefused(FetchError):
+    """The URL, a redirect or the address a connection reached is not allowed
+    (:mod:`harvester.url_policy`), or the response came from this catalogue itself."""
+
+
+@cache
+def url_policy(deny_networks: tuple[str, ...]) -> UrlPolicy:
+    """The URL policy of a deny-list (built once per list: it parses every range)."""
+    return UrlPolicy(deny_networks)
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A complete HTTP response whose body was read within the size cap."""
@@ -55,8 +73,9 @@ class Fetched:
 
 
 def make_session(settings: HarvestSettings) -> requests.Session:
-    """A session sending our User-Agent and accepting gzip (requests decodes it)."""
-    session = requests.Session()
+    """A session sending our User-Agent and accepting gzip (requests decodes it), whose
+    every connection is checked against the URL policy's deny-list."""
+    session = url_policy(settings.deny_networks).mount(requests.Session())
     session.headers["User-Agent"] = settings.user_agent
     session.headers["Accept-Encoding"] = "gzip, deflate"
     return session
@@ -97,15 +116,24 @@ def fetch(
     transient status after ``max_retries`` retries, ResponseTooLarge over the size cap.
     """
     attempt = 0
+    try:
+        url_policy(settings.deny_networks).check_url(url)
+    except UrlRefused as exc:
+        raise AddressRefused(f"refused {_shown(url)}: {exc}") from None
     while True:
         wait: float | None = None
         try:
             fetched = _get(session, url, params, settings, headers, allow_redirects)
+        except UrlRefused as exc:  # at connect time: a redirect or a changed DNS answer
+            raise AddressRefused(f"refused a connection for {_shown(url)}: {exc}") from None
         except _TRANSIENT as exc:
             problem = f"{type(exc).__name__}: {exc}"
         except requests.RequestException as exc:
             raise FetchError(f"{type(exc).__name__} for {url}: {exc}") from exc
         else:
+            own = settings.instance_id
+            if own and fetched.headers.get(INSTANCE_HEADER) == own:
+                raise AddressRefused(f"{_shown(url)} is this catalogue: it cannot harvest itself")
             if fetched.status not in RETRY_STATUSES:
                 return fetched
             problem = f"HTTP {fetched.status}"
@@ -121,6 +149,10 @@ def fetch(
             "%s from %s; retry %d/%d in %.1f s", problem, url, attempt, settings.max_retries, wait
         )
         sleep(wait)
+
+
+def _shown(url: str) -> str:
+    return public_url(url)
 
 
 def _get(

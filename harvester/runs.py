@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from catalogue.model import MAX_SET_SPEC_CHARS, SET_SPEC
 from catalogue.store import (
@@ -49,6 +50,7 @@ from harvester.http import HarvestError
 from harvester.oai import OAIClient, OAIRecord, Page
 from harvester.prefetch import prefetched
 from harvester.settings import HarvestSettings
+from harvester.url_policy import public_url, redact_url_secrets
 from mappings import Mapped
 from mappings.formats import map_payload
 
@@ -217,11 +219,20 @@ def harvest_source(
     from_ = None if full else incremental_start(source, settings)
     mode = "incremental" if from_ is not None else "full"
     run_id = store.start_run(key, mode, from_)
-    run = RunState(store, key, run_id)
-    log.info("source %s run %d: %s harvest of %s from %s", key, run_id, mode, source.url, from_)
+    redact = partial(redact_url_secrets, url=source.url)
+    run = RunState(store, key, run_id, redact)
+    log.info(
+        "source %s run %d: %s harvest of %s from %s",
+        key,
+        run_id,
+        mode,
+        public_url(source.url),
+        from_,
+    )
     first_response: datetime | None = None
     try:
-        with OAIClient(source.url, settings) as client:
+        with OAIClient(source.url, settings, config=source.config) as client:
+            run.redact = client.redact
             identity = client.identify()
             prefix = source.metadata_prefix or client.choose_prefix()
             for set_spec in source.sets or [None]:
@@ -234,7 +245,7 @@ def harvest_source(
                     if progress is not None:
                         progress(len(page.records), page.complete_list_size)
     except HarvestError as exc:
-        log.warning("source %s run %d failed: %s", key, run_id, exc)
+        log.warning("source %s run %d failed: %s", key, run_id, run.redact(str(exc)))
         return run.finish("failed", first_response, str(exc))
     except BaseException as exc:
         run.finish("failed", first_response, f"internal error: {type(exc).__name__}: {exc}")

@@ -20,4 +20,9 @@ class HarvestSettings:
     overlap_seconds: float  # incremental runs start this long before the last run's start
     max_page_bytes: int  # largest response body accepted
     user_agent: str
+    # CIDR ranges no request may reach (harvester.url_policy).
+    deny_networks: tuple[str, ...]
     max_delete_fraction: float  # safety valve of full REST runs without a deletion feed
+    # Not configured but derived by the caller (from its secret and database): the id of
+    # the catalogue running the harvest; a response carrying it is refused (no self-harvest).
+    instance_id: str | None = None

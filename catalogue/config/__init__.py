@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.settings import HarvestSettings
+from harvester.url_policy import instance_id, parse_networks
 
 ENV_PREFIX = "CATALOGUE_"
 CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
@@ -44,13 +45,23 @@ def _limits(
     return field(metadata={"min": minimum, "max": maximum, "positive": positive})
 
 
-def _non_empty() -> Any:
-    return field(metadata={"non_empty": True})
+def _non_empty(*, secret: bool = False) -> Any:
+    return field(metadata={"non_empty": True}, repr=not secret)
+
+
+def _secret() -> Any:
+    """A credential: left out of the settings' repr, so it never reaches a log."""
+    return field(repr=False)
 
 
 @dataclass(frozen=True)
 class IngestSettings:
     max_list_items: int = _limits(1)
+    max_record_bytes: int = _limits(1)
+    max_patch_operations: int = _limits(1)
+    depositors_register_schemas: bool
+    schema_timeout: float = _limits(positive=True)
+    schema_workers: int = _limits(1)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,15 @@ class SearchSettings:
     max_page_size: int = _limits(1)
     max_result_window: int = _limits(1)
     indexer_interval: float = _limits(positive=True)
+    index_alias: str = _non_empty()
+    api_key: str = _secret()
+    username: str
+    password: str = _secret()
+    ca_certs: str
+    verify_certs: bool
+    timeout: float = _limits(positive=True)
+    shards: int = _limits(1)
+    replicas: int = _limits(0)
 
 
 @dataclass(frozen=True)
@@ -80,8 +100,9 @@ class Settings:
     database_url: str
     index_dir: str
     search_url: str
-    secret_key: str = _non_empty()
+    secret_key: str = _non_empty(secret=True)
     max_request_bytes: int = _limits(1)
+    max_response_bytes: int = _limits(1)
     ingest: IngestSettings
     search: SearchSettings
     oai: OaiSettings
@@ -98,6 +119,7 @@ _LIMITS: dict[type, dict[str, dict[str, Any]]] = {
         "overlap_seconds": {"min": 0},
         "max_page_bytes": {"min": 1024},
         "user_agent": {"non_empty": True},
+        "deny_networks": {"check": parse_networks},
         "max_delete_fraction": {"min": 0, "max": 1},
     }
 }
@@ -119,7 +141,12 @@ def load_settings(
     if overrides:
         _merge(merged, copy.deepcopy(dict(overrides)), source="overrides")
     _resolve_paths(merged)
-    return _build(Settings, merged, "")
+    settings: Settings = _build(Settings, merged, "")
+    # The harvester refuses responses carrying this id: the catalogue never harvests itself.
+    own = instance_id(settings.secret_key, settings.database_url)
+    return dataclasses.replace(
+        settings, harvest=dataclasses.replace(settings.harvest, instance_id=own)
+    )
 
 
 def is_default_secret(settings: Settings) -> bool:
@@ -243,6 +270,8 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     for spec in dataclasses.fields(cls):
         name = f"{prefix}{spec.name}"
         kind = hints[spec.name]
+        if spec.name not in values and spec.default is not dataclasses.MISSING:
+            continue  # not a setting: a value the caller derives (harvest.instance_id)
         if spec.name not in values:
             raise SettingsError(f"setting {name} is missing from the defaults (default.toml)")
         value = values[spec.name]
@@ -258,7 +287,14 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+_LIST = tuple[str, ...]
+_TYPE_WORDS = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    _LIST: "a list of text",
+}
 
 
 def _checked(name: str, kind: type, value: Any, limits: Mapping[str, Any]) -> Any:
@@ -278,11 +314,20 @@ def _checked(name: str, kind: type, value: Any, limits: Mapping[str, Any]) -> An
         raise SettingsError(f"setting {name}: {where} must be at most {high}")
     if limits.get("non_empty") and not typed.strip():
         raise SettingsError(f"setting {name}: {where} must not be empty")
+    if limits.get("check"):
+        try:
+            limits["check"](typed)
+        except ValueError as exc:
+            reason = str(exc).removeprefix(f"{name}: ")
+            raise SettingsError(f"setting {name}: {where}: {reason}") from None
     return typed
 
 
 def _typed(kind: type, value: Any) -> Any:
     """``value`` from a TOML file as ``kind``, or None when it is not one."""
+    if kind == _LIST:
+        ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+        return tuple(value) if ok else None
     if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) if math.isfinite(value) else None
     if kind is int and isinstance(value, bool):
@@ -297,6 +342,8 @@ _FALSE = {"0", "false", "no", "off"}
 def _parse(kind: type, raw: str) -> Any:
     """``raw`` from an environment variable as ``kind``, or None when it is not one."""
     text = raw.strip()
+    if kind == _LIST:  # comma-separated
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     if kind is bool:
         return True if text.lower() in _TRUE else False if text.lower() in _FALSE else None
     if kind is int:
