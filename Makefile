@@ -2,21 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What the catalogue needs to run (`make demo`), and that plus the test tools (`make test`).
+APP_STAMP := $(VENV)/.app-stamp
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
 .PHONY: install demo test lint format bench postgres peers clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml $(APP_STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $@
 
 install: $(STAMP)
 
 ## Replay the bundled real OAI-PMH samples, harvest them over HTTP, serve on localhost:$(PORT).
-demo: $(STAMP)
+demo: $(APP_STAMP)
 	CATALOGUE_DATA_DIR=$${CATALOGUE_DATA_DIR:-var/demo} $(BIN)/catalogue demo --port $(PORT)
 
 ## The whole test suite (SQLite and PostgreSQL), plus ruff.
