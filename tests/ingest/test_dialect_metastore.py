@@ -55,7 +55,7 @@ def register(app) -> None:
         {"id": "my_first_json", "type": "json", "content": SCHEMA},
         {"id": "sample_xml", "type": "xsd", "content": XSD},
     ):
-        r = app.post(body, path="/api/schemas")
+        r = app.post(body, path="/api/schemas", token=app.admin)
         assert r.status_code == 201, r.text
 
 

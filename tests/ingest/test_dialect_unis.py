@@ -50,7 +50,7 @@ def test_insert_one_as_the_reference_shows(ingest_app) -> None:
     assert record["metadata"]["titles"] == [
         {"title": "some event type of https://example.com/ports/1"}
     ]
-    assert record["created_by"] == "depositor-1"
+    assert ingest_app.store.get_record_state(body["id"]).created_by == "depositor-1"
     ingest_app.indexer.catch_up()
     hits = ingest_app.get("/api/records", params={"q": "event"}).json()
     assert body["id"] in [h["id"] for h in hits["hits"]]
