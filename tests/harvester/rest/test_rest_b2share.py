@@ -11,9 +11,9 @@ from rest_servers import B2ShareApp, Fault, b2share_record, load_fixture
 
 from catalogue.model import record_id, validate_metadata
 from catalogue.store import Store
+from harvester.harvest import harvest_source
 from harvester.rest.b2share import B2ShareHarvester
 from harvester.rest.core import RestClient
-from harvester.runs import harvest_source
 from mappings.b2share import from_b2share
 
 EUDAT = "e9b9792e-79fb-4b07-b6b4-b9c2bd06d095"
