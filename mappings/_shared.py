@@ -8,6 +8,8 @@ from typing import Any
 
 from lxml import etree
 
+from mappings.licences import with_spdx
+
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 UNAVAILABLE = "(:unav)"
@@ -213,8 +215,11 @@ _MANDATORY = (
 def complete(metadata: dict, warnings: list[str]) -> dict:
     """Add placeholders and warnings for missing mandatory properties; order the keys.
 
-    ``metadata`` must already be free of empty values (as ``prune`` leaves it).
+    ``metadata`` must already be free of empty values (as ``prune`` leaves it). Licences
+    get their SPDX identifier (``licences.with_spdx``) beside the text the source gave.
     """
+    if rights := metadata.get("rightsList"):
+        metadata["rightsList"] = dedupe([with_spdx(r) for r in rights])
     if not metadata.get("titles"):
         metadata["titles"] = [{"title": UNAVAILABLE}]
         warnings.append("missing mandatory property title; using '(:unav)'")

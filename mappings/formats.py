@@ -19,7 +19,8 @@ from mappings.export.oai_dc import to_oai_dc
 from mappings.oai_dc import OAI_DC_NS, from_oai_dc
 
 Reader = Callable[[etree._Element], Mapped]
-Writer = Callable[[dict], etree._Element]
+# (metadata, *, fallback_year): the year to write when a format needs one the record lacks
+Writer = Callable[..., etree._Element]
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ Document fields (backend-neutral; see ``FACETS`` in ``base.py`` for the facet on
                         lists of strings (all titles, descriptions, creator names, subjects)
     text                list of strings: everything searchable (the above plus contributors,
                         publisher, identifiers, affiliations, resource type)
+    identifier          identifier keys (``query.identifier_key``) of the record's identifiers,
+                        its id and its source id: a pasted DOI, Handle or URL finds it
     type                resourceTypeGeneral or None
     year                publicationYear (int) or None
     language, publisher strings or None
-    rights              licence labels, e.g. "CC-BY-4.0"
+    rights              licences as SPDX ids ("CC-BY-4.0"), else the rights text
     access              "open" | "restricted" | "embargoed" | "closed" | "unknown"
     datestamp           catalogue datestamp, "YYYY-MM-DDTHH:MM:SSZ" or None
     title_sort          first title, lowercased and trimmed (for sorting)
@@ -25,7 +27,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from catalogue.model import Record
+from catalogue.search.query import identifier_key
 from catalogue.store import StoredRecord
+from mappings.licences import spdx_id
 
 _EU_REPO_ACCESS = {
     "info:eu-repo/semantics/openaccess": "open",
@@ -85,6 +89,8 @@ def to_document(record: Record) -> dict[str, Any]:
     ]
     year = md.get("publicationYear")
     as_dict = record.as_dict()
+    identifiers = [record.id, record.source_id]
+    identifiers += _strings(i.get("identifier") for i in _list(md.get("identifiers")))
     return {
         "id": record.id,
         "source": record.source,
@@ -101,6 +107,7 @@ def to_document(record: Record) -> dict[str, Any]:
             *([publisher] if publisher else []),
             *_strings(extra),
         ],
+        "identifier": _unique(k for i in identifiers if i and (k := identifier_key(i))),
         "type": _string(types.get("resourceTypeGeneral")),
         "year": year if isinstance(year, int) and not isinstance(year, bool) else None,
         "language": _string(md.get("language")),
@@ -127,10 +134,12 @@ def _record_json(record: Record, as_dict: dict[str, Any]) -> str:
 
 
 def rights_label(rights: dict[str, Any]) -> str | None:
-    """A short licence label ("CC-BY-4.0", "CC0-1.0", an SPDX id or the rights text).
+    """The licence's SPDX id ("CC-BY-4.0", "CC0-1.0"), else a short label or the rights text.
 
     Access-level URIs (info:eu-repo/semantics/...) are not licences and give None.
     """
+    if found := spdx_id(rights):
+        return found
     ident = _string(rights.get("rightsIdentifier"))
     if ident:
         return _cc_label(ident) or ident

@@ -30,14 +30,12 @@ from catalogue.search.base import (
     SearchQuery,
     SearchResult,
 )
+from catalogue.search.tantivy_query import QueryBuilder
 from catalogue.search.tantivy_schema import SCHEMA_VERSION, build_schema, tantivy_document
 
 log = logging.getLogger(__name__)
 
 META_FILE = "catalogue-index.json"
-
-DEFAULT_FIELDS = ["title", "text"]
-FIELD_BOOSTS = {"title": 2.0}
 
 # Guards against inputs that crash or stall tantivy's recursive query parser.
 MAX_QUERY_LENGTH = 1000
@@ -276,31 +274,16 @@ class TantivyIndex:
         return SearchResult(found.count, hits, aggregations)
 
     def _parse(self, q: str) -> tantivy.Query:
-        q = q.strip()
-        if not q:
-            return tantivy.Query.all_query()
+        """The query language of ``query.py``; guards first against inputs that stall
+        tantivy's recursive parser."""
         if len(q) > MAX_QUERY_LENGTH:
             raise QuerySyntaxError(f"query longer than {MAX_QUERY_LENGTH} characters")
         if _nesting(q) > MAX_QUERY_NESTING:
             raise QuerySyntaxError(f"query nests parentheses deeper than {MAX_QUERY_NESTING}")
-        if q == "*":
-            return tantivy.Query.all_query()
-        try:
-            return self._index.parse_query(
-                q, DEFAULT_FIELDS, field_boosts=FIELD_BOOSTS, conjunction_by_default=True
-            )
-        except ValueError as exc:
-            raise QuerySyntaxError(str(exc)) from exc
+        return QueryBuilder(self._index, self._schema).build(q)
 
     def _filter(self, name: str, values: Iterable[str]) -> tantivy.Query:
-        field = FACETS[name]
-        if field == "year":
-            terms: list[Any] = [int(v) for v in values if _is_int(v)]
-        else:
-            terms = list(dict.fromkeys(values))
-        if not terms:
-            return tantivy.Query.empty_query()
-        return tantivy.Query.term_set_query(self._schema, field, terms)
+        return QueryBuilder(self._index, self._schema).filter(name, list(values))
 
     def _top(self, searcher: Any, query: tantivy.Query, request: SearchQuery) -> Any:
         # tantivy panics on limit 0; a size-0 request still wants the total
@@ -330,14 +313,15 @@ class TantivyIndex:
             others = [q for other, q in filters.items() if other != name]
             base = _all_of([main, *others])
             buckets = self._aggregate(searcher, base, [name])[name]
-            seen = {b["key"] for b in buckets}
+            # filter values match case-insensitively: "dataset" selects the "Dataset" bucket
+            seen = {b["key"].lower() for b in buckets}
             for value in request.filters[name]:
-                if value not in seen:
+                if value.lower() not in seen:
                     count = searcher.search(
                         _all_of([base, self._filter(name, [value])]), 1, count=True
                     ).count
                     buckets.append({"key": value, "count": count})
-                    seen.add(value)
+                    seen.add(value.lower())
             buckets.sort(key=lambda b: -b["count"])
             out[name] = buckets
         return {name: out[name] for name in FACETS}
@@ -376,14 +360,6 @@ def _key(key: Any) -> str:
     if isinstance(key, float) and key.is_integer():
         key = int(key)
     return str(key)
-
-
-def _is_int(value: str) -> bool:
-    try:
-        int(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _nesting(q: str) -> int:

@@ -12,13 +12,17 @@ import tantivy
 from catalogue.search.base import FACETS
 
 # Bump whenever the schema below or the way documents are indexed changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Analysed (English stemming) fields a user query searches; ``text`` holds everything.
 TEXT_FIELDS = ("title", "description", "creator", "text")
 # Exact-value fields behind the facets (tokenizer "raw", fast, multi-valued where needed).
 RAW_FIELDS = tuple(field for field in FACETS.values() if field != "year")
-_LIST_FIELDS = TEXT_FIELDS + RAW_FIELDS
+_LIST_FIELDS = (*TEXT_FIELDS, *RAW_FIELDS, "identifier")
+# One indexed field holds every facet value as "facet=value" in lower case: facet filters and
+# fielded queries compare case-insensitively while the fast fields keep the spelling shown.
+FOLDED_FIELD = "facet_folded"
+_FOLDED = tuple(name for name in FACETS if name != "year")
 
 _YEAR_SCALE = 10**12  # above any epoch second up to year 9999
 _NO_YEAR = 10_000  # outside publicationYear's range -9999..9999
@@ -32,6 +36,8 @@ def build_schema() -> tantivy.Schema:
         sb.add_text_field(name, tokenizer_name="en_stem")
     for name in RAW_FIELDS:
         sb.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    sb.add_text_field("identifier", tokenizer_name="raw", index_option="basic")
+    sb.add_text_field(FOLDED_FIELD, tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("year", indexed=True, fast=True)
     sb.add_integer_field("datestamp", indexed=True, fast=True)
     sb.add_integer_field("sort_newest", fast=True)
@@ -48,6 +54,9 @@ def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
         strings = _as_list(doc.get(name))
         if strings:
             values[name] = strings
+    folded = [folded_term(name, v) for name in _FOLDED for v in _as_list(doc.get(FACETS[name]))]
+    if folded:
+        values[FOLDED_FIELD] = folded
     year = doc.get("year")
     seconds = _epoch(doc.get("datestamp"))
     if year is not None:
@@ -62,6 +71,11 @@ def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
     values["record"] = doc["record"].encode()
     # one call with typed values: cheaper than an add_* call per value
     return tantivy.Document.from_dict(values, _schema())
+
+
+def folded_term(facet: str, value: str) -> str:
+    """The term of ``FOLDED_FIELD`` that stands for ``value`` of ``facet``."""
+    return f"{facet}={value.lower()}"
 
 
 @cache

@@ -36,7 +36,9 @@ from catalogue.store import RegisteredSchema, Store
 from catalogue.web.errors import ApiError
 from catalogue.web.xsd import deposit_format, validate_deposit, validate_registered
 from mappings import MappingError
+from mappings.datacite_json import from_datacite_json, is_envelope
 from mappings.formats import map_payload
+from mappings.quality import missing_mandatory
 from mappings.xml import parse_xml
 
 # Deeper JSON is refused before it reaches recursive code (JSON Schema validation,
@@ -64,6 +66,8 @@ READ_ONLY = (
     "updated_by",
     "original",
     "links",
+    "warnings",
+    "missing_mandatory",
 )
 WRITABLE = frozenset({"id", "metadata", "sets", "schema"})
 JSON_TYPES = ("application/json",)
@@ -273,6 +277,8 @@ def record_from_json(doc: Any, pointer: str, store: Store, *, document: bool = F
     if not isinstance(doc, dict):
         candidate.error("", "a record must be a JSON object")
         return candidate
+    if "metadata" not in doc and not document and is_envelope(doc):
+        doc = {"metadata": doc}  # a DataCite REST API body as DataCite clients send it
     bad = unstorable(doc, pointer)
     if bad:
         candidate.errors.extend(bad)
@@ -295,7 +301,7 @@ def record_from_json(doc: Any, pointer: str, store: Store, *, document: bool = F
     elif "metadata" not in doc:
         candidate.error("/metadata", "required")
     else:
-        metadata = doc["metadata"]
+        metadata = datacite_metadata(doc["metadata"], candidate)
         candidate.metadata = metadata
         candidate.errors.extend(under(pointer, metadata_errors(metadata)))
         if candidate.schema is not None:
@@ -317,6 +323,23 @@ def metadata_errors(metadata: Any) -> list[dict[str, str]]:
     if _fast_metadata_validator().is_valid(metadata):
         return []
     return [e.as_dict() for e in validate_metadata(metadata)]
+
+
+def datacite_metadata(metadata: Any, candidate: Candidate) -> Any:
+    """Canonical metadata as it is; DataCite's own JSON forms normalised (see
+    mappings.datacite_json), members no DataCite version defines refused by name. Either way
+    the depositor is told which DataCite mandatory properties are missing."""
+    if isinstance(metadata, dict) and (metadata_errors(metadata) or is_envelope(metadata)):
+        extra = metadata.get("extra")
+        found = from_datacite_json(metadata)
+        for where in found.unknown:
+            candidate.error(f"/metadata{where}", "not a member of any DataCite metadata version")
+        candidate.warnings.extend(found.warnings)
+        metadata = found.metadata
+        if extra is not None and isinstance(metadata, dict):
+            metadata["extra"] = extra  # the catalogue's own member, kept verbatim
+    candidate.warnings.extend(missing_mandatory(metadata))
+    return metadata
 
 
 def _sets(given: Any, candidate: Candidate) -> list[str]:
@@ -508,7 +531,7 @@ def _record_from_multipart(request: Request, store: Store) -> Candidate:
         bad = unstorable(metadata, "/metadata")
         candidate.errors.extend(bad)
         if not bad:
-            candidate.metadata = metadata
+            candidate.metadata = metadata = datacite_metadata(metadata, candidate)
             candidate.errors.extend(metadata_errors(metadata))
             if candidate.schema is not None:
                 _check_registered(candidate, None)

@@ -18,6 +18,7 @@ from lxml import etree
 from catalogue.store import RecordState
 from catalogue.web.errors import ApiError
 from mappings.export import to_datacite, to_oai_dc, to_schema_org
+from mappings.quality import missing_properties
 
 JSON = "application/json"
 DATACITE_XML = "application/vnd.datacite.datacite+xml"
@@ -32,6 +33,8 @@ def record_json(state: RecordState) -> dict[str, Any]:
     body["schema"] = (
         {"id": state.schema_id, "version": state.schema_version} if state.schema_id else None
     )
+    # what the record page shows and DataCite would refuse (the export fills placeholders)
+    body["missing_mandatory"] = missing_properties(state.record.metadata)
     body["created_by"] = state.created_by
     body["updated_by"] = state.updated_by
     links = {"self": url_for("search.get_record", rid=state.record.id, _external=True)}
@@ -39,6 +42,18 @@ def record_json(state: RecordState) -> dict[str, Any]:
         links["document"] = url_for("ingest.get_document", rid=state.record.id, _external=True)
     body["links"] = links
     return body
+
+
+def published_year(record: Any) -> int | None:
+    """The year to write as DataCite's mandatory publicationYear when the record has none:
+    when its source published it, else when it was published here (an OaiEntry or a Record).
+    """
+    when = getattr(record, "source_datestamp", None) or getattr(record, "datestamp", None)
+    return when.year if when is not None else None
+
+
+def _datacite(state: RecordState) -> bytes:
+    return _xml(to_datacite(state.record.metadata, fallback_year=published_year(state.record)))
 
 
 def _xml(element: etree._Element) -> bytes:
@@ -53,12 +68,12 @@ def _json_ld(state: RecordState) -> bytes:
 # media type -> (ETag suffix, body builder); the first is the default
 REPRESENTATIONS: dict[str, tuple[str, Callable[[RecordState], bytes] | None]] = {
     JSON: ("", None),
-    DATACITE_XML: ("-datacite", lambda s: _xml(to_datacite(s.record.metadata))),
+    DATACITE_XML: ("-datacite", _datacite),
     OAI_DC_XML: ("-oai_dc", lambda s: _xml(to_oai_dc(s.record.metadata))),
     JSON_LD: ("-schemaorg", _json_ld),
     SCHEMA_ORG_LD: ("-schemaorg", _json_ld),
     # a plain XML request gets the richest XML we have
-    "application/xml": ("-datacite", lambda s: _xml(to_datacite(s.record.metadata))),
+    "application/xml": ("-datacite", _datacite),
 }
 
 

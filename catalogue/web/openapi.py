@@ -370,7 +370,12 @@ def _record_paths() -> dict[str, Any]:
                 "tags": ["search"],
                 "summary": "Search records (facets, filters, sorts, paging)",
                 "parameters": [
-                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 1000}},
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "description": Q_SYNTAX,
+                        "schema": {"type": "string", "maxLength": 1000},
+                    },
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                     {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                     {"name": "sort", "in": "query", "schema": {"enum": sorted(SORTS)}},
@@ -378,7 +383,8 @@ def _record_paths() -> dict[str, Any]:
                         {
                             "name": name,
                             "in": "query",
-                            "description": f"filter on the {name} facet (repeatable: AND)",
+                            "description": f"filter on the {name} facet, case-insensitive; "
+                            "repeated values combine with OR, different facets with AND",
                             "schema": {"type": "array", "items": {"type": "string"}},
                             "style": "form",
                             "explode": True,
@@ -620,6 +626,14 @@ def _other_paths() -> dict[str, Any]:
             }
         },
     }
+
+
+Q_SYNTAX = (
+    "Words rank records matching more of them first (at least one of two words, all but "
+    'one of three or four, 75% of more); +word, "a phrase" and field:value are required, '
+    "-word excluded; a pasted DOI, Handle or URL finds its record; AND/OR/NOT, parentheses "
+    "and ranges (year:[2000 TO 2010]) switch to boolean syntax with AND between terms."
+)
 
 
 @cache

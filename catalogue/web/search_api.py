@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from catalogue.search.base import FACETS, QuerySyntaxError, SearchQuery
+from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.services import services
 
@@ -72,6 +73,11 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     q = args.get("q", "").strip()
     if len(q) > MAX_QUERY_CHARS:
         errors.append({"field": "q", "message": f"longer than {MAX_QUERY_CHARS} characters"})
+    else:
+        try:
+            parse_query(q)  # the backends parse it again; syntax errors are 400s before work
+        except QuerySyntaxError as exc:
+            errors.append({"field": "q", "message": str(exc)})
     page = _int_arg(args, "page", 1, 1, None, errors)
     # size=0 is allowed: facet counts and the total without hits.
     size = _int_arg(args, "size", limits["default_page_size"], 0, limits["max_page_size"], errors)

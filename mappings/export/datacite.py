@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from mappings import MappingError
 from mappings._shared import LANG_TAG, XML_LANG, XSI_NS
 from mappings.vocabularies import (
     CONTRIBUTOR_TYPES,
@@ -32,8 +33,13 @@ UNAVAILABLE = "(:unav)"
 _RELATED_TYPES = {t.lower(): t for t in RELATED_IDENTIFIER_TYPES}
 
 
-def to_datacite(metadata: dict) -> etree._Element:
-    """Build a kernel-4 <resource> element from canonical metadata."""
+def to_datacite(metadata: dict, *, fallback_year: int | None = None) -> etree._Element:
+    """Build a kernel-4 <resource> element from canonical metadata.
+
+    publicationYear is mandatory and has no placeholder: without one in the record (or a
+    date to take it from) ``fallback_year`` is written (callers pass the year the record
+    was published here); without that either, the record cannot be written.
+    """
     root = etree.Element(f"{{{KERNEL4_NS}}}resource", nsmap={None: KERNEL4_NS, "xsi": XSI_NS})
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{KERNEL4_NS} {KERNEL4_SCHEMA}")
     primary, alternates = _split_identifiers(metadata.get("identifiers") or [])
@@ -41,7 +47,7 @@ def to_datacite(metadata: dict) -> etree._Element:
     _creators(root, metadata.get("creators") or [])
     _titles(root, metadata.get("titles") or [])
     _sub(root, "publisher", metadata.get("publisher") or UNAVAILABLE)
-    _sub(root, "publicationYear", _year(metadata))
+    _sub(root, "publicationYear", _year(metadata, fallback_year))
     _resource_type(root, metadata.get("types") or {})
     _subjects(root, metadata.get("subjects") or [])
     _contributors(root, metadata.get("contributors") or [])
@@ -59,7 +65,9 @@ def to_datacite(metadata: dict) -> etree._Element:
     return root
 
 
-def to_oai_datacite(metadata: dict, *, datacentre_symbol: str = "") -> etree._Element:
+def to_oai_datacite(
+    metadata: dict, *, datacentre_symbol: str = "", fallback_year: int | None = None
+) -> etree._Element:
     """Wrap the kernel-4 resource in an oai_datacite (oai-1.1) envelope."""
     root = etree.Element(
         f"{{{OAI_DATACITE_NS}}}oai_datacite", nsmap={None: OAI_DATACITE_NS, "xsi": XSI_NS}
@@ -68,7 +76,7 @@ def to_oai_datacite(metadata: dict, *, datacentre_symbol: str = "") -> etree._El
     etree.SubElement(root, f"{{{OAI_DATACITE_NS}}}schemaVersion").text = "4"
     etree.SubElement(root, f"{{{OAI_DATACITE_NS}}}datacentreSymbol").text = datacentre_symbol
     payload = etree.SubElement(root, f"{{{OAI_DATACITE_NS}}}payload")
-    payload.append(to_datacite(metadata))
+    payload.append(to_datacite(metadata, fallback_year=fallback_year))
     return root
 
 
@@ -96,15 +104,18 @@ def _split_identifiers(identifiers: list[dict]) -> tuple[dict, list[dict]]:
     return primary, [i for i in identifiers if i is not primary]
 
 
-def _year(metadata: dict) -> str:
-    year = metadata.get("publicationYear")
-    if not isinstance(year, int):
-        year = next(
-            (int(d["date"][:4]) for d in metadata.get("dates") or [] if d["date"][:4].isdigit()),
-            None,
-        )
-    # The XSD wants exactly four digits and has no placeholder for an unknown year.
-    return f"{year:04d}" if isinstance(year, int) and 0 <= year <= 9999 else "0000"
+def _year(metadata: dict, fallback: int | None) -> str:
+    # The XSD wants exactly four digits and has no placeholder for an unknown year; "0000"
+    # would be a false statement (and DataCite refuses it), so only real years are written.
+    candidates = [metadata.get("publicationYear")]
+    candidates += [
+        int(d["date"][:4]) for d in metadata.get("dates") or [] if d["date"][:4].isdigit()
+    ]
+    candidates.append(fallback)
+    for year in candidates:
+        if isinstance(year, int) and not isinstance(year, bool) and 1 <= year <= 9999:
+            return f"{year:04d}"
+    raise MappingError("the record has no publication year and no fallback year was given")
 
 
 def _person(parent: etree._Element, tag: str, person: dict) -> None:

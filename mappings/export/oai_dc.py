@@ -16,8 +16,12 @@ OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 
 
-def to_oai_dc(metadata: dict) -> etree._Element:
-    """Build an <oai_dc:dc> element from canonical metadata."""
+def to_oai_dc(metadata: dict, *, fallback_year: int | None = None) -> etree._Element:
+    """Build an <oai_dc:dc> element from canonical metadata.
+
+    ``fallback_year`` is taken (like every writer of mappings.formats) and not used: Dublin
+    Core has no mandatory date.
+    """
     root = etree.Element(
         f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS}
     )

@@ -10,6 +10,7 @@ from crosswalk_support import (
 )
 
 from catalogue.model import validate_metadata
+from mappings import MappingError
 from mappings.export import to_datacite, to_oai_datacite, to_oai_dc, to_schema_org
 from mappings.formats import map_payload
 
@@ -71,13 +72,17 @@ def test_schema_org_export_has_the_basics(mapped):
 
 def test_minimal_record_exports_validly():
     minimal = {"titles": [{"title": "Only a title"}], "types": {"resourceTypeGeneral": "Other"}}
-    resource = to_datacite(minimal)
+    resource = to_datacite(minimal, fallback_year=2024)
     assert_xsd_valid(resource, "datacite")
-    assert_xsd_valid(to_oai_datacite(minimal), "datacite")
+    assert_xsd_valid(to_oai_datacite(minimal, fallback_year=2024), "datacite")
     assert_xsd_valid(to_oai_dc(minimal), "oai_dc")
     ns = {"d": "http://datacite.org/schema/kernel-4"}
     assert resource.findtext("d:publisher", namespaces=ns) == "(:unav)"
     assert resource.findtext("d:creators/d:creator/d:creatorName", namespaces=ns) == "(:unav)"
+    # no year in the record: the caller's year (when it was published here), never "0000"
+    assert resource.findtext("d:publicationYear", namespaces=ns) == "2024"
+    with pytest.raises(MappingError, match="no publication year"):
+        to_datacite(minimal)
 
 
 def test_export_survives_awkward_values():
@@ -97,7 +102,7 @@ def test_export_survives_awkward_values():
         ],
         "fundingReferences": [{"funderName": "F", "funderIdentifier": "x"}],
     }
-    resource = to_datacite(awkward)
+    resource = to_datacite(awkward, fallback_year=1999)
     assert_xsd_valid(resource, "datacite")
     assert_xsd_valid(to_oai_dc(awkward), "oai_dc")
     ns = {"d": "http://datacite.org/schema/kernel-4"}

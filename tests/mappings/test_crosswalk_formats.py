@@ -72,7 +72,7 @@ def test_oai_datacite_wrappers_are_unwrapped(namespace):
 
 def test_oai_datacite_export_wraps_kernel_4():
     element = to_oai_datacite(
-        {"titles": [{"title": "t"}], "types": {"resourceTypeGeneral": "Text"}}
+        {"titles": [{"title": "t"}], "types": {"resourceTypeGeneral": "Text"}}, fallback_year=2020
     )
     payload = element.find("{http://schema.datacite.org/oai/oai-1.1/}payload")
     assert payload[0].tag == "{http://datacite.org/schema/kernel-4}resource"

@@ -212,9 +212,13 @@ def test_zenodo_oai_dc_article():
     assert md["publicationYear"] == 2025
     assert md["dates"] == [{"date": "2025", "dateType": "Issued"}]
     assert {"rightsUri": "info:eu-repo/semantics/openAccess"} in md["rightsList"]
-    assert {"rightsUri": "https://creativecommons.org/licenses/by/4.0/legalcode"} in md[
-        "rightsList"
-    ]
+    # licences get their SPDX id beside the URI as harvested (issue 14)
+    assert {
+        "rightsUri": "https://creativecommons.org/licenses/by/4.0/legalcode",
+        "rightsIdentifier": "CC-BY-4.0",
+        "rightsIdentifierScheme": "SPDX",
+        "schemeUri": "https://spdx.org/licenses/",
+    } in md["rightsList"]
     assert {
         "relatedIdentifier": "10.5281/zenodo.19355136",
         "relatedIdentifierType": "DOI",

@@ -258,8 +258,8 @@ def test_upsert_replaces_and_delete_removes(open_index, corpus_docs: list) -> No
     index.commit(2)
     assert index.count() == 9
     assert ids(index.search(SearchQuery(q="renamed"))) == [corpus_docs[3]["id"]]
-    assert index.search(SearchQuery(q="observations 0003")).total == 0
-    assert index.search(SearchQuery(q="observations 0004")).total == 0
+    assert index.search(SearchQuery(q="+observations +0003")).total == 0
+    assert index.search(SearchQuery(q="+observations +0004")).total == 0
 
 
 def test_uncommitted_changes_are_dropped_on_close(open_index, tmp_path: Path, corpus_docs) -> None:
@@ -310,7 +310,7 @@ def test_reader_sees_commits_after_reload(open_index, corpus_docs: list) -> None
     writer.upsert(corpus_docs[3:4])
     writer.commit(4)
     reader.reload()
-    assert reader.search(SearchQuery(q="observations 0003")).total == 1
+    assert reader.search(SearchQuery(q="+observations +0003")).total == 1
 
 
 def test_reader_sees_commits_without_reload(open_index, corpus_docs: list) -> None:

@@ -72,7 +72,7 @@ def test_update_replaces_document(store: Store, index: TantivyIndex) -> None:
     assert indexer.catch_up() == 1
     assert index.count() == 10
     assert hit_ids(index, "volcanoes") == [rid]
-    assert hit_ids(index, "observations 0004") == []
+    assert hit_ids(index, "+observations +0004") == []
 
 
 def test_deletions_remove_hits(store: Store, index: TantivyIndex) -> None:
@@ -83,7 +83,7 @@ def test_deletions_remove_hits(store: Store, index: TantivyIndex) -> None:
     store.remove_source("beta")
     assert indexer.catch_up() == 2 + 10
     assert index.count() == 8
-    assert index.search(SearchQuery(q="observations 0002")).total == 0
+    assert index.search(SearchQuery(q="+observations +0002")).total == 0
     assert index.search(SearchQuery(filters={"source": ("beta",)})).total == 0
 
 

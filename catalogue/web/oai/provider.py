@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 
 from catalogue.model import ROOT_SETS, SET_SPEC
 from catalogue.store import OaiEntry, Source
+from catalogue.web.negotiation import published_year
 from catalogue.web.oai import xml
 from catalogue.web.oai.arguments import ListArgs, list_args, parse_request, record_args
 from catalogue.web.oai.arguments import identifier as identifier_arg
@@ -286,7 +287,7 @@ def _record(ctx: Context, entry: OaiEntry, fmt: Format, source_urls: dict[str, s
 def _disseminate(fmt: Format, entry: OaiEntry) -> str | None:
     """The record's payload in ``fmt``; None (logged) when the crosswalk fails on it."""
     try:
-        return xml.payload(fmt.writer(entry.metadata or {}))
+        return xml.payload(fmt.writer(entry.metadata or {}, fallback_year=published_year(entry)))
     except Exception:
         # The exports fill every gap with placeholders, so this is a crosswalk bug: the
         # harvest goes on with this record's header alone, and the log names the record.
