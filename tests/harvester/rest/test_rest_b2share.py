@@ -54,9 +54,10 @@ def test_crosswalk_of_the_richest_real_record():
     assert metadata["types"] == {"resourceTypeGeneral": "Text", "resourceType": "Numbered text"}
     subjects = {(s["subject"], s.get("subjectScheme")) for s in metadata["subjects"]}
     assert ("Number theory", "B2SHARE discipline") in subjects and ("series", None) in subjects
-    assert {"rights": "MIT", "rightsUri": "https://opensource.org/licenses/mit-license.php"} in (
-        metadata["rightsList"]
-    )
+    # the licence as written, with its SPDX identifier (issue 14: licences normalised)
+    mit = {"rights": "MIT", "rightsUri": "https://opensource.org/licenses/mit-license.php"}
+    assert any(r.items() >= mit.items() and r.get("rightsIdentifier") == "MIT"
+               for r in metadata["rightsList"])  # fmt: skip
     assert {"date": "2017-09-01T17:00:00+01:00", "dateType": "Available"} in metadata["dates"]
     assert metadata["descriptions"][1]["descriptionType"] == "SeriesInformation"
 
