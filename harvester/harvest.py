@@ -13,7 +13,7 @@ from typing import Any
 from harvester.oai_run import harvest_oai_source
 from harvester.rest.registry import REST_TYPES
 from harvester.rest.run import harvest_rest_source
-from harvester.runs import Progress
+from harvester.runs import Progress, with_instance_id
 from harvester.sink import HarvestRun, RunSink, Source, SourceNotFound
 
 OAI_TYPE = "oai"
@@ -48,4 +48,4 @@ def harvest_source(
         raise SourceNotFound(key)
     # A type no run is registered for is OAI-PMH (stores of the first release say "oai-pmh").
     run = RUNS.get(source.type, harvest_oai_source)
-    return run(sink, source, settings, full=full, progress=progress)
+    return run(sink, source, with_instance_id(settings), full=full, progress=progress)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from harvester import clock
@@ -19,6 +20,7 @@ from harvester.oai import OAIClient, OAIRecord, Page
 from harvester.prefetch import prefetched
 from harvester.runs import Progress, RunState, execute_run, incremental_start
 from harvester.sink import HarvestRun, IncomingRecord, Outcome, RunError, RunSink, Source
+from harvester.url_policy import redact_url_secrets
 from mappings.formats import map_payload
 
 
@@ -74,7 +76,8 @@ def harvest_oai_source(
     def work(run: RunState) -> dict[str, Any]:
         nonlocal first_response
         assert isinstance(run, OaiRun)
-        with OAIClient(source.url, harvest) as client:
+        with OAIClient(source.url, harvest, config=source.config) as client:
+            run.redact = client.redact
             identity = client.identify()
             prefix = source.metadata_prefix or client.choose_prefix()
             for set_spec in source.sets or [None]:
@@ -96,7 +99,9 @@ def harvest_oai_source(
         source,
         mode,
         from_,
-        lambda run_id: OaiRun(sink, source.key, run_id),
+        lambda run_id: OaiRun(
+            sink, source.key, run_id, partial(redact_url_secrets, url=source.url)
+        ),
         work,
         lambda: first_response,
     )

@@ -32,6 +32,7 @@ from functools import partial
 from typing import Any
 
 from harvester.http import HarvestError
+from harvester.url_policy import instance_id, public_url
 from harvester.sink import (
     MAX_SET_SPEC_CHARS,
     SET_SPEC,
@@ -45,6 +46,7 @@ from harvester.sink import (
 <<<<<<< HEAD
 =======
 from harvester.http import HarvestError
+from harvester.url_policy import instance_id, public_url
 from harvester.oai import OAIClient, OAIRecord, Page
 from harvester.prefetch import prefetched
 from harvester.url_policy import instance_id, public_url, redact_url_secrets
@@ -164,6 +166,17 @@ def incremental_start(source: Source, harvest: Mapping[str, Any]) -> datetime | 
 
 
 <<<<<<< HEAD
+def with_instance_id(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``settings`` whose ``harvest`` section names this catalogue's instance, so that its
+    harvester refuses responses of its own web app (see :mod:`harvester.url_policy`)."""
+    harvest = dict(settings.get("harvest", {}))
+    if "instance_id" not in harvest and settings.get("secret_key") is not None:
+        harvest["instance_id"] = instance_id(
+            str(settings["secret_key"]), str(settings.get("database_url", ""))
+        )
+    return {**settings, "harvest": harvest}
+
+
 def execute_run(
     sink: RunSink,
     source: Source,
@@ -204,7 +217,7 @@ def harvest_source(
 <<<<<<< HEAD
     run = run_type(sink.start_run(source.key, mode, from_))
     log.info("source %s run %d: %s %s harvest of %s from %s", source.key, run.run_id, mode,
-             source.type, source.url, from_)  # fmt: skip
+             source.type, public_url(source.url), from_)  # fmt: skip
     try:
         updates = work(run)
     except HarvestError as exc:

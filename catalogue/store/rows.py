@@ -45,8 +45,8 @@ _SELECT_BY_IDS = _SELECT_RECORDS.where(_RECORDS.c.id.in_(bindparam("ids", expand
 
 def _doi_of(metadata: dict[str, Any]) -> str | None:
     for ident in metadata.get("identifiers", ()):
-        if ident.get("identifierType") == "DOI":
-            return ident["identifier"].lower()
+        if ident.get("identifierType") == "DOI":  # compared normalised: doi:, https://doi.org/
+            return normalize_doi(ident["identifier"]) or ident["identifier"].strip().lower()
     return None
 
 
