@@ -28,11 +28,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from harvester.http import HarvestError
-from harvester.url_policy import instance_id, public_url
 from harvester.sink import (
     MAX_SET_SPEC_CHARS,
     SET_SPEC,
@@ -43,14 +41,7 @@ from harvester.sink import (
     RunSink,
     Source,
 )
-<<<<<<< HEAD
-=======
-from harvester.http import HarvestError
 from harvester.url_policy import instance_id, public_url
-from harvester.oai import OAIClient, OAIRecord, Page
-from harvester.prefetch import prefetched
-from harvester.url_policy import instance_id, public_url, redact_url_secrets
->>>>>>> main
 from mappings import Mapped
 
 log = logging.getLogger(__name__)
@@ -165,7 +156,6 @@ def incremental_start(source: Source, harvest: Mapping[str, Any]) -> datetime | 
     return source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
 
 
-<<<<<<< HEAD
 def with_instance_id(settings: Mapping[str, Any]) -> Mapping[str, Any]:
     """``settings`` whose ``harvest`` section names this catalogue's instance, so that its
     harvester refuses responses of its own web app (see :mod:`harvester.url_policy`)."""
@@ -185,26 +175,6 @@ def execute_run(
     run_type: Callable[[int], RunState],
     work: Callable[[RunState], dict[str, Any]],
     response_date: Callable[[], datetime | None],
-=======
-def with_instance_id(settings: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``settings`` whose ``harvest`` section names this catalogue's instance, so that its
-    harvester refuses responses of its own web app (see :mod:`harvester.url_policy`)."""
-    harvest = dict(settings.get("harvest", {}))
-    if "instance_id" not in harvest and settings.get("secret_key") is not None:
-        harvest["instance_id"] = instance_id(
-            str(settings["secret_key"]), str(settings.get("database_url", ""))
-        )
-    return {**settings, "harvest": harvest}
-
-
-def harvest_source(
-    store: Store,
-    key: str,
-    settings: Mapping[str, Any],
-    *,
-    full: bool = False,
-    progress: Progress | None = None,
->>>>>>> main
 ) -> HarvestRun:
     """The skeleton of every run: start its row, do ``work``, finish it.
 
@@ -214,7 +184,6 @@ def harvest_source(
     code, an interrupt) marks the run failed and is raised. ``response_date()`` is the
     source's clock at the run's first response, once there was one.
     """
-<<<<<<< HEAD
     run = run_type(sink.start_run(source.key, mode, from_))
     log.info("source %s run %d: %s %s harvest of %s from %s", source.key, run.run_id, mode,
              source.type, public_url(source.url), from_)  # fmt: skip
@@ -223,51 +192,6 @@ def harvest_source(
     except HarvestError as exc:
         log.warning("source %s run %d failed: %s", source.key, run.run_id, run.redact(str(exc)))
         return run.finish("failed", response_date(), str(exc))
-=======
-    source = store.get_source(key)
-    if source is None:
-        raise SourceNotFound(key)
-    # Imported here: harvester.rest.run builds on this module's run conventions.
-    from harvester.rest.registry import REST_TYPES
-
-    settings = with_instance_id(settings)
-    if source.type in REST_TYPES:
-        from harvester.rest.run import harvest_rest_source
-
-        return harvest_rest_source(store, source, settings, full=full, progress=progress)
-    harvest = settings.get("harvest", {})
-    from_ = None if full else incremental_start(source, harvest)
-    mode = "incremental" if from_ is not None else "full"
-    run_id = store.start_run(key, mode, from_)
-    redact = partial(redact_url_secrets, url=source.url)
-    run = RunState(store, key, run_id, redact)
-    log.info(
-        "source %s run %d: %s harvest of %s from %s",
-        key,
-        run_id,
-        mode,
-        public_url(source.url),
-        from_,
-    )
-    first_response: datetime | None = None
-    try:
-        with OAIClient(source.url, harvest, config=source.config) as client:
-            run.redact = client.redact
-            identity = client.identify()
-            prefix = source.metadata_prefix or client.choose_prefix()
-            for set_spec in source.sets or [None]:
-                started = utcnow()
-                pages = client.iter_pages(prefix, from_=from_, set_=set_spec)
-                for page in prefetched(pages):
-                    if first_response is None:
-                        first_response = page.response_date or started
-                    run.store_page(page, prefix)
-                    if progress is not None:
-                        progress(len(page.records), page.complete_list_size)
-    except HarvestError as exc:
-        log.warning("source %s run %d failed: %s", key, run_id, run.redact(str(exc)))
-        return run.finish("failed", first_response, str(exc))
->>>>>>> main
     except BaseException as exc:
         run.finish("failed", response_date(), f"internal error: {type(exc).__name__}: {exc}")
         raise

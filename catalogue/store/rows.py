@@ -13,6 +13,7 @@ from sqlalchemy.engine import Row
 from catalogue.model import Record
 from catalogue.store.types import HarvestRun, RunCounts, Source, StoredRecord
 from catalogue.tables import HarvestRunRow, RawPayloadRow, RecordRow, RecordSetRow, SourceRow
+from mappings.normalize import normalize_doi
 
 log = logging.getLogger(__name__)
 
