@@ -35,6 +35,7 @@ ERROR_STATUSES = {
     "415": "Unsupported Content-Type",
     "422": "The document does not satisfy its registered schema",
     "428": "If-Match is required",
+    "503": "The search engine cannot answer now; try again after Retry-After seconds",
 }
 
 
@@ -380,6 +381,13 @@ def _record_paths() -> dict[str, Any]:
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                     {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                     {"name": "sort", "in": "query", "schema": {"enum": sorted(SORTS)}},
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "Deep paging: the cursor that links.next carries "
+                        "beyond max_result_window hits (opaque, signed)",
+                        "schema": {"type": "string"},
+                    },
                     *(
                         {
                             "name": name,
@@ -398,7 +406,7 @@ def _record_paths() -> dict[str, Any]:
                         "description": "Hits, total, facet counts",
                         "content": _json(_ref("SearchResult")),
                     },
-                    **_errors("400"),
+                    **_errors("400", "503"),
                 },
             },
             "post": {
