@@ -36,7 +36,7 @@ from catalogue.web.negotiation import base_etag
 from catalogue.web.services import services
 from catalogue.web.xsd import validate_registered
 from mappings import MappingError
-from mappings.metastore2 import from_metastore
+from mappings.metastore2 import from_metastore_deposit
 from mappings.xml import parse_xml
 
 bp = Blueprint("metastore", __name__)
@@ -240,11 +240,10 @@ def _write_of(
     schema: RegisteredSchema, expected: frozenset[str] | None,
 ) -> LocalWrite:  # fmt: skip
     try:
-        metadata, _warnings = from_metastore(record, document[0], document[1] or None)
+        metadata, _warnings = from_metastore_deposit(record, document[0], document[1] or None)
     except MappingError as exc:
         raise ApiError(422, "the document cannot be mapped",
                        [{"field": "/document", "message": str(exc)}]) from exc  # fmt: skip
-    metadata.setdefault("extra", {})["metastore2"] = {"record": record}
     problems = checked_metadata(metadata, "/record")
     if problems:
         raise ApiError(400, "the record cannot be stored", problems)
