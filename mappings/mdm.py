@@ -15,6 +15,8 @@ from typing import Any
 
 from mappings import Mapped, MappingError
 from mappings.generic_json import FieldMap, compile_field_map, from_json_record
+from mappings.json_common import date_value
+from mappings.normalize import normalize_date, year_of
 
 RAW_FORMAT = "mdm-json"
 DEFAULT_ATTRIBUTES: dict[str, str] = {
@@ -69,3 +71,13 @@ def from_mdm_record(record: Any, attributes: Mapping[str, Any] | None = None) ->
         for value in attribute_values(attr)
     ]
     return from_json_record({"attributes": flat}, field_map)
+
+
+def value_problem(target: str, value: str) -> str | None:
+    """Why ``value`` cannot be the ``target`` property (dates and years must be dates)."""
+    if target.startswith("dates.") or target == "publicationYear":
+        text = value.strip()
+        readable = date_value(text) or normalize_date(text.replace(" ", "T", 1))
+        if not readable and (target != "publicationYear" or year_of(text) is None):
+            return f"{value[:100]!r} is not a date"
+    return None

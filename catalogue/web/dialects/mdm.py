@@ -37,7 +37,13 @@ from catalogue.web.errors import ApiError
 from catalogue.web.ingest_api import new_record_id
 from catalogue.web.services import services
 from mappings import MappingError
-from mappings.mdm import RAW_FORMAT, attribute_values, from_mdm_record, normalized_map
+from mappings.mdm import (
+    RAW_FORMAT,
+    attribute_values,
+    from_mdm_record,
+    normalized_map,
+    value_problem,
+)
 
 bp = Blueprint("mdm", __name__)
 
@@ -123,6 +129,11 @@ def _attribute_results(
                 errorMessage=f"no catalogue property for attribute {name!r}; not stored",
                 errorType="WARNING",
             )
+        elif problems := [
+            p for v in result["values"] if (p := value_problem(mapping[name.lower()], v))
+        ]:
+            result.update(errorCode="INVALID_VALUE", errorMessage=problems[0], errorType="ERROR")
+            failed = True
         results.append(result)
     return results, failed
 
@@ -171,7 +182,11 @@ def add_record(repository: str) -> Response:
     if record.get("relationship") or record.get("relationships"):
         messages.append(_message("NOT_STORED", "relationships are not stored", "WARNING"))
     field_errors: list[dict[str, str]] = [
-        {"field": f"/record/attributes/{n}/name", "message": "an attribute needs a name"}
+        {
+            "field": f"/record/attributes/{n}/"
+            + ("name" if r["errorCode"] == "MISSING_NAME" else "value"),
+            "message": r["errorMessage"],
+        }
         for n, r in enumerate(results)
         if r["errorType"] == "ERROR"
     ]
