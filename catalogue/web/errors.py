@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,11 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Response | HTTPException | tuple[str, int]:
         if not request.path.startswith("/api/"):
-            return exc
+            if request.path.startswith("/oai") or not exc.code or exc.code < 400:
+                return exc
+            return render_template("error.html", error=exc), exc.code
         return error_response(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(Exception)

@@ -351,7 +351,11 @@ def _record_paths() -> dict[str, Any]:
     secured = [{"bearer": []}]
     etag = {"ETag": {"schema": {"type": "string"}, "description": "The record's strong ETag"}}
     representations = {
-        mimetype: {"schema": _ref("Record") if mimetype == negotiation.JSON else {"type": "string"}}
+        mimetype: {
+            "schema": _ref("Record")
+            if mimetype == negotiation.JSON
+            else {"type": "object" if mimetype.endswith("json") else "string"}
+        }
         for mimetype in negotiation.REPRESENTATIONS
     }
     written = {

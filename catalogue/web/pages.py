@@ -1,0 +1,219 @@
+"""The researcher's pages: ``/`` (search box, headline facets, newest records, sources) and
+``/search`` (results, facets, chips, sort, paging), server-rendered.
+
+``/search`` takes exactly the arguments of ``GET /api/records`` and validates them with the
+same ``parse_search_args`` (so the query syntax and its errors are the API's); a bad
+argument answers 400 with the page and the message where the results would be.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from catalogue.search.base import FACETS, QuerySyntaxError, SearchQuery, SearchResult
+from catalogue.search.query import parse_query
+from catalogue.web.errors import ApiError
+from catalogue.web.page_helpers import FACET_LABELS, hit_view
+from catalogue.web.search_api import SORTS, SearchArgs, parse_search_args
+from catalogue.web.services import services
+
+bp = Blueprint("pages", __name__)
+
+# The sorts offered in the page's menu (the API accepts aliases too).
+SORT_LABELS = {
+    "relevance": "Best match",
+    "newest": "Newest publication",
+    "oldest": "Oldest publication",
+    "updated": "Recently updated",
+    "title": "Title A-Z",
+    "-title": "Title Z-A",
+}
+HOME_FACETS = ("type", "year", "subject", "rights")
+NEWEST = 8
+
+
+@bp.app_context_processor
+def _site() -> dict[str, Any]:
+    return {"site_name": services().settings["oai"]["repository_name"]}
+
+
+@bp.get("/")
+def home() -> str:
+    svc = services()
+    result = svc.fresh_index().search(SearchQuery(size=NEWEST, sort="updated"))
+    store = svc.store
+    sources = [(s, store.count_records(s.key)) for s in store.list_sources()]
+    if store.count_records("local"):
+        sources.append((None, store.count_records("local")))
+    return render_template(
+        "home.html",
+        total=result.total,
+        newest=[hit_view(h, []) for h in result.hits],
+        facets=[
+            (name, FACET_LABELS[name], result.aggregations.get(name, [])) for name in HOME_FACETS
+        ],
+        sources=sources,
+    )
+
+
+@bp.get("/search")
+def search() -> tuple[str, int] | Response:
+    svc = services()
+    try:
+        args = parse_search_args(request.args, svc.settings)
+        result = svc.fresh_index().search(args.as_query())
+    except QuerySyntaxError as exc:
+        return _bad_request([{"field": "q", "message": str(exc)}])
+    except ApiError as exc:
+        if exc.status != 400:
+            raise
+        return _bad_request(exc.errors)
+    return render_template("search.html", **_search_context(args, result)), 200
+
+
+def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
+    q = request.args.get("q", "")[:1000]
+    return (
+        render_template(
+            "search.html",
+            q=q,
+            errors=errors,
+            total=None,
+            hits=[],
+            facets=[],
+            chips=[],
+            sorts=SORT_LABELS,
+            sort=None,
+            hidden=[],
+            pages=None,
+            suggestions=[],
+        ),
+        400,
+    )
+
+
+def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
+    words = parse_query(args.q).words
+    window = services().settings["search"]["max_result_window"]
+    facets = []
+    for name in FACETS:
+        selected = {v.lower() for v in args.filters.get(name, ())}
+        buckets = [
+            {
+                "key": b["key"],
+                "count": b["count"],
+                "selected": b["key"].lower() in selected,
+                "url": _url(
+                    args,
+                    toggle=(name, b["key"]),
+                ),
+            }
+            for b in result.aggregations.get(name, [])
+        ]
+        if name == "year":
+            buckets.sort(key=lambda b: int(b["key"]) if _is_int(b["key"]) else 0, reverse=True)
+        facets.append(
+            (name, FACET_LABELS[name], buckets, max((b["count"] for b in buckets), default=0))
+        )
+    chips = [
+        {"facet": FACET_LABELS[name], "value": value, "url": _url(args, toggle=(name, value))}
+        for name, values in args.filters.items()
+        for value in values
+    ]
+    suggestions = []
+    if result.total == 0:
+        suggestions = [
+            {
+                "label": f"without {FACET_LABELS[name].lower()}: {value}",
+                "url": _url(args, toggle=(name, value)),
+            }
+            for name, values in args.filters.items()
+            for value in values
+        ]
+        if args.q and len(args.q.split()) > 1:
+            suggestions.append(
+                {"label": "any of the words", "url": _url(args, q=" OR ".join(args.q.split()))}
+            )
+    return {
+        "q": args.q,
+        "errors": [],
+        "total": result.total,
+        "hits": [hit_view(h, words) for h in result.hits],
+        "facets": facets,
+        "chips": chips,
+        "sorts": SORT_LABELS,
+        "sort": _sort_name(args),
+        "hidden": [(k, v) for k, v in _params(args) if k not in ("q", "sort", "page")],
+        "pages": _pages(args, result.total, window),
+        "suggestions": suggestions,
+        "first": args.size * (args.page - 1) + 1,
+        "last": min(args.size * args.page, result.total),
+        "api_url": url_for("search.search_records") + "?" + urlencode(_params(args)),
+    }
+
+
+def _sort_name(args: SearchArgs) -> str:
+    for name, value in SORTS.items():
+        if value == args.sort and name in SORT_LABELS:
+            return name
+    return args.sort
+
+
+def _params(
+    args: SearchArgs, *, page: int = 1, q: str | None = None, toggle: tuple[str, str] | None = None
+) -> list[tuple[str, Any]]:
+    """The query string of a search page: only what differs from the defaults."""
+    out: list[tuple[str, Any]] = []
+    q = args.q if q is None else q
+    if q:
+        out.append(("q", q))
+    for name in FACETS:
+        values = list(args.filters.get(name, ()))
+        if toggle and toggle[0] == name:
+            lowered = [v.lower() for v in values]
+            if toggle[1].lower() in lowered:
+                del values[lowered.index(toggle[1].lower())]
+            else:
+                values.append(toggle[1])
+        out += [(name, v) for v in values]
+    default_sort = "relevance" if q else "updated"
+    if args.sort != default_sort:
+        out.append(("sort", _sort_name(args)))
+    if args.size != services().settings["search"]["default_page_size"]:
+        out.append(("size", args.size))
+    if page > 1:
+        out.append(("page", page))
+    return out
+
+
+def _url(args: SearchArgs, **changes: Any) -> str:
+    query = urlencode(_params(args, **changes))
+    return url_for("pages.search") + (f"?{query}" if query else "")
+
+
+def _pages(args: SearchArgs, total: int, window: int) -> dict[str, Any] | None:
+    if not args.size:
+        return None
+    last = max(1, min(-(-total // args.size), window // args.size))
+    if last == 1 and args.page == 1:
+        return None
+    around = range(max(1, args.page - 2), min(last, args.page + 2) + 1)
+    numbers = sorted({1, *around, last})
+    return {
+        "current": args.page,
+        "last": last,
+        "prev": _url(args, page=args.page - 1) if args.page > 1 else None,
+        "next": _url(args, page=args.page + 1) if args.page < last else None,
+        "numbers": [(n, _url(args, page=n)) for n in numbers],
+    }
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
