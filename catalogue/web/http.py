@@ -27,6 +27,7 @@ def install(app: Flask) -> None:
         resources={r"/api/*": {"origins": "*"}, r"/records/*": {"origins": "*"}},
         expose_headers=["ETag", "Location", "Link", "Content-Disposition"],
         max_age=86400,
+        send_wildcard=True,
     )
     app.config.setdefault("COMPRESS_REGISTER", False)
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESS_TYPES)

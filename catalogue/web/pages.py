@@ -44,10 +44,11 @@ def _site() -> dict[str, Any]:
 def home() -> str:
     svc = services()
     result = svc.fresh_index().search(SearchQuery(size=NEWEST, sort="updated"))
-    store = svc.store
-    sources = [(s, store.count_records(s.key)) for s in store.list_sources()]
-    if store.count_records("local"):
-        sources.append((None, store.count_records("local")))
+    # the sources with records, counted by the index (the same numbers as the facet)
+    known = {s.key: s for s in svc.store.list_sources()}
+    sources = [
+        (b["key"], b["count"], known.get(b["key"])) for b in result.aggregations.get("source", [])
+    ]
     return render_template(
         "home.html",
         total=result.total,
