@@ -17,6 +17,7 @@ from catalogue.search.base import FACETS
 from catalogue.web import negotiation
 from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
+from catalogue.web.openapi_examples import add_examples
 from catalogue.web.schemas_api import SCHEMA_ID
 from catalogue.web.search_api import SORTS
 
@@ -642,6 +643,10 @@ Q_SYNTAX = (
 
 @cache
 def openapi_document() -> dict[str, Any]:
+    return add_examples(_document())
+
+
+def _document() -> dict[str, Any]:
     error = {"application/json": {"schema": _ref("Error")}}
     return {
         "openapi": "3.1.0",

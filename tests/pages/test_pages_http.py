@@ -8,8 +8,8 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import HOSTILE_TITLE, Site
 from lxml import etree, html
+from pages_site import HOSTILE_TITLE, Site
 
 from catalogue.search.query import identifier_key
 
