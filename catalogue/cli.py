@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -38,9 +39,11 @@ class Context:
 
 
 def open_store(settings: dict[str, Any]) -> Store:
-    from pathlib import Path
 
-    Path(settings["data_dir"]).mkdir(parents=True, exist_ok=True)
+    from catalogue.store.files import prepare_data_dir, prepare_database_file
+
+    prepare_data_dir(settings["data_dir"])
+    prepare_database_file(settings["database_url"])
     store = Store(settings["database_url"])
     store.migrate()
     return store
@@ -94,7 +97,7 @@ def sources_add(
 ) -> None:
     """Register source KEY harvested from URL."""
     check_source_key(key)
-    check_url(url)
+    check_url(url, ctx.settings)
     config = source_config(type_, read_config_file(config_path) if config_path else None)
     try:
         ctx.store.add_source(key, type_, url, metadata_prefix=prefix, sets=sets, config=config)
@@ -131,7 +134,7 @@ def sources_import(ctx: Context, path: str) -> None:
     configs = []
     for n, entry in enumerate(entries, 1):
         check_source_key(entry["key"])
-        check_url(entry["url"])
+        check_url(entry["url"], ctx.settings)
         config = entry.get("config")
         if "config_file" in entry:  # relative to the imported file
             config = read_config_file(str(Path(path).parent / entry["config_file"]))
@@ -205,12 +208,16 @@ def read_config_file(path: str) -> Any:
 def source_config(type_: str, config: Any) -> dict[str, Any]:
     """The checked config of a ``type_`` source: REST types by their JSON Schema, so that a
     bad field map is refused at registration rather than mid-harvest; OAI-PMH takes none."""
-    if type_ == "oai":
-        if config:
-            raise click.ClickException("OAI-PMH sources take no --config")
-        return {}
     from harvester.rest.core import ConfigError
     from harvester.rest.registry import validate_config
+
+    if type_ == "oai":
+        from harvester.rest.registry import validate_oai_config
+
+        try:
+            return validate_oai_config({} if config is None else config)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
 
     try:
         return validate_config(type_, {} if config is None else config)
@@ -228,10 +235,38 @@ def check_source_key(key: str) -> None:
         )
 
 
-def check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise click.BadParameter("must be an http(s) URL", param_hint="URL")
+def check_url(url: str, settings: dict[str, Any] | None = None) -> None:
+    """An http(s) URL without whitespace (a newline splits requests), outside the denied
+    address ranges (checked now on the resolved addresses, again at every connection) and
+    not this catalogue's own OAI-PMH endpoint."""
+    from harvester.url_policy import UrlPolicy, UrlRefused, url_secrets
+
+    settings = settings if settings is not None else load_settings()
+    try:
+        UrlPolicy.from_settings(settings.get("harvest", {})).check_url(url)
+    except UrlRefused as exc:
+        raise click.BadParameter(str(exc), param_hint="URL") from None
+    own = settings.get("oai", {}).get("base_url")
+    if own and _same_endpoint(url, own):
+        raise click.BadParameter("this is the catalogue's own OAI-PMH endpoint", param_hint="URL")
+    if url_secrets(url):
+        console.print(
+            "[yellow]warning:[/] the URL carries credentials; they are never shown, but "
+            "prefer a [source.config] auth with token_env (the token then stays in the "
+            "environment, out of the database)",
+            soft_wrap=True,
+        )
+
+
+def _same_endpoint(a: str, b: str) -> bool:
+    def key(url: str) -> tuple[str, str | None, int | None, str]:
+        parts = urlsplit(url)
+        return (parts.scheme, parts.hostname, parts.port, parts.path.rstrip("/"))
+
+    try:
+        return key(a) == key(b)
+    except ValueError:
+        return False
 
 
 # -- harvest -------------------------------------------------------------------
@@ -334,6 +369,36 @@ def reindex(ctx: Context) -> None:
     finally:
         index.close()
     console.print(f"reindexed {n} records")
+
+
+@main.command()
+@click.option("--source", "key", help="Only the records of this source (default: all).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@pass_ctx
+def remap(ctx: Context, key: str | None, dry_run: bool) -> None:
+    """Re-run today's crosswalks over the stored raw payloads (no network); store the
+    records whose mapping changed (change log, new OAI datestamps)."""
+    from catalogue.remap import remap as run_remap
+
+    if key is not None and key != LOCAL_SOURCE and ctx.store.get_source(key) is None:
+        raise click.ClickException(f"no source {key!r}")
+    with harvest_progress("remap") as progress:
+        summary = run_remap(ctx.store, ctx.settings, source=key, dry_run=dry_run, progress=progress)
+    verb = "would change" if dry_run else "changed"
+    console.print(
+        f"examined {summary.examined}: {verb} {summary.changed}, unchanged "
+        f"{summary.unchanged}, failed {summary.failed}, skipped {sum(summary.skipped.values())}",
+        soft_wrap=True,
+    )
+    for source_key, n in sorted(summary.changed_by_source.items()):
+        console.print(f"  {source_key}: {verb} {n}")
+    for reason, n in summary.skipped.most_common():
+        console.print(f"  skipped {n}: {reason}", soft_wrap=True)
+    for rid, reason in summary.failures:
+        console.print(f"  [red]failed[/] {rid}: {reason}", soft_wrap=True)
+    if summary.changed and not dry_run:
+        catch_up_index(ctx)
+    click.echo(json.dumps(summary.as_dict()))
 
 
 @main.command()

@@ -14,9 +14,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import Any
 
 import requests
+
+from harvester.url_policy import (
+    DEFAULT_DENY_NETWORKS,
+    INSTANCE_HEADER,
+    UrlPolicy,
+    UrlRefused,
+    public_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +52,11 @@ class ResponseTooLarge(FetchError):
     """A response body exceeded the configured maximum size."""
 
 
+class AddressRefused(FetchError):
+    """The URL, a redirect or the address a connection reached is not allowed
+    (:mod:`harvester.url_policy`), or the response came from this catalogue itself."""
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     """The [harvest] settings this module uses."""
@@ -52,12 +66,33 @@ class HttpSettings:
     backoff: float = 1.0
     max_page_bytes: int = 50 * 1024 * 1024
     user_agent: str = "catalogue-harvester"
+    # CIDR ranges no request may reach (harvester.url_policy); a string is comma-separated.
+    deny_networks: tuple[str, ...] = DEFAULT_DENY_NETWORKS
+    # This catalogue's instance id: a response carrying it is refused (no self-harvest).
+    instance_id: str | None = None
 
     @classmethod
     def from_settings(cls, harvest: Mapping[str, Any]) -> HttpSettings:
         """Build from ``settings["harvest"]``; missing keys keep their defaults."""
         names = ("timeout", "max_retries", "backoff", "max_page_bytes", "user_agent")
-        return cls(**{name: harvest[name] for name in names if name in harvest})
+        values: dict[str, Any] = {name: harvest[name] for name in names if name in harvest}
+        deny = harvest.get("deny_networks")
+        if deny is not None:
+            values["deny_networks"] = tuple(
+                v.strip() for v in (deny.split(",") if isinstance(deny, str) else deny)
+            )
+        if harvest.get("instance_id"):
+            values["instance_id"] = str(harvest["instance_id"])
+        return cls(**values)
+
+    @property
+    def policy(self) -> UrlPolicy:
+        return _policy(self.deny_networks)
+
+
+@cache
+def _policy(deny_networks: tuple[str, ...]) -> UrlPolicy:
+    return UrlPolicy(deny_networks)
 
 
 @dataclass(frozen=True)
@@ -71,8 +106,9 @@ class Fetched:
 
 
 def make_session(settings: HttpSettings) -> requests.Session:
-    """A session sending our User-Agent and accepting gzip (requests decodes it)."""
-    session = requests.Session()
+    """A session sending our User-Agent and accepting gzip (requests decodes it), whose
+    every connection is checked against the URL policy's deny-list."""
+    session = settings.policy.mount(requests.Session())
     session.headers["User-Agent"] = settings.user_agent
     session.headers["Accept-Encoding"] = "gzip, deflate"
     return session
@@ -113,15 +149,24 @@ def fetch(
     transient status after ``max_retries`` retries, ResponseTooLarge over the size cap.
     """
     attempt = 0
+    try:
+        settings.policy.check_url(url)
+    except UrlRefused as exc:
+        raise AddressRefused(f"refused {_shown(url)}: {exc}") from None
     while True:
         wait: float | None = None
         try:
             fetched = _get(session, url, params, settings, headers, allow_redirects)
+        except UrlRefused as exc:  # at connect time: a redirect or a changed DNS answer
+            raise AddressRefused(f"refused a connection for {_shown(url)}: {exc}") from None
         except _TRANSIENT as exc:
             problem = f"{type(exc).__name__}: {exc}"
         except requests.RequestException as exc:
             raise FetchError(f"{type(exc).__name__} for {url}: {exc}") from exc
         else:
+            own = settings.instance_id
+            if own and fetched.headers.get(INSTANCE_HEADER) == own:
+                raise AddressRefused(f"{_shown(url)} is this catalogue: it cannot harvest itself")
             if fetched.status not in RETRY_STATUSES:
                 return fetched
             problem = f"HTTP {fetched.status}"
@@ -137,6 +182,10 @@ def fetch(
             "%s from %s; retry %d/%d in %.1f s", problem, url, attempt, settings.max_retries, wait
         )
         sleep(wait)
+
+
+def _shown(url: str) -> str:
+    return public_url(url)
 
 
 def _get(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -29,7 +29,8 @@ from sickle.models import ResumptionToken
 from sickle.response import OAIResponse
 
 from harvester import stamp
-from harvester.http import Fetched, FetchError, HarvestError, HttpSettings, fetch, make_session
+from harvester.http import Fetched, FetchError, HarvestError, HttpSettings
+from harvester.rest.core import RestClient
 from mappings import MappingError
 from mappings.formats import FORMATS, HARVEST_PREFERENCE
 from mappings.xml import parse_xml, repair_xml
@@ -38,8 +39,10 @@ log = logging.getLogger(__name__)
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 _OAI = f"{{{OAI_NS}}}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
 DAY_GRANULARITY = "YYYY-MM-DD"
 SECONDS_GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
+XML_ACCEPT = "text/xml, application/xml;q=0.9, */*;q=0.1"
 
 
 class OAIError(HarvestError):
@@ -196,17 +199,16 @@ class _PageIterator(OAIResponseIterator):
 
 
 class _SafeSickle(Sickle):
-    """A Sickle whose requests go through our retrying session and safe parser."""
+    """A Sickle whose requests go through our HTTP client (retries, URL policy on every
+    redirect hop, the source's auth, redaction) and safe parser."""
 
-    def __init__(self, endpoint: str, settings: HttpSettings, sleep: Any = None) -> None:
+    def __init__(self, endpoint: str, client: RestClient) -> None:
         super().__init__(endpoint, iterator=_PageIterator)
-        self.settings = settings
-        self.session = make_session(settings)
-        self._sleep = sleep
+        self.client = client
+        self.settings = client.settings
 
     def harvest(self, **kwargs: str) -> _SafeResponse:
-        extra = {"sleep": self._sleep} if self._sleep else {}
-        fetched = fetch(self.session, self.endpoint, kwargs, self.settings, **extra)
+        fetched = self.client.get_any(self.endpoint, kwargs, accept=XML_ACCEPT)
         if fetched.status >= 400:
             # Many providers send OAI errors with 4xx: read the body before judging the status.
             try:
@@ -231,15 +233,23 @@ class OAIClient:
         settings: Mapping[str, Any] | HttpSettings | None = None,
         *,
         sleep: Any = None,
+        config: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
-        if not isinstance(settings, HttpSettings):
-            settings = HttpSettings.from_settings(settings or {})
+        harvest = asdict(settings) if isinstance(settings, HttpSettings) else dict(settings or {})
+        extra = {"sleep": sleep} if sleep is not None else {}
+        # ``config``: the source's own settings, as for REST sources (auth, rate_limit, ...).
+        self.client = RestClient(base_url, harvest, config or {}, env=env, **extra)
         self.base_url = base_url
         self.granularity = SECONDS_GRANULARITY
-        self._sickle = _SafeSickle(base_url, settings, sleep)
+        self._sickle = _SafeSickle(base_url, self.client)
+
+    def redact(self, text: str) -> str:
+        """``text`` without the source's credentials (token, URL user information)."""
+        return self.client.redact(text)
 
     def close(self) -> None:
-        self._sickle.session.close()
+        self.client.close()
 
     def __enter__(self) -> OAIClient:
         return self
@@ -336,7 +346,7 @@ def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
     records: list[OAIRecord] = []
     container = root.find(_OAI + "ListRecords")
     for node in container.iterfind(_OAI + "record") if container is not None else ():
-        record = _record(node)
+        record = parse_record(node)
         if record is None:
             warnings.append("record without header identifier skipped")
         else:
@@ -351,7 +361,8 @@ def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
     )
 
 
-def _record(node: etree._Element) -> OAIRecord | None:
+def parse_record(node: etree._Element) -> OAIRecord | None:
+    """One <record> of a ListRecords or GetRecord response; None without an identifier."""
     header = node.find(_OAI + "header")
     if header is None:
         return None
@@ -363,6 +374,8 @@ def _record(node: etree._Element) -> OAIRecord | None:
     metadata = node.find(_OAI + "metadata")
     if metadata is not None and not deleted:
         payload = next((c for c in metadata if isinstance(c.tag, str)), None)
+        if payload is not None and payload.tag.startswith(_DC):
+            payload = metadata  # bare dc:* elements without their oai_dc:dc wrapper
     return OAIRecord(
         source_id=identifier,
         datestamp=parse_datestamp(header.findtext(_OAI + "datestamp")),

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from catalogue.model import MAX_SET_SPEC_CHARS, SET_SPEC
@@ -49,6 +50,7 @@ from catalogue.store import (
 from harvester.http import HarvestError
 from harvester.oai import OAIClient, OAIRecord, Page
 from harvester.prefetch import prefetched
+from harvester.url_policy import instance_id, public_url, redact_url_secrets
 from mappings import Mapped
 from mappings.formats import map_payload
 
@@ -191,6 +193,17 @@ def incremental_start(source: Source, harvest: Mapping[str, Any]) -> datetime | 
     return source.harvest_from - timedelta(seconds=harvest.get("overlap_seconds", 0))
 
 
+def with_instance_id(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``settings`` whose ``harvest`` section names this catalogue's instance, so that its
+    harvester refuses responses of its own web app (see :mod:`harvester.url_policy`)."""
+    harvest = dict(settings.get("harvest", {}))
+    if "instance_id" not in harvest and settings.get("secret_key") is not None:
+        harvest["instance_id"] = instance_id(
+            str(settings["secret_key"]), str(settings.get("database_url", ""))
+        )
+    return {**settings, "harvest": harvest}
+
+
 def harvest_source(
     store: Store,
     key: str,
@@ -210,6 +223,7 @@ def harvest_source(
     # Imported here: harvester.rest.run builds on this module's run conventions.
     from harvester.rest.registry import REST_TYPES
 
+    settings = with_instance_id(settings)
     if source.type in REST_TYPES:
         from harvester.rest.run import harvest_rest_source
 
@@ -218,11 +232,20 @@ def harvest_source(
     from_ = None if full else incremental_start(source, harvest)
     mode = "incremental" if from_ is not None else "full"
     run_id = store.start_run(key, mode, from_)
-    run = RunState(store, key, run_id)
-    log.info("source %s run %d: %s harvest of %s from %s", key, run_id, mode, source.url, from_)
+    redact = partial(redact_url_secrets, url=source.url)
+    run = RunState(store, key, run_id, redact)
+    log.info(
+        "source %s run %d: %s harvest of %s from %s",
+        key,
+        run_id,
+        mode,
+        public_url(source.url),
+        from_,
+    )
     first_response: datetime | None = None
     try:
-        with OAIClient(source.url, harvest) as client:
+        with OAIClient(source.url, harvest, config=source.config) as client:
+            run.redact = client.redact
             identity = client.identify()
             prefix = source.metadata_prefix or client.choose_prefix()
             for set_spec in source.sets or [None]:
@@ -235,7 +258,7 @@ def harvest_source(
                     if progress is not None:
                         progress(len(page.records), page.complete_list_size)
     except HarvestError as exc:
-        log.warning("source %s run %d failed: %s", key, run_id, exc)
+        log.warning("source %s run %d failed: %s", key, run_id, run.redact(str(exc)))
         return run.finish("failed", first_response, str(exc))
     except BaseException as exc:
         run.finish("failed", first_response, f"internal error: {type(exc).__name__}: {exc}")

@@ -132,9 +132,16 @@ def _unwrap(element: etree._Element) -> etree._Element:
     qname = etree.QName(element)
     if qname.namespace in OAI_DATACITE_NAMESPACES and qname.localname == "oai_datacite":
         payload = first(element, "payload")
-        inner = elements(payload) if payload is not None else []
+        if payload is not None:
+            inner = elements(payload)
+        else:
+            # DSpace writes the <resource> straight under <oai_datacite>, no <payload>
+            inner = [el for el in elements(element) if local(el) == "resource"]
         if not inner:
-            raise MappingError("oai_datacite wrapper without a payload")
+            raise MappingError(
+                "oai_datacite wrapper without a DataCite <resource> (neither in a <payload> "
+                "nor directly inside)"
+            )
         return _unwrap(inner[0])
     if qname.localname != "resource" or not is_datacite_namespace(qname.namespace):
         raise MappingError(f"not a DataCite resource: {element.tag}")

@@ -7,6 +7,7 @@ disseminates with each format's writer.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +17,9 @@ from mappings import Mapped, MappingError
 from mappings.datacite import OAI_DATACITE_NAMESPACES, from_datacite, is_datacite_namespace
 from mappings.export.datacite import to_datacite, to_oai_datacite
 from mappings.export.oai_dc import to_oai_dc
-from mappings.oai_dc import OAI_DC_NS, from_oai_dc
+from mappings.oai_dc import DC_NS, OAI_DC_NS, from_oai_dc
+
+OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 
 Reader = Callable[[etree._Element], Mapped]
 # (metadata, *, fallback_year): the year to write when a format needs one the record lacks
@@ -72,11 +75,50 @@ def reader_for_namespace(ns: str | None) -> Reader | None:
 
 
 def map_payload(element: etree._Element) -> Mapped:
-    """Map an OAI-PMH <metadata> payload (its root element) by its namespace."""
+    """Map an OAI-PMH <metadata> payload (its root element) by its namespace.
+
+    Two namespace slips of real providers are repaired (and reported): dc:* elements straight
+    inside <metadata> without their oai_dc:dc wrapper (the harvester then hands over
+    <metadata> itself), and a DataCite <resource> without its xmlns, which thereby sits in
+    the OAI-PMH namespace of the response around it.
+    """
     if not isinstance(element.tag, str):
         raise MappingError("payload is not an element")
-    namespace = etree.QName(element).namespace
-    reader = reader_for_namespace(namespace)
-    if reader is None:
-        raise MappingError(f"no crosswalk for payload namespace {namespace!r}")
-    return reader(element)
+    qname = etree.QName(element)
+    reader = reader_for_namespace(qname.namespace)
+    if reader is not None:
+        return reader(element)
+    if qname.namespace == OAI_NS and qname.localname == "metadata":
+        dc = [c for c in element if isinstance(c.tag, str) and c.tag.startswith(f"{{{DC_NS}}}")]
+        if dc:
+            wrapper = etree.Element(f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS})
+            wrapper.extend(copy.deepcopy(c) for c in dc)
+            metadata, warnings = from_oai_dc(wrapper)
+            return metadata, ["dc elements without an oai_dc:dc wrapper", *warnings]
+        raise MappingError(
+            "the payload <metadata> has no namespace of its own (it inherits the OAI-PMH one):"
+            " no metadata format this catalogue reads"
+        )
+    if qname.namespace == OAI_NS and qname.localname == "resource":
+        metadata, warnings = from_datacite(_without_namespace(element, OAI_NS))
+        return metadata, ["DataCite <resource> without its namespace declaration", *warnings]
+    if qname.namespace == OAI_NS:
+        raise MappingError(
+            f"the payload <{qname.localname}> has no namespace of its own (it inherits the "
+            "OAI-PMH one): no metadata format this catalogue reads"
+        )
+    raise MappingError(
+        f"no crosswalk for payload namespace {qname.namespace!r} (root element "
+        f"<{qname.localname}>): the record has no oai_datacite, datacite or oai_dc metadata"
+    )
+
+
+def _without_namespace(element: etree._Element, namespace: str) -> etree._Element:
+    """A copy of ``element`` with the elements of ``namespace`` moved to no namespace."""
+    clone = copy.deepcopy(element)
+    prefix = f"{{{namespace}}}"
+    for el in clone.iter(tag=etree.Element):
+        if el.tag.startswith(prefix):
+            el.tag = el.tag[len(prefix) :]
+    etree.cleanup_namespaces(clone)
+    return clone

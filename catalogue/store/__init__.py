@@ -66,6 +66,7 @@ from catalogue.tables import (
     SchemaRow,
     SourceRow,
 )
+from mappings.normalize import normalize_doi
 
 log = logging.getLogger(__name__)
 
@@ -1167,8 +1168,8 @@ def _same(value: Any) -> Any:
 
 def _doi_of(metadata: dict[str, Any]) -> str | None:
     for ident in metadata.get("identifiers", ()):
-        if ident.get("identifierType") == "DOI":
-            return ident["identifier"].lower()
+        if ident.get("identifierType") == "DOI":  # compared normalised: doi:, https://doi.org/
+            return normalize_doi(ident["identifier"]) or ident["identifier"].strip().lower()
     return None
 
 

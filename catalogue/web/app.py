@@ -10,6 +10,7 @@ from catalogue.config import load_settings
 from catalogue.search.base import SearchIndex
 from catalogue.search.indexer import open_index
 from catalogue.store import Store
+from catalogue.store.files import prepare_data_dir, prepare_database_file
 from catalogue.web.errors import register_error_handlers
 from catalogue.web.services import Services
 
@@ -28,6 +29,8 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
     app.json.sort_keys = False
     if store is None:
+        prepare_data_dir(settings["data_dir"])
+        prepare_database_file(settings["database_url"])
         store = Store(settings["database_url"])
         store.migrate()
     if index is None:

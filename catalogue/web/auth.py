@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import request
+from flask import g, request
 
 from catalogue.store import ApiToken, utcnow
 from catalogue.web.errors import ApiError
@@ -16,7 +16,9 @@ from catalogue.web.services import services
 
 # What each role may do; admin may do everything.
 WRITE_RECORDS = frozenset({"admin", "depositor"})
-REGISTER_SCHEMAS = frozenset({"admin", "depositor"})
+# A registered schema runs on every deposit that names it: admins register them (the
+# setting ingest.depositors_register_schemas opens it to depositors).
+REGISTER_SCHEMAS = frozenset({"admin"})
 
 # last_used_at is informational: writing it on every request would add a write
 # transaction to each call, so it is refreshed at most this often per token.
@@ -45,6 +47,26 @@ def require_role(roles: frozenset[str]) -> ApiToken:
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
         store.touch_token(token.id, now)
     return token
+
+
+def register_schema_roles() -> frozenset[str]:
+    """Who may register schemas under the current settings."""
+    if services().settings["ingest"].get("depositors_register_schemas"):
+        return REGISTER_SCHEMAS | {"depositor"}
+    return REGISTER_SCHEMAS
+
+
+def caller_is_admin() -> bool:
+    """Whether the request carries a valid admin token; reads need none, and a missing or
+    bad token just makes the caller anonymous (who-did-what is shown to admins only)."""
+    if "caller_is_admin" not in g:
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        secret = secret.strip()
+        token = None
+        if scheme.lower() == "bearer" and secret and len(secret) <= 200 and secret.isascii():
+            token = services().store.find_token(secret)
+        g.caller_is_admin = token is not None and token.role == "admin"
+    return bool(g.caller_is_admin)
 
 
 def _invalid(message: str) -> ApiError:

@@ -14,16 +14,14 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 import jsonschema_rs
-from flask import Request
-from jsonschema import FormatChecker
+from flask import Request, current_app
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 from lxml import etree
-from referencing.exceptions import Unresolvable
 
 from catalogue.model import (
     LOCAL_SOURCE,
@@ -34,6 +32,7 @@ from catalogue.model import (
 )
 from catalogue.store import RegisteredSchema, Store
 from catalogue.web.errors import ApiError
+from catalogue.web.schema_worker import SchemaValidationError, compile_schema, validators
 from catalogue.web.xsd import deposit_format, validate_deposit, validate_registered
 from mappings import MappingError
 from mappings.datacite_json import from_datacite_json, is_envelope
@@ -168,11 +167,25 @@ def read_json(data: bytes) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_members)
     except RecursionError as exc:
         raise _bad_body(f"nested deeper than {MAX_DEPTH} levels") from exc
-    except ValueError as exc:  # JSONDecodeError, NaN, integers beyond Python's digit limit
+    except ValueError as exc:  # JSONDecodeError, NaN, duplicate names, huge integers
+        if "int_max_str_digits" in str(exc) or "integer string conversion" in str(exc):
+            raise _bad_body("a number has more than 4300 digits") from None
         raise _bad_body(f"not valid JSON: {exc}") from exc
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Which of two same-named members wins differs between parsers: refuse the ambiguity.
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise ValueError(f"member name {_escape(name)!r} given more than once")
+            seen.add(name)
+    return found
 
 
 def under(pointer: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -411,25 +424,22 @@ def _check_registered(candidate: Candidate, root: etree._Element | None) -> None
     if not isinstance(candidate.metadata, dict):
         return
     extra = candidate.metadata.get("extra", {})
-    validator = _json_validator(schema.sha256, schema.content)
+    pool = validators(
+        current_app.extensions, current_app.extensions["catalogue"].settings["ingest"]
+    )
     try:
-        found = sorted(validator.iter_errors(extra), key=lambda e: list(e.absolute_path))
-    except (Unresolvable, RecursionError) as exc:
-        candidate.error("/schema", f"{schema.schema_id} v{schema.version} cannot be applied: {exc}")
-        return
-    for err in found:
-        where = "".join(f"/{_escape(str(p))}" for p in err.absolute_path)
+        found = sorted(pool.errors(schema.sha256, schema.content, extra), key=lambda e: e[0])
+    except SchemaValidationError as exc:
+        raise ApiError(
+            exc.status,
+            f"{schema.schema_id} v{schema.version}: {exc.message}",
+            [{"field": candidate.pointer + "/schema", "message": exc.message}],
+        ) from None
+    for path, message in found:
+        where = "".join(f"/{_escape(str(p))}" for p in path)
         candidate.error(
-            f"/metadata/extra{where}", f"{schema.schema_id} v{schema.version}: {err.message}"
+            f"/metadata/extra{where}", f"{schema.schema_id} v{schema.version}: {message}"
         )
-
-
-@lru_cache(maxsize=256)
-def _json_validator(sha256: str, content: str) -> Any:
-    # Registered versions never change, so a compiled validator per content hash is safe.
-    schema = json.loads(content)
-    cls = validator_for(schema)
-    return cls(schema, format_checker=FormatChecker())
 
 
 def check_json_schema(schema: Any) -> str | None:
@@ -450,6 +460,13 @@ def check_json_schema(schema: Any) -> str | None:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+    try:
+        compile_schema(schema)  # the engine deposits are validated with (linear-time regex)
+    except ValueError as exc:
+        return (
+            f"not usable: {exc} (patterns may not use lookaround or backreferences: "
+            "they are matched by a linear-time engine)"
+        )
     return None
 
 
@@ -499,6 +516,9 @@ def _record_from_multipart(request: Request, store: Store) -> Candidate:
     unknown = given - unnamed - set(parts)
     missing = [f"/{name}" for name, value in parts.items() if value is None and name == "document"]
     candidate = Candidate("")
+    for name in parts:
+        if len(request.files.getlist(name)) + len(request.form.getlist(name)) > 1:
+            candidate.error(f"/{name}", "part given more than once; send exactly one")
     if unnamed:
         candidate.error(
             "",

@@ -1,4 +1,7 @@
-"""One JSON error shape for every API endpoint: {status, message, errors: [{field, message}]}."""
+"""One JSON error shape for every API endpoint: {status, message, errors: [{field, message}]}.
+
+Error lists and messages are capped (:mod:`catalogue.web.limits`): ``errors_omitted``
+counts the field errors left out."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from catalogue.web.limits import MAX_ERRORS, MAX_TOP_MESSAGE_CHARS, cap_errors, cap_items, shorten
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +44,16 @@ def error_response(
     errors: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
-    body = {"status": status, "message": message, "errors": errors or [], **(extra or {})}
+    kept, omitted = cap_errors(errors or [], MAX_ERRORS)
+    body: dict[str, Any] = {
+        "status": status,
+        "message": shorten(message, MAX_TOP_MESSAGE_CHARS),
+        "errors": kept,
+    }
+    if omitted:
+        body["errors_omitted"] = omitted
+    for key, value in (extra or {}).items():
+        body[key] = cap_items(value) if key == "items" and isinstance(value, list) else value
     response = jsonify(body)
     response.status_code = status
     return response

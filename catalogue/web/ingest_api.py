@@ -12,8 +12,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import jsonpatch
-import jsonpointer
 from flask import Blueprint, Response, json, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -29,7 +27,9 @@ from catalogue.web.deposit import (
     unstorable_text,
 )
 from catalogue.web.errors import ApiError
+from catalogue.web.limits import record_size_problems
 from catalogue.web.negotiation import base_etag, record_json
+from catalogue.web.patching import apply_patch
 from catalogue.web.services import services
 from mappings.formats import FORMATS
 
@@ -132,11 +132,13 @@ def create_records() -> Response:
     candidates, is_list = parse_deposit(
         request, svc.store, svc.settings["ingest"]["max_list_items"]
     )
+    oversize = record_size_problems(candidates, svc.settings["ingest"]["max_record_bytes"])
     for candidate in candidates:
         refuse_reserved_id(candidate)
     if not is_list:
+        _refuse_oversize(oversize)
         return _create_one(candidates[0], args, token.name)
-    return _create_list(candidates, args, token.name)
+    return _create_list(candidates, args, token.name, oversize)
 
 
 def _create_one(candidate: Candidate, args: WriteArgs, actor: str) -> Response:
@@ -152,11 +154,16 @@ def _create_one(candidate: Candidate, args: WriteArgs, actor: str) -> Response:
     return _record_written(result, 201, candidate.warnings)
 
 
-def _create_list(candidates: list[Candidate], args: WriteArgs, actor: str) -> Response:
+def _create_list(
+    candidates: list[Candidate], args: WriteArgs, actor: str, oversize: dict[int, str]
+) -> Response:
     items: list[dict[str, Any]] = [{"index": n} for n in range(len(candidates))]
     writes, where = [], []
     for n, candidate in enumerate(candidates):
         items[n]["warnings"] = candidate.warnings
+        if n in oversize:
+            items[n].update(status=413, errors=[{"field": f"/{n}", "message": oversize[n]}])
+            continue
         if candidate.errors:
             items[n].update(status=400, errors=candidate.errors)
             continue
@@ -245,6 +252,7 @@ def replace_record(rid: str) -> Response:
     candidates, is_list = parse_deposit(request, svc.store, 1)
     if is_list:
         raise ApiError(400, "PUT takes one record", [{"field": "", "message": "not a list"}])
+    _refuse_oversize(record_size_problems(candidates, svc.settings["ingest"]["max_record_bytes"]))
     return _replace(rid, candidates[0], expected, args, token.name)
 
 
@@ -288,39 +296,16 @@ def patch_record(rid: str) -> Response:
             f"record {rid!r} has changed since that ETag was read",
             [{"field": "If-Match", "message": "stale"}],
         )
-    patched = _apply_patch(record_json(state), operations)
+    patched = apply_patch(
+        record_json(state),
+        operations,
+        max_operations=svc.settings["ingest"]["max_patch_operations"],
+        max_bytes=svc.settings["max_request_bytes"],
+    )
     candidate = record_from_json(patched, "", svc.store)
+    _refuse_oversize(record_size_problems([candidate], svc.settings["ingest"]["max_record_bytes"]))
     # Compare-and-swap against the version the patch was applied to.
     return _replace(rid, candidate, frozenset({state.etag}), args, token.name)
-
-
-def _apply_patch(document: dict[str, Any], operations: Any) -> Any:
-    if not isinstance(operations, list):
-        raise ApiError(
-            400, "a JSON Patch is a list of operations", [{"field": "", "message": "not a list"}]
-        )
-    for n, op in enumerate(operations):
-        if (
-            not isinstance(op, dict)
-            or not isinstance(op.get("op"), str)
-            or not isinstance(op.get("path"), str)
-        ):
-            raise ApiError(
-                400,
-                "invalid JSON Patch",
-                [{"field": f"/{n}", "message": "an operation needs string 'op' and 'path'"}],
-            )
-    try:
-        return jsonpatch.JsonPatch(operations).apply(document)
-    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-        raise ApiError(
-            400, "the patch cannot be applied", [{"field": "", "message": str(exc)}]
-        ) from exc
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
-        # jsonpatch lets some malformed operations through as plain Python errors
-        raise ApiError(
-            400, "invalid JSON Patch", [{"field": "", "message": str(exc) or type(exc).__name__}]
-        ) from exc
 
 
 @bp.delete("/api/records/<rid>")
@@ -390,6 +375,12 @@ def _write(
         )
     except LocalWriteConflict as exc:
         raise ApiError(409, f"{exc}; try again") from exc
+
+
+def _refuse_oversize(oversize: dict[int, str]) -> None:
+    if oversize:
+        message = oversize[min(oversize)]
+        raise ApiError(413, "the record is too large", [{"field": "", "message": message}])
 
 
 def _problem_error(result: LocalResult) -> ApiError:

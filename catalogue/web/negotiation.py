@@ -16,6 +16,7 @@ from flask import Response, jsonify, request, url_for
 from lxml import etree
 
 from catalogue.store import RecordState
+from catalogue.web.auth import caller_is_admin
 from catalogue.web.citations import CITATIONS
 from catalogue.web.errors import ApiError
 from mappings.export import to_datacite, to_oai_dc, to_schema_org
@@ -36,8 +37,9 @@ def record_json(state: RecordState) -> dict[str, Any]:
     )
     # what the record page shows and DataCite would refuse (the export fills placeholders)
     body["missing_mandatory"] = missing_properties(state.record.metadata)
-    body["created_by"] = state.created_by
-    body["updated_by"] = state.updated_by
+    if caller_is_admin():  # token names are personal data: admins only
+        body["created_by"] = state.created_by
+        body["updated_by"] = state.updated_by
     links = {"self": url_for("search.get_record", rid=state.record.id, _external=True)}
     if state.record.original_format:
         links["document"] = url_for("ingest.get_document", rid=state.record.id, _external=True)
@@ -109,4 +111,5 @@ def record_response(state: RecordState, mimetype: str | None = None) -> Response
             response.content_type = f"{mimetype}; charset=utf-8"
     response.set_etag(state.etag + suffix)
     response.vary.add("Accept")
+    response.vary.add("Authorization")
     return response.make_conditional(request)

@@ -33,6 +33,7 @@ DEPOSIT_FORMATS = {
 }
 # Validation errors listed per document; a broken document can have thousands.
 MAX_ERRORS = 20
+MAX_MESSAGE_CHARS = 300
 
 
 class SchemaCompileError(ValueError):
@@ -101,9 +102,25 @@ def _validate(compiled: _Compiled, root: etree._Element) -> list[str]:
     # Validate a copy as its own document, so that a wrapped element keeps its namespaces.
     doc = etree.ElementTree(etree.fromstring(etree.tostring(root), _parser()))
     with compiled.lock:
-        if compiled.schema.validate(doc):
-            return []
-        return [f"line {e.line}: {e.message}" for e in list(compiled.schema.error_log)[:MAX_ERRORS]]
+        try:
+            if compiled.schema(doc):
+                return []
+        except etree.XMLSchemaValidateError:
+            # libxml2 gives up inside the validation (e.g. a pattern whose automaton passes
+            # its internal limits): the schema cannot judge this document, a client problem.
+            return [
+                "the document cannot be validated against this schema: the XML Schema "
+                "validator reached an internal limit (a pattern or content model too complex)"
+            ]
+        return [
+            f"line {e.line}: {_short(e.message)}"
+            for e in list(compiled.schema.error_log)[:MAX_ERRORS]
+        ]
+
+
+def _short(message: str) -> str:
+    # libxml2 quotes the whole invalid value; a response must not echo megabytes back.
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def compile_registered(content: str) -> etree.XMLSchema:

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
 from harvester.http import Fetched, FetchError, HarvestError, HttpSettings, fetch, make_session
+from harvester.url_policy import redact_url_secrets, url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,7 @@ class RestClient:
         self.auth = Auth.from_config(config.get("auth"), os.environ if env is None else env)
         if self.auth is not None:
             _LOG_REDACTION.secrets.add(self.auth.token)
+        _LOG_REDACTION.secrets.update(url_secrets(base_url))
         self.limiter = RateLimiter(config.get("rate_limit"), sleep=sleep)
         self.session = make_session(self.settings)
         self._sleep = sleep
@@ -294,13 +296,9 @@ class RestClient:
         self.close()
 
     def redact(self, text: str) -> str:
-        """``text`` with the access token blanked out (also as it appears in URLs)."""
-        if self.auth is None:
-            return text
-        token = self.auth.token
-        for form in {token, quote(token, safe=""), quote_plus(token)}:
-            text = text.replace(form, _REDACTED)
-        return text
+        """``text`` with the access token and the credentials of the base URL (user
+        information, secret query values) blanked out, also as they appear in URLs."""
+        return redact_url_secrets(text, self.base_url, [self.auth.token] if self.auth else [])
 
     def url(self, path: str) -> str:
         """``path`` under the source's base URL."""
@@ -319,15 +317,8 @@ class RestClient:
         is made without the token (``requests`` would strip only ``Authorization``).
         """
         self.check_origin(url)
-        query: Mapping[str, Any] | None = params
-        for _hop in range(MAX_REDIRECTS + 1):
-            fetched = self._get_once(url, query, accept)
-            location = fetched.headers.get("Location")
-            if fetched.status not in _REDIRECT_STATUSES or not location:
-                break
-            url, query = urljoin(fetched.url, location), None
-        else:
-            raise FetchError(f"more than {MAX_REDIRECTS} redirects from {without_query(url)}")
+        fetched = self.get_any(url, params, accept=accept)
+        url = fetched.url
         if fetched.status >= 400:
             raise StatusError(
                 self.redact(
@@ -337,6 +328,20 @@ class RestClient:
                 fetched.status,
             )
         return fetched
+
+    def get_any(
+        self, url: str, params: Mapping[str, Any] | None = None, *, accept: str = JSON_ACCEPT
+    ) -> Fetched:
+        """GET with retries and redirects (each hop checked by the URL policy, the token
+        only to the source's origin), whatever the final status (OAI-PMH reads 4xx bodies)."""
+        query: Mapping[str, Any] | None = params
+        for _hop in range(MAX_REDIRECTS + 1):
+            fetched = self._get_once(url, query, accept)
+            location = fetched.headers.get("Location")
+            if fetched.status not in _REDIRECT_STATUSES or not location:
+                return fetched
+            url, query = urljoin(fetched.url, location), None
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects from {without_query(url)}")
 
     def _get_once(self, url: str, params: Mapping[str, Any] | None, accept: str) -> Fetched:
         """One GET without following redirects; the token only to the source's origin."""

@@ -101,5 +101,29 @@ def validate_config(type_: str, config: Any) -> dict[str, Any]:
     return config
 
 
+OAI_CONFIG_KEYS = ("auth", "rate_limit", "timeout", "max_retries", "backoff", "max_page_bytes")
+
+
+def validate_oai_config(config: Any) -> dict[str, Any]:
+    """The config of an OAI-PMH source: the HTTP settings REST sources have, auth included
+    (a header or query token, from the environment with ``token_env``)."""
+    if not isinstance(config, dict):
+        raise ConfigError("the config of an oai source is an object (a table)")
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {k: COMMON_SCHEMA[k] for k in OAI_CONFIG_KEYS},
+    }
+    problems = [
+        f"{'/'.join(str(p) for p in err.absolute_path) or '(top)'}: {err.message}"
+        for err in sorted(
+            Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path)
+        )
+    ]
+    if problems:
+        raise ConfigError("invalid oai source config: " + "; ".join(problems))
+    return config
+
+
 def make_harvester(type_: str, client: RestClient, config: Mapping[str, Any]) -> Harvester:
     return REST_TYPES[type_].make(client, config)

@@ -38,6 +38,8 @@ XSD_STRICT = XSD.replace('minOccurs="0" maxOccurs="unbounded"', 'minOccurs="0" m
 
 
 def register(app, body, **kw):
+    # Only admins register schemas (issue 18): a schema runs on every deposit naming it.
+    kw.setdefault("token", app.admin)
     return app.post(body, path="/api/schemas", **kw)
 
 
@@ -48,7 +50,8 @@ def test_register_list_get_versions(ingest_app) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["version"] == 1 and r.json()["versions"] == [1]
     assert r.headers["Location"].endswith("/api/schemas/instrument?version=1")
-    assert r.json()["created_by"] == "depositor-1"
+    assert r.json()["created_by"] == "admin-1"
+    assert "created_by" not in ingest_app.get("/api/schemas").json()["schemas"][0]
     same = register(ingest_app, {"id": "instrument", "type": "json", "content": INSTRUMENT})
     assert same.status_code == 200 and same.json()["version"] == 1
     v2 = dict(INSTRUMENT, required=["instrument", "channels"])
@@ -85,8 +88,16 @@ def test_register_errors(ingest_app) -> None:
     )
     r = register(ingest_app, {"id": "s", "type": "xsd", "content": including})
     assert r.status_code == 400 and "self-contained" in r.json()["errors"][0]["message"]
-    r = ingest_app.call("POST", "/api/schemas", data="x", headers={"Content-Type": "text/plain"})
+    r = ingest_app.call(
+        "POST",
+        "/api/schemas",
+        data="x",
+        headers={"Content-Type": "text/plain"},
+        token=ingest_app.admin,
+    )
     assert r.status_code == 415
+    # a depositor may not register schemas (ingest.depositors_register_schemas = false)
+    assert register(ingest_app, {"id": "s"}, token=ingest_app.depositor).status_code == 403
     assert register(ingest_app, [1]).status_code == 400
     assert register(ingest_app, {"id": "s"}, token=None).status_code == 401
     assert ingest_app.get("/api/schemas").json()["total"] == 0
