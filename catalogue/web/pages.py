@@ -8,8 +8,8 @@ argument answers 400 with the page and the message where the results would be.
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, NamedTuple
+from urllib.parse import quote_plus, urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
 
@@ -32,6 +32,8 @@ SORT_LABELS = {
     "-title": "Title Z-A",
 }
 HOME_FACETS = ("type", "year", "subject", "rights")
+# values listed per facet (selected ones always): a scannable list, and half the page's cost
+FACET_VALUES_SHOWN = 10
 NEWEST = 8
 
 
@@ -99,28 +101,26 @@ def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
 def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
     words = parse_query(args.q).words
     window = services().settings["search"]["max_result_window"]
+    links = _Links(args)
     facets = []
     for name in FACETS:
         selected = {v.lower() for v in args.filters.get(name, ())}
         buckets = [
-            {
-                "key": b["key"],
-                "count": b["count"],
-                "selected": b["key"].lower() in selected,
-                "url": _url(
-                    args,
-                    toggle=(name, b["key"]),
-                ),
-            }
-            for b in result.aggregations.get(name, [])
+            Bucket(
+                b["key"],
+                b["count"],
+                b["key"].lower() in selected,
+                links.toggle(name, b["key"], b["key"].lower() in selected),
+            )
+            for i, b in enumerate(result.aggregations.get(name, []))
+            if i < FACET_VALUES_SHOWN or b["key"].lower() in selected
         ]
         if name == "year":
-            buckets.sort(key=lambda b: int(b["key"]) if _is_int(b["key"]) else 0, reverse=True)
-        facets.append(
-            (name, FACET_LABELS[name], buckets, max((b["count"] for b in buckets), default=0))
-        )
+            buckets.sort(key=lambda b: int(b.key) if _is_int(b.key) else 0, reverse=True)
+        top = max((b.count for b in buckets), default=0)
+        facets.append((name, FACET_LABELS[name], buckets, top))
     chips = [
-        {"facet": FACET_LABELS[name], "value": value, "url": _url(args, toggle=(name, value))}
+        {"facet": FACET_LABELS[name], "value": value, "url": links.toggle(name, value, True)}
         for name, values in args.filters.items()
         for value in values
     ]
@@ -129,15 +129,14 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         suggestions = [
             {
                 "label": f"without {FACET_LABELS[name].lower()}: {value}",
-                "url": _url(args, toggle=(name, value)),
+                "url": links.toggle(name, value, True),
             }
             for name, values in args.filters.items()
             for value in values
         ]
         if args.q and len(args.q.split()) > 1:
-            suggestions.append(
-                {"label": "any of the words", "url": _url(args, q=" OR ".join(args.q.split()))}
-            )
+            any_word = " OR ".join(args.q.split())
+            suggestions.append({"label": "any of the words", "url": _url(args, q=any_word)})
     return {
         "q": args.q,
         "errors": [],
@@ -147,13 +146,52 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         "chips": chips,
         "sorts": SORT_LABELS,
         "sort": _sort_name(args),
-        "hidden": [(k, v) for k, v in _params(args) if k not in ("q", "sort", "page")],
-        "pages": _pages(args, result.total, window),
+        "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
+        "pages": _pages(args, result.total, window, links),
         "suggestions": suggestions,
         "first": args.size * (args.page - 1) + 1,
         "last": min(args.size * args.page, result.total),
-        "api_url": url_for("search.search_records") + "?" + urlencode(_params(args)),
+        "api_url": url_for("search.search_records")
+        + "?"
+        + urlencode(_params(args, page=args.page)),
     }
+
+
+class Bucket(NamedTuple):
+    """A facet value as the page shows it (attributes: cheap for Jinja to read)."""
+
+    key: str
+    count: int
+    selected: bool
+    url: str
+
+
+class _Links:
+    """URLs of one search page's links, built from its query string encoded once (a page
+    has a few hundred facet links: url_for and urlencode per link would cost more than the
+    search itself)."""
+
+    def __init__(self, args: SearchArgs) -> None:
+        self.args = args
+        self.path = url_for("pages.search")
+        self.params = _params(args)
+        self.query = urlencode(self.params)
+
+    def toggle(self, name: str, value: str, selected: bool) -> str:
+        """This search with ``value`` of facet ``name`` added (or removed), from page 1."""
+        if selected:
+            return _url(self.args, toggle=(name, value))
+        extra = f"{quote_plus(name)}={quote_plus(value)}"
+        return f"{self.path}?{self.query}&{extra}" if self.query else f"{self.path}?{extra}"
+
+    def page(self, number: int) -> str:
+        if number <= 1:
+            return f"{self.path}?{self.query}" if self.query else self.path
+        return (
+            f"{self.path}?{self.query}&page={number}"
+            if self.query
+            else f"{self.path}?page={number}"
+        )
 
 
 def _sort_name(args: SearchArgs) -> str:
@@ -195,7 +233,7 @@ def _url(args: SearchArgs, **changes: Any) -> str:
     return url_for("pages.search") + (f"?{query}" if query else "")
 
 
-def _pages(args: SearchArgs, total: int, window: int) -> dict[str, Any] | None:
+def _pages(args: SearchArgs, total: int, window: int, links: _Links) -> dict[str, Any] | None:
     if not args.size:
         return None
     last = max(1, min(-(-total // args.size), window // args.size))
@@ -206,9 +244,9 @@ def _pages(args: SearchArgs, total: int, window: int) -> dict[str, Any] | None:
     return {
         "current": args.page,
         "last": last,
-        "prev": _url(args, page=args.page - 1) if args.page > 1 else None,
-        "next": _url(args, page=args.page + 1) if args.page < last else None,
-        "numbers": [(n, _url(args, page=n)) for n in numbers],
+        "prev": links.page(args.page - 1) if args.page > 1 else None,
+        "next": links.page(args.page + 1) if args.page < last else None,
+        "numbers": [(n, links.page(n)) for n in numbers],
     }
 
 

@@ -9,6 +9,7 @@ Signposting ``Link`` headers (cite-as, describedby, license, type, author).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
@@ -201,7 +202,7 @@ def record_view(md: dict[str, Any]) -> dict[str, Any]:
         creators.append({"name": person.get("name"), "orcid": orcid, "affiliations": affiliations})
     related = [
         {
-            "relation": r.get("relationType"),
+            "relation": _words(r.get("relationType")),
             "value": r.get("relatedIdentifier"),
             "type": r.get("relatedIdentifierType"),
             "url": identifier_url(r.get("relatedIdentifier"), r.get("relatedIdentifierType")),
@@ -229,6 +230,14 @@ def record_view(md: dict[str, Any]) -> dict[str, Any]:
         "dates": md.get("dates") or [],
         "subjects": [s for s in md.get("subjects") or [] if s.get("subject")],
     }
+
+
+def _words(camel: str | None) -> str | None:
+    """'IsNewVersionOf' -> 'Is new version of'."""
+    if not camel:
+        return camel
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", camel)
+    return spaced[:1] + spaced[1:].lower()
 
 
 def _source_view(record: Any) -> dict[str, Any]:
