@@ -35,6 +35,7 @@ ERROR_STATUSES = {
     "413": "The body is larger than the configured limit (max_request_bytes)",
     "415": "Unsupported Content-Type",
     "428": "If-Match is required",
+    "503": "The search engine cannot answer now; try again after Retry-After seconds",
 }
 
 
@@ -384,6 +385,13 @@ def _record_paths() -> dict[str, Any]:
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                     {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                     {"name": "sort", "in": "query", "schema": {"enum": sorted(SORTS)}},
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "Deep paging: the cursor that links.next carries "
+                        "beyond max_result_window hits (opaque, signed)",
+                        "schema": {"type": "string"},
+                    },
                     *(
                         {
                             "name": name,
@@ -402,7 +410,7 @@ def _record_paths() -> dict[str, Any]:
                         "description": "Hits, total, facet counts",
                         "content": _json(_ref("SearchResult")),
                     },
-                    **_errors("400"),
+                    **_errors("400", "503"),
                 },
             },
             "post": {

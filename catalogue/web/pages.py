@@ -12,12 +12,13 @@ from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
-from catalogue.search.base import FACETS, QuerySyntaxError, SearchQuery, SearchResult
+from catalogue.search.base import FACETS, SearchQuery, SearchResult
 from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.page_helpers import FACET_LABELS, hit_view
-from catalogue.web.search_api import SORTS, SearchArgs, parse_search_args
+from catalogue.web.search_api import SORTS, SearchArgs, parse_search_args, run_search
 from catalogue.web.services import services
 
 bp = Blueprint("pages", __name__)
@@ -45,7 +46,11 @@ def _site() -> dict[str, Any]:
 @bp.get("/")
 def home() -> str:
     svc = services()
-    result = svc.fresh_index().search(SearchQuery(size=NEWEST, sort="updated"))
+    try:
+        result = run_search(svc, SearchQuery(size=NEWEST, sort="updated"))
+    except ApiError:
+        # the search engine is away: the home page still offers the box and the sources
+        result = SearchResult(total=0, hits=[], aggregations={})
     # the sources with records, counted by the index (the same numbers as the facet)
     known = {s.key: s for s in svc.store.list_sources()}
     sources = [
@@ -67,13 +72,15 @@ def search() -> tuple[str, int] | Response:
     svc = services()
     try:
         args = parse_search_args(request.args, svc.settings)
-        result = svc.fresh_index().search(args.as_query())
-    except QuerySyntaxError as exc:
-        return _bad_request([{"field": "q", "message": str(exc)}])
+        result = run_search(svc, args.as_query())
     except ApiError as exc:
-        if exc.status != 400:
-            raise
-        return _bad_request(exc.errors)
+        if exc.status == 400:
+            return _bad_request(exc.errors)
+        # the search engine cannot answer now (503 with Retry-After): say so on a page
+        error = HTTPException(exc.message)
+        error.code, error.description = exc.status, f"Search is unavailable: {exc.message}."
+        page = render_template("error.html", error=error)
+        return Response(page, exc.status, exc.headers, content_type="text/html; charset=utf-8")
     return render_template("search.html", **_search_context(args, result)), 200
 
 

@@ -1,4 +1,9 @@
-"""Search API (B2SHARE-like): GET /api/records and GET /api/records/<id>."""
+"""Search API (B2SHARE-like): GET /api/records and GET /api/records/<id>.
+
+Paging: ``page`` and ``size`` up to ``max_result_window`` hits deep; beyond it
+``links.next`` carries a signed ``cursor`` (the backend's search_after values of the
+page's last hit), so following ``next`` reaches every hit without a cliff.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
-from catalogue.search.base import FACETS, QuerySyntaxError, SearchQuery
+from catalogue.search.base import (
+    FACETS,
+    QuerySyntaxError,
+    SchemaMismatch,
+    SearchError,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+)
 from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.services import services
@@ -43,16 +57,24 @@ class SearchArgs:
     size: int
     sort: str
     filters: dict[str, tuple[str, ...]]
+    after: tuple[Any, ...] | None = None
 
     def as_query(self) -> SearchQuery:
         return SearchQuery(
-            q=self.q, filters=self.filters, page=self.page, size=self.size, sort=self.sort
+            q=self.q,
+            filters=self.filters,
+            page=self.page,
+            size=self.size,
+            sort=self.sort,
+            after=self.after,
         )
 
-    def params(self, page: int) -> dict[str, Any]:
+    def params(self, page: int, cursor: str | None = None) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = [("q", self.q), ("sort", self.sort)]
         out += [(name, value) for name, values in self.filters.items() for value in values]
         out += [("page", page), ("size", self.size)]
+        if cursor:
+            out.append(("cursor", cursor))
         return out
 
 
@@ -60,13 +82,13 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     """Validate every argument before any search work; collect all problems at once."""
     limits = settings["search"]
     errors: list[dict[str, str]] = []
-    allowed = {"q", "page", "size", "sort", *FACETS}
+    allowed = {"q", "page", "size", "sort", "cursor", *FACETS}
     for name in args:
         if name not in allowed:
             errors.append(
                 {"field": name, "message": f"unknown parameter; allowed: {sorted(allowed)}"}
             )
-    for name in ("q", "page", "size", "sort"):
+    for name in ("q", "page", "size", "sort", "cursor"):
         if len(args.getlist(name)) > 1:
             errors.append({"field": name, "message": "given more than once"})
 
@@ -84,12 +106,15 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     sort_name = args.get("sort") or ("relevance" if q else "updated")
     if sort_name not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {sorted(SORTS)}"})
-    if not errors and page * size > limits["max_result_window"]:
+    after = None
+    if args.get("cursor"):
+        after = _read_cursor(args["cursor"], SORTS.get(sort_name), settings, errors)
+    elif not errors and page * size > limits["max_result_window"]:
         errors.append(
             {
                 "field": "page",
                 "message": f"page * size may not exceed {limits['max_result_window']}; "
-                "narrow the query with filters instead of paging deeper",
+                "follow links.next (it carries a cursor) or narrow the query with filters",
             }
         )
 
@@ -106,7 +131,32 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
             filters[name] = values
     if errors:
         raise ApiError(400, "invalid search parameters", errors)
-    return SearchArgs(q=q, page=page, size=size, sort=SORTS[sort_name], filters=filters)
+    return SearchArgs(
+        q=q, page=page, size=size, sort=SORTS[sort_name], filters=filters, after=after
+    )
+
+
+def _cursors(settings: dict[str, Any]) -> URLSafeSerializer:
+    return URLSafeSerializer(settings["secret_key"], salt="search-cursor")
+
+
+def make_cursor(after: tuple[Any, ...], sort: str, settings: dict[str, Any]) -> str:
+    """An opaque, signed cursor: clients cannot forge the search_after values."""
+    return _cursors(settings).dumps({"sort": sort, "after": list(after)})
+
+
+def _read_cursor(
+    raw: str, sort: str | None, settings: dict[str, Any], errors: list[dict[str, str]]
+) -> tuple[Any, ...] | None:
+    try:
+        data = _cursors(settings).loads(raw)
+    except BadSignature:
+        errors.append({"field": "cursor", "message": "not a cursor this catalogue made"})
+        return None
+    if not isinstance(data, dict) or data.get("sort") != sort:
+        errors.append({"field": "cursor", "message": "the cursor belongs to another sort"})
+        return None
+    return tuple(data["after"])
 
 
 def _int_arg(
@@ -136,24 +186,41 @@ def _int_arg(
 def search_records() -> Response:
     svc = services()
     args = parse_search_args(request.args, svc.settings)
-    try:
-        result = svc.fresh_index().search(args.as_query())
-    except QuerySyntaxError as exc:
-        raise ApiError(400, "invalid query syntax", [{"field": "q", "message": str(exc)}]) from exc
+    result = run_search(svc, args.as_query())
     base = url_for("search.search_records", _external=True)
-    links = {"self": f"{base}?{urlencode(args.params(args.page))}"}
-    if (
-        args.size
-        and args.page * args.size < result.total
-        and (args.page + 1) * args.size <= _window(svc)
-    ):
-        links["next"] = f"{base}?{urlencode(args.params(args.page + 1))}"
-    if args.page > 1:
+    links = {"self": f"{base}?{urlencode(args.params(args.page, request.args.get('cursor')))}"}
+    window = _window(svc)
+    if args.size and args.page * args.size < result.total:
+        if args.after is None and (args.page + 1) * args.size <= window:
+            links["next"] = f"{base}?{urlencode(args.params(args.page + 1))}"
+        elif result.cursor is not None:
+            cursor = make_cursor(result.cursor, args.sort, svc.settings)
+            links["next"] = f"{base}?{urlencode(args.params(args.page + 1, cursor))}"
+    if args.page > 1 and (args.page - 1) * args.size <= window:
         links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"
     hits = [_with_links(hit) for hit in result.hits]
     return jsonify(
         {"hits": hits, "total": result.total, "aggregations": result.aggregations, "links": links}
     )
+
+
+def run_search(svc: Any, query: SearchQuery) -> SearchResult:
+    """Run ``query``: bad syntax is the client's 400; an engine that cannot answer (down,
+    overloaded, its index being rebuilt) is a 503 with Retry-After, never a 500."""
+    try:
+        return svc.fresh_index().search(query)
+    except QuerySyntaxError as exc:
+        raise ApiError(400, "invalid query syntax", [{"field": "q", "message": str(exc)}]) from exc
+    except SearchUnavailable as exc:
+        raise _unavailable(str(exc), exc.retry_after) from exc
+    except SchemaMismatch as exc:
+        raise _unavailable("the search index is being rebuilt", 30) from exc
+    except SearchError as exc:
+        raise _unavailable(f"search failed: {exc}", 5) from exc
+
+
+def _unavailable(message: str, retry_after: int) -> ApiError:
+    return ApiError(503, message, headers={"Retry-After": str(retry_after)})
 
 
 def _window(svc: Any) -> int:
