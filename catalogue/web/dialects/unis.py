@@ -49,7 +49,8 @@ METADATA_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["subject", "eventType"],
     "properties": {
-        "$schema": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+        # a UNIS metadata schema (of any UNIS version), not node#, port#, ...
+        "$schema": {"type": "string", "maxLength": MAX_TEXT, "pattern": "/metadata#?$"},
         "id": {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"},
         "ts": {"type": "integer"},
         "selfRef": {"type": "string", "maxLength": MAX_TEXT},
