@@ -92,6 +92,17 @@ class OaiSettings:
 
 
 @dataclass(frozen=True)
+class MdmSettings:
+    # MDM attribute name -> canonical target (a table; empty: the crosswalk's own map).
+    attributes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    lease_seconds: float = _limits(positive=True)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable; ``database_url`` and ``index_dir`` are resolved (never empty)
     and ``data_dir`` is absolute."""
@@ -107,6 +118,23 @@ class Settings:
     search: SearchSettings
     oai: OaiSettings
     harvest: HarvestSettings
+    scheduler: SchedulerSettings
+    mdm: MdmSettings
+
+
+def _table_values() -> frozenset[str]:
+    """Settings whose value is itself a table (``mdm.attributes``): merged whole."""
+    names = set()
+    for section in dataclasses.fields(Settings):
+        kind = typing.get_type_hints(Settings)[section.name]
+        if dataclasses.is_dataclass(kind):
+            hints = typing.get_type_hints(kind)
+            names |= {
+                f"{section.name}.{f.name}"
+                for f in dataclasses.fields(kind)
+                if hints[f.name] == dict[str, str]
+            }
+    return frozenset(names)
 
 
 # Limits of sections whose dataclass lives outside the catalogue (the harvester's carries
@@ -159,6 +187,9 @@ def env_variable(name: str) -> str:
     return ENV_PREFIX + name.replace(".", "_").upper()
 
 
+_TABLE_VALUES = _table_values()
+
+
 # -- reading -------------------------------------------------------------------------
 
 
@@ -185,11 +216,11 @@ def _merge(base: dict[str, Any], new: Mapping[str, Any], *, source: str, prefix:
         name = f"{prefix}{key}"
         if key not in base:
             raise SettingsError(f"unknown setting {name} in {source}{_suggest(key, base, prefix)}")
-        if isinstance(base[key], dict):
+        if isinstance(base[key], dict) and name not in _TABLE_VALUES:
             if not isinstance(value, Mapping):
                 raise SettingsError(f"{name} in {source} must be a table ([{name}])")
             _merge(base[key], value, source=source, prefix=f"{name}.")
-        elif isinstance(value, Mapping):
+        elif isinstance(value, Mapping) and name not in _TABLE_VALUES:
             raise SettingsError(f"{name} in {source} is a single value, not a table")
         else:
             base[key] = value if isinstance(value, _Given) else _Given(value, source)
@@ -204,7 +235,7 @@ def _setting_names() -> dict[str, tuple[str, ...]]:
     """Every environment variable that names a setting -> the setting's path."""
     names: dict[str, tuple[str, ...]] = {}
     for key, value in _defaults().items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and key not in _TABLE_VALUES:
             for sub in value:
                 names[env_variable(f"{key}.{sub}")] = (key, sub)
         else:
@@ -288,12 +319,14 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
 
 
 _LIST = tuple[str, ...]
+_TABLE = dict[str, str]
 _TYPE_WORDS = {
     bool: "true or false",
     int: "a whole number",
     float: "a number",
     str: "text",
     _LIST: "a list of text",
+    _TABLE: "a table of text values",
 }
 
 
@@ -328,6 +361,9 @@ def _typed(kind: type, value: Any) -> Any:
     if kind == _LIST:
         ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
         return tuple(value) if ok else None
+    if kind == _TABLE:
+        ok = isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values())
+        return {str(k): v for k, v in value.items()} if ok else None
     if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) if math.isfinite(value) else None
     if kind is int and isinstance(value, bool):
@@ -344,6 +380,11 @@ def _parse(kind: type, raw: str) -> Any:
     text = raw.strip()
     if kind == _LIST:  # comma-separated
         return tuple(item.strip() for item in text.split(",") if item.strip())
+    if kind == _TABLE:  # comma-separated name=value pairs
+        pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+        if any(not sep or not k.strip() for k, sep, _ in pairs):
+            return None
+        return {k.strip(): v.strip() for k, _, v in pairs}
     if kind is bool:
         return True if text.lower() in _TRUE else False if text.lower() in _FALSE else None
     if kind is int:

@@ -424,9 +424,7 @@ def _check_registered(candidate: Candidate, root: etree._Element | None) -> None
     if not isinstance(candidate.metadata, dict):
         return
     extra = candidate.metadata.get("extra", {})
-    pool = validators(
-        current_app.extensions, current_app.extensions["catalogue"].settings.ingest
-    )
+    pool = validators(current_app.extensions, current_app.extensions["catalogue"].settings.ingest)
     try:
         found = sorted(pool.errors(schema.sha256, schema.content, extra), key=lambda e: e[0])
     except SchemaValidationError as exc:

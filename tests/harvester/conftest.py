@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from catalogue.config import load_settings
+from catalogue.config import Settings, load_settings
 from catalogue.demo.replay import ReplayServer, start_replay_server
 from catalogue.demo.repository import Repository
 from harvester.settings import HarvestSettings
@@ -95,11 +95,18 @@ def replay(serve: Callable[..., ReplayServer]) -> ReplayServer:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> HarvestSettings:
+def app_settings(tmp_path: Path) -> Settings:
+    """The catalogue's settings with fast harvests (few, short retries)."""
     return load_settings(
         {
             "data_dir": str(tmp_path),
             "harvest": {"backoff": 0.01, "max_retries": 2, "timeout": 10, "overlap_seconds": 300},
         },
         env={},
-    ).harvest
+    )
+
+
+@pytest.fixture
+def settings(app_settings: Settings) -> HarvestSettings:
+    """The harvest settings of ``app_settings``: what the harvester takes."""
+    return app_settings.harvest

@@ -36,9 +36,9 @@ from sqlalchemy.exc import OperationalError
 
 from catalogue.config import OaiSettings
 from catalogue.model import ROOT_SETS, SET_SPEC
-from catalogue.store import OaiEntry, Source, utcnow
+from catalogue.store import OaiEntry, Source
 from catalogue.web.negotiation import published_year
-from catalogue.web.oai import xml
+from catalogue.web.oai import browse, xml
 from catalogue.web.oai.arguments import ListArgs, list_args, parse_request, record_args
 from catalogue.web.oai.arguments import identifier as identifier_arg
 from catalogue.web.oai.errors import (
@@ -53,6 +53,7 @@ from catalogue.web.oai.errors import (
 from catalogue.web.oai.sets import set_name
 from catalogue.web.oai.tokens import ListState, TokenSigner
 from catalogue.web.services import services
+from harvester import clock
 from mappings.formats import FORMATS, Format
 
 log = logging.getLogger(__name__)
@@ -344,7 +345,7 @@ def endpoint() -> Response:
         settings=settings,
         base_url=_base_url(settings),
         signer=TokenSigner(svc.settings.secret_key),
-        now=utcnow(),
+        now=clock.utcnow(),
     )
     verb: str | None = None
     echoed: dict[str, str] = {}
@@ -362,7 +363,11 @@ def endpoint() -> Response:
         return Response("database unavailable, retry later\n", 503, {"Retry-After": "30"})
     stylesheet = url_for("oai.static", filename="oai2.xsl") if settings.stylesheet else None
     document = xml.envelope(ctx.now, ctx.base_url, verb, echoed, body, stylesheet)
-    return _response(document.encode("utf-8"))
+    if browse.wants_html():
+        return browse.html_response(document)
+    response = _response(document.encode("utf-8"))
+    response.vary.add("Accept")
+    return response
 
 
 def _base_url(settings: OaiSettings) -> str:

@@ -1,0 +1,152 @@
+"""Harvest runs and their per-record error rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+
+from catalogue.store.engine import StoreBase
+from catalogue.store.rows import _run
+from catalogue.store.types import HarvestRun, RunCounts, RunError
+from catalogue.tables import HarvestErrorRow, HarvestRunRow
+from harvester import clock
+
+log = logging.getLogger(__name__)
+
+
+class Runs(StoreBase):
+    """The runs aggregate."""
+
+    def start_run(self, source: str, mode: str, from_date: datetime | None = None) -> int:
+        with self._session.begin() as s:
+            row = HarvestRunRow(
+                source=source,
+                mode=mode,
+                status="running",
+                started_at=clock.utcnow(),
+                from_date=from_date,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def queue_run(self, source: str, mode: str) -> int:
+        """A run asked for (admin API, "harvest now"): status "queued" until a worker that
+        takes the source's lease starts it (:meth:`begin_queued_run`)."""
+        with self._session.begin() as s:
+            row = HarvestRunRow(
+                source=source, mode=mode, status="queued", started_at=clock.utcnow()
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def queued_runs(self, limit: int = 100) -> list[HarvestRun]:
+        """Queued runs, oldest first."""
+        with self._session() as s:
+            stmt = (
+                select(HarvestRunRow)
+                .where(HarvestRunRow.status == "queued")
+                .order_by(HarvestRunRow.id)
+                .limit(limit)
+            )
+            return [_run(r) for r in s.scalars(stmt)]
+
+    def begin_queued_run(self, run_id: int) -> bool:
+        """queued -> running (a compare-and-swap: False if another worker began it)."""
+        table = HarvestRunRow.__table__
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(table)
+                .where(table.c.id == run_id, table.c.status == "queued")
+                .values(status="running", started_at=clock.utcnow())
+            )
+        return done.rowcount == 1
+
+    def set_run_window(self, run_id: int, mode: str, from_date: datetime | None) -> None:
+        """The mode and start of a begun queued run, once its harvest decided them."""
+        table = HarvestRunRow.__table__
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(table).where(table.c.id == run_id).values(mode=mode, from_date=from_date)
+            )
+
+    def record_progress(self, run_id: int, counts: RunCounts) -> None:
+        """The counts so far of a running run (its final counts come with finish_run)."""
+        table = HarvestRunRow.__table__
+        values = {n: getattr(counts, n) for n in ("added", "updated", "unchanged", "deleted",
+                                                 "failed", "warnings")}  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.id == run_id, table.c.status == "running")
+                .values(**values)
+            )
+
+    def add_run_errors(self, run_id: int, errors: Iterable[RunError]) -> None:
+        rows = [
+            {
+                "run_id": run_id,
+                "source_id": e.source_id,
+                "stage": e.stage,
+                "severity": e.severity,
+                "reason": e.reason[:4000],
+            }
+            for e in errors
+        ]
+        if rows:
+            with self._session.begin() as s:
+                s.execute(insert(HarvestErrorRow), rows)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        counts: RunCounts,
+        *,
+        response_date: datetime | None = None,
+        message: str | None = None,
+    ) -> HarvestRun:
+        with self._session.begin() as s:
+            row = s.get(HarvestRunRow, run_id)
+            row.status = status
+            row.finished_at = clock.utcnow()
+            row.response_date = response_date
+            row.message = message
+            for name in ("added", "updated", "unchanged", "deleted", "failed", "warnings"):
+                setattr(row, name, getattr(counts, name))
+            return _run(row)
+
+    def get_run(self, run_id: int) -> HarvestRun | None:
+        with self._session() as s:
+            row = s.get(HarvestRunRow, run_id)
+            return _run(row) if row else None
+
+    def list_runs(self, source: str | None = None, limit: int = 20) -> list[HarvestRun]:
+        with self._session() as s:
+            stmt = select(HarvestRunRow).order_by(HarvestRunRow.id.desc()).limit(limit)
+            if source:
+                stmt = stmt.where(HarvestRunRow.source == source)
+            return [_run(r) for r in s.scalars(stmt)]
+
+    def run_errors(self, run_id: int) -> list[RunError]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(HarvestErrorRow)
+                .where(HarvestErrorRow.run_id == run_id)
+                .order_by(HarvestErrorRow.id)
+            )
+            return [RunError(r.source_id, r.stage, r.reason, r.severity) for r in rows]
+
+    def last_successful_run(self, source: str) -> HarvestRun | None:
+        with self._session() as s:
+            row = s.scalars(
+                select(HarvestRunRow)
+                .where(HarvestRunRow.source == source, HarvestRunRow.status == "succeeded")
+                .order_by(HarvestRunRow.id.desc())
+                .limit(1)
+            ).first()
+            return _run(row) if row else None
