@@ -6,7 +6,10 @@ Cases (payload elements are parsed once, up front; only the mapping call is time
 
 * ``oai_dc_synthetic``: N oai_dc records as served by benchmarks/synthetic_oai.py;
 * ``oai_dc_zenodo``: the real Zenodo oai_dc records in tests/fixtures/oai-pmh/zenodo;
-* ``datacite_zenodo``: the real Zenodo DataCite kernel-4 records there.
+* ``datacite_zenodo``: the real Zenodo DataCite kernel-4 records there;
+* ``b2share_real``: the real B2SHARE records of the demo data (JSON, already decoded);
+* ``b2share_cut``: the same with a title and a description over the schema's limits, so
+  every record takes the path where texts are cut.
 
 Each case is run ``--repeat`` times and the best run counts. Prints the figures; the last
 line is one JSON object of them (µs per record).
@@ -20,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -27,12 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic_oai import respond  # noqa: E402
+from mappings.b2share import from_b2share  # noqa: E402
 from mappings.datacite import from_datacite  # noqa: E402
-from mappings.oai_dc import OAI_DC_NS, from_oai_dc  # noqa: E402
+from mappings.namespaces import OAI_DC_NS  # noqa: E402
+from mappings.oai_dc import from_oai_dc  # noqa: E402
 from mappings.xml import parse_xml  # noqa: E402
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
-ZENODO = ROOT / "tests" / "fixtures" / "oai-pmh" / "zenodo"
+ZENODO = ROOT / "catalogue" / "demo" / "data" / "zenodo"
+B2SHARE = ROOT / "catalogue" / "demo" / "data" / "b2share"
 DATACITE_KERNEL_4 = "http://datacite.org/schema/kernel-4"
 
 
@@ -60,8 +67,31 @@ def zenodo(namespace: str) -> list[etree._Element]:
     ]
 
 
+def b2share_records() -> list[dict[str, Any]]:
+    hits: list[dict[str, Any]] = []
+    for path in sorted(B2SHARE.glob("record*.json")) + [
+        B2SHARE / "v1_to_v2_upgrade_expected_records.json"
+    ]:
+        data = json.loads(path.read_text())
+        hits += data if isinstance(data, list) else [data]
+    return [hit for hit in hits if isinstance(hit.get("metadata"), dict)]
+
+
+def b2share_cut_records() -> list[dict[str, Any]]:
+    """Each real record with texts over their limits, cut where a space falls at the cut."""
+    long_title = ("word " * 500).strip()  # 2,499 characters; the limit is 2,000
+    long_text = "text " * 20_001  # over the 100,000 of a description
+    records = []
+    for hit in b2share_records():
+        md = dict(hit["metadata"])
+        md["titles"] = [{"title": long_title}]
+        md["descriptions"] = [{"description": long_text, "description_type": "Abstract"}]
+        records.append({**hit, "metadata": md})
+    return records
+
+
 def best_us_per_record(
-    crosswalk: Callable[[etree._Element], object], records: list[etree._Element], repeat: int
+    crosswalk: Callable[[Any], object], records: list[Any], repeat: int
 ) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -82,6 +112,8 @@ def main() -> None:
         "oai_dc_synthetic": (from_oai_dc, synthetic_oai_dc(args.n)),
         "oai_dc_zenodo": (from_oai_dc, zenodo(OAI_DC_NS)),
         "datacite_zenodo": (from_datacite, zenodo(DATACITE_KERNEL_4)),
+        "b2share_real": (from_b2share, b2share_records()),
+        "b2share_cut": (from_b2share, b2share_cut_records()),
     }
     results: dict[str, float | int] = {}
     for name, (crosswalk, records) in cases.items():

@@ -19,7 +19,7 @@ from rich.table import Table
 from catalogue.config import Settings, SettingsError, is_default_secret, load_settings
 from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
-from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
+from catalogue.store import TOKEN_ROLES, HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
 
 console = Console(stderr=True)
@@ -595,7 +595,7 @@ def tokens() -> None:
 @tokens.command("create")
 @click.option(
     "--role",
-    type=click.Choice(("admin", "depositor", "reader")),
+    type=click.Choice(TOKEN_ROLES),
     required=True,
     help="admin: everything; depositor: deposit and change records, register schemas; "
     "reader: reads only.",

@@ -7,7 +7,7 @@ replace what it does unsafely or strictly:
   size-capped); a page that fails is repaired with :func:`mappings.xml.repair_xml` and
   parsed again, and the repair is reported as page warnings;
 - OAI errors are read from the body whatever the HTTP status (Zenodo sends them with
-  422); ``noRecordsMatch`` is an empty result, every other OAI error raises ``OAIError``;
+  422); ``noRecordsMatch`` is an empty result, every other OAI error raises ``SourceOAIError``;
 - HTTP goes through :mod:`harvester.http` (retries honouring Retry-After, size cap,
   User-Agent, gzip).
 
@@ -34,20 +34,19 @@ from harvester.rest.core import RestClient
 from harvester.settings import HarvestSettings
 from mappings import MappingError
 from mappings.formats import FORMATS, HARVEST_PREFERENCE
+from mappings.namespaces import DAY_GRANULARITY, DC_NS, OAI_NS, SECONDS_GRANULARITY
 from mappings.xml import parse_xml, repair_xml
 
 log = logging.getLogger(__name__)
 
-OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 _OAI = f"{{{OAI_NS}}}"
-_DC = "{http://purl.org/dc/elements/1.1/}"
-DAY_GRANULARITY = "YYYY-MM-DD"
-SECONDS_GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
+_DC = f"{{{DC_NS}}}"
 XML_ACCEPT = "text/xml, application/xml;q=0.9, */*;q=0.1"
 
 
-class OAIError(HarvestError):
-    """An OAI-PMH error answered by the server (badArgument, badResumptionToken, ...)."""
+class SourceOAIError(HarvestError):
+    """An OAI-PMH error the harvested source answered (badArgument, badResumptionToken, ...);
+    the provider's own errors are :class:`catalogue.web.oai.errors.OAIError`."""
 
     def __init__(self, code: str, message: str, url: str = "") -> None:
         self.code = code
@@ -177,7 +176,7 @@ class _PageIterator(OAIResponseIterator):
             if codes == {"noRecordsMatch"}:
                 return  # an empty result, not a failure
             first = errors[0]
-            raise OAIError(
+            raise SourceOAIError(
                 first.get("code", "unknown"),
                 (first.text or "").strip(),
                 response.http_response.url,
@@ -195,7 +194,9 @@ class _PageIterator(OAIResponseIterator):
             # following it would never end.
             seen = self.__dict__.setdefault("_seen_tokens", set())
             if token in seen:
-                raise OAIError("badResumptionToken", f"server repeated the token {token!r}", "")
+                raise SourceOAIError(
+                    "badResumptionToken", f"server repeated the token {token!r}", ""
+                )
             seen.add(token)
 
 
@@ -314,7 +315,7 @@ class OAIClient:
                 if namespace and fmt.namespace == namespace:
                     return fmt.prefix
         names = ", ".join(f.prefix for f in offered) or "none"
-        raise OAIError(
+        raise SourceOAIError(
             "cannotDisseminateFormat",
             f"none of {', '.join(preferred)} offered (offered: {names})",
             self.base_url,

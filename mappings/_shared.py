@@ -11,7 +11,6 @@ from lxml import etree
 from mappings.licences import with_spdx
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 UNAVAILABLE = "(:unav)"
 
 # xs:language, which the XML exports require for language and xml:lang values.

@@ -22,7 +22,6 @@ from mappings.json_common import (
     as_list,
     block,
     clean,
-    cuts_made,
     date_value,
     enum_value,
     identifier,
@@ -82,7 +81,6 @@ def from_b2share(
     if not isinstance(md, Mapping):
         raise MappingError(f"record {hit.get('id')!r} has no metadata object")
     warnings: list[str] = []
-    cuts = cuts_made()
     published = clean(md.get("publication_date"))
     issued = None if published is None else date_value(published)
     dates = [
@@ -93,8 +91,8 @@ def from_b2share(
     ]
     resource_type = next(iter(_dicts(md.get("resource_types"))), {})
     identifiers, doi_ok = _identifiers(md)
-    # Every builder leaves empty values out (in the order the warnings are made), so that
-    # the generic prune pass is needed only when a text was cut (see cuts_made).
+    # Every builder leaves empty values out (in the order the warnings are made) and every
+    # text comes stripped from clean/block, even one cut to its limit: no prune pass needed.
     metadata = {
         "identifiers": identifiers,
         "creators": _people(md.get("creators"), "creator", warnings),
@@ -122,8 +120,6 @@ def from_b2share(
     }
     # Left out: None and empty texts and containers; 0 is a valid publicationYear.
     present = {k: v for k, v in metadata.items() if v or v == 0}
-    if cuts_made() != cuts:  # a text cut to its limit may end in whitespace
-        present = prune(present)
     return complete(present, warnings), warnings
 
 

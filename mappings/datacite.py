@@ -25,6 +25,7 @@ from mappings._shared import (
     text,
 )
 from mappings.datacite_geo import geo_locations
+from mappings.namespaces import DATACITE_KERNEL_PREFIX, OAI_DATACITE_NAMESPACES
 from mappings.normalize import (
     classify_identifier,
     normalize_date,
@@ -43,11 +44,7 @@ from mappings.vocabularies import (
     TITLE_TYPES,
 )
 
-KERNEL_PREFIX = "http://datacite.org/schema/kernel-"
-OAI_DATACITE_NAMESPACES = (
-    "http://schema.datacite.org/oai/oai-1.0/",
-    "http://schema.datacite.org/oai/oai-1.1/",
-)
+KERNEL_PREFIX = DATACITE_KERNEL_PREFIX
 
 # DataCite's standard "no value" codes (our exporter writes them for missing mandatory
 # properties): on the way in they mean "absent", so the mandatory-property warnings fire.

@@ -17,9 +17,17 @@ from mappings import Mapped, MappingError
 from mappings.datacite import OAI_DATACITE_NAMESPACES, from_datacite, is_datacite_namespace
 from mappings.export.datacite import to_datacite, to_oai_datacite
 from mappings.export.oai_dc import to_oai_dc
-from mappings.oai_dc import DC_NS, OAI_DC_NS, from_oai_dc
-
-OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+from mappings.namespaces import (
+    DC_NS,
+    KERNEL4_NS,
+    KERNEL4_SCHEMA,
+    OAI_DATACITE_NS,
+    OAI_DATACITE_SCHEMA,
+    OAI_DC_NS,
+    OAI_DC_SCHEMA,
+    OAI_NS,
+)
+from mappings.oai_dc import from_oai_dc
 
 Reader = Callable[[etree._Element], Mapped]
 # (metadata, *, fallback_year): the year to write when a format needs one the record lacks
@@ -40,22 +48,22 @@ class Format:
 FORMATS: dict[str, Format] = {
     "oai_datacite": Format(
         prefix="oai_datacite",
-        namespace="http://schema.datacite.org/oai/oai-1.1/",
-        schema="http://schema.datacite.org/oai/oai-1.1/oai.xsd",
+        namespace=OAI_DATACITE_NS,
+        schema=OAI_DATACITE_SCHEMA,
         reader=from_datacite,
         writer=to_oai_datacite,
     ),
     "datacite": Format(
         prefix="datacite",
-        namespace="http://datacite.org/schema/kernel-4",
-        schema="http://schema.datacite.org/meta/kernel-4/metadata.xsd",
+        namespace=KERNEL4_NS,
+        schema=KERNEL4_SCHEMA,
         reader=from_datacite,
         writer=to_datacite,
     ),
     "oai_dc": Format(
         prefix="oai_dc",
         namespace=OAI_DC_NS,
-        schema="http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
+        schema=OAI_DC_SCHEMA,
         reader=from_oai_dc,
         writer=to_oai_dc,
     ),

@@ -30,26 +30,11 @@ LONG = 100000  # and its nonEmptyString
 _CACHE_SIZE = 8192
 
 
-class _CutCounter:
-    value = 0
-
-
-_CUTS = _CutCounter()
-
-
-def cuts_made() -> int:
-    """How many texts :func:`clean` and :func:`block` have cut to their limit so far.
-
-    A cut text may end in whitespace, which ``prune`` would strip. Crosswalks that build only
-    non-empty fields (and so skip ``prune``) compare this before and after a record and prune
-    only when it moved. It counts cuts in every thread: another thread's cut can only cause a
-    needless prune, never a missed one.
-    """
-    return _CUTS.value
-
-
 def clean(value: Any, limit: int = SHORT, warnings: list[str] | None = None) -> str | None:
-    """A string (or number) as collapsed, stripped text within ``limit``; None otherwise."""
+    """A string (or number) as collapsed, stripped text within ``limit``; None otherwise.
+
+    A text cut to ``limit`` is stripped again (the cut may fall after a space), so whatever
+    this returns needs no later ``prune``."""
     if value.__class__ is not str:  # the usual case first: one class check
         if value is None or isinstance(value, bool):
             return None
@@ -66,8 +51,7 @@ def clean(value: Any, limit: int = SHORT, warnings: list[str] | None = None) -> 
     if len(text) > limit:
         if warnings is not None:
             warnings.append(f"value of {len(text)} characters cut to {limit}: {text[:40]!r}...")
-        text = text[:limit]
-        _CUTS.value += 1
+        text = text[:limit].rstrip()
     return text
 
 
@@ -79,8 +63,7 @@ def block(value: Any, warnings: list[str] | None = None) -> str | None:
     if text and len(text) > LONG:
         if warnings is not None:
             warnings.append(f"description of {len(text)} characters cut to {LONG}")
-        text = text[:LONG]
-        _CUTS.value += 1
+        text = text[:LONG].rstrip()
     return text
 
 

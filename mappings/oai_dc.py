@@ -11,6 +11,7 @@ from lxml import etree
 
 from mappings import Mapped, MappingError
 from mappings._shared import complete, dedupe, lang_of, strip_html, text
+from mappings.namespaces import DC_NS, OAI_DC_NS
 from mappings.normalize import (
     classify_identifier,
     normalize_date,
@@ -20,9 +21,6 @@ from mappings.normalize import (
     year_of,
 )
 from mappings.people import split_family_given
-
-OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-DC_NS = "http://purl.org/dc/elements/1.1/"
 
 _EMBARGO_END = "info:eu-repo/date/embargoEnd/"
 _DC_ELEMENTS = (

@@ -30,7 +30,8 @@ from urllib.parse import parse_qs, urlsplit
 from lxml import etree
 
 from catalogue.demo.b2share import B2ShareReplay
-from catalogue.demo.repository import DAY, OAI_NS, SECONDS, Repository
+from catalogue.demo.repository import DAY, SECONDS, Repository
+from mappings.namespaces import KERNEL4_NS, KERNEL4_SCHEMA, OAI_NS
 from mappings.xml import parse_xml
 
 log = logging.getLogger(__name__)
@@ -127,10 +128,7 @@ def load_recorded(name: str, page_size: int = 25) -> Repository:
 def load_datacite_examples(page_size: int = 25) -> Repository:
     """DataCite's example records (data/datacite/) as a repository offering ``datacite``."""
     repo = Repository(name="DataCite example records", page_size=page_size)
-    repo.formats["datacite"] = (
-        "http://schema.datacite.org/meta/kernel-4/metadata.xsd",
-        "http://datacite.org/schema/kernel-4",
-    )
+    repo.formats["datacite"] = (KERNEL4_SCHEMA, KERNEL4_NS)
     folder = resources.files("catalogue.demo").joinpath("data", "datacite")
     for n, sub in enumerate(_DATACITE_FOLDERS):
         files = sorted(f for f in folder.joinpath(sub).iterdir() if f.name.endswith(".xml"))

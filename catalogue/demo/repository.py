@@ -4,6 +4,10 @@ It answers the six verbs over whatever records it holds (recorded ones for the d
 hand-made ones in tests), re-paginated into pages of ``page_size`` with its own
 stateless keyset resumption tokens (last datestamp + last identifier + the arguments)
 carrying ``cursor`` and ``completeListSize``. OAI errors are answered with HTTP 200.
+
+The protocol pieces are the provider's (:mod:`catalogue.web.oai`): the same argument
+checks, the same error classes, the same granularities; only the records and the
+(unsigned) tokens are the replay's own.
 """
 
 from __future__ import annotations
@@ -13,35 +17,27 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
+from catalogue.web.oai.arguments import ListArgs, list_args, parse_request
+from catalogue.web.oai.errors import (
+    BadArgument,
+    BadResumptionToken,
+    CannotDisseminateFormat,
+    IdDoesNotExist,
+    NoRecordsMatch,
+    NoSetHierarchy,
+    OAIError,
+)
+from mappings.namespaces import DAY_GRANULARITY as DAY
+from mappings.namespaces import OAI_NS, OAI_SCHEMA, XSI_NS
+from mappings.namespaces import SECONDS_GRANULARITY as SECONDS
 from mappings.xml import parse_xml
 
-OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 _OAI = f"{{{OAI_NS}}}"
-DAY = "YYYY-MM-DD"
-SECONDS = "YYYY-MM-DDThh:mm:ssZ"
-
-_ARGS = {
-    "Identify": (set(), set()),
-    "ListMetadataFormats": (set(), {"identifier"}),
-    "ListSets": (set(), {"resumptionToken"}),
-    "GetRecord": ({"identifier", "metadataPrefix"}, set()),
-    "ListIdentifiers": ({"metadataPrefix"}, {"from", "until", "set", "resumptionToken"}),
-    "ListRecords": ({"metadataPrefix"}, {"from", "until", "set", "resumptionToken"}),
-}
-
-
-class OAIProblem(Exception):
-    """An OAI-PMH error to answer (code as in the spec)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -123,23 +119,20 @@ class Repository:
     def respond(self, query: Mapping[str, list[str]], base_url: str) -> bytes:
         """The complete OAI-PMH response document for one request's arguments."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        verb_values = query.get("verb", [])
-        verb = verb_values[0] if len(verb_values) == 1 else ""
+        verb: str | None = None
         try:
-            if verb not in _ARGS:
-                raise OAIProblem("badVerb", "missing, repeated or illegal verb")
-            args = _arguments(verb, query)
+            oai_request = parse_request(query)
+            verb, args = oai_request.verb, oai_request.arguments
             request = _request_element(base_url, verb, args)
             body = _HANDLERS[verb](self, args, base_url)
-        except OAIProblem as problem:
-            request = _request_element(base_url, verb if verb in _ARGS else None, {})
+        except OAIError as problem:
+            request = _request_element(base_url, verb, {})
             body = f'<error code="{problem.code}">{escape(problem.message)}</error>'.encode()
         return b"".join(
             (
                 b'<?xml version="1.0" encoding="UTF-8"?>\n',
-                f'<OAI-PMH xmlns="{OAI_NS}" '
-                'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-                f'xsi:schemaLocation="{OAI_NS} {OAI_NS}OAI-PMH.xsd">'.encode(),
+                f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="{XSI_NS}" '
+                f'xsi:schemaLocation="{OAI_NS} {OAI_SCHEMA}">'.encode(),
                 f"<responseDate>{now}</responseDate>".encode(),
                 request,
                 body,
@@ -167,7 +160,7 @@ class Repository:
         if "identifier" in args:
             prefixes = [p for p in prefixes if args["identifier"] in self.records[p]]
             if not prefixes:
-                raise OAIProblem("idDoesNotExist", f"unknown identifier {args['identifier']}")
+                raise IdDoesNotExist(f"unknown identifier {args['identifier']}")
         parts = [
             f"<metadataFormat><metadataPrefix>{escape(p)}</metadataPrefix>"
             f"<schema>{escape(self.formats[p][0])}</schema>"
@@ -179,12 +172,12 @@ class Repository:
 
     def _list_sets(self, args: dict[str, str], _base_url: str) -> bytes:
         if "resumptionToken" in args:
-            raise OAIProblem("badResumptionToken", "ListSets is answered in one page")
+            raise BadResumptionToken("ListSets is answered in one page")
         specs = sorted(
             {s for recs in self.records.values() for r in recs.values() for s in r.set_specs}
         )
         if not specs:
-            raise OAIProblem("noSetHierarchy", "this repository has no sets")
+            raise NoSetHierarchy("this repository has no sets")
         parts = [
             f"<set><setSpec>{escape(s)}</setSpec><setName>{escape(s)}</setName></set>"
             for s in specs
@@ -196,16 +189,15 @@ class Repository:
         record = records.get(args["identifier"])
         if record is None:
             if any(args["identifier"] in recs for recs in self.records.values()):
-                raise OAIProblem("cannotDisseminateFormat", "record not in this format")
-            raise OAIProblem("idDoesNotExist", f"unknown identifier {args['identifier']}")
+                raise CannotDisseminateFormat("record not in this format")
+            raise IdDoesNotExist(f"unknown identifier {args['identifier']}")
         return b"<GetRecord>" + record.xml + b"</GetRecord>"
 
     def _list(self, args: dict[str, str], verb: str) -> bytes:
         if "resumptionToken" in args:
             args = _decode_token(args["resumptionToken"])
-        prefix = args["metadataPrefix"]
-        lower, upper = self._date_range(args.get("from"), args.get("until"))
-        wanted = args.get("set")
+        listed = self._list_args(args)
+        prefix, lower, upper, wanted = listed.prefix, listed.from_, listed.until, listed.set_spec
         matching = sorted(
             (
                 r
@@ -220,7 +212,7 @@ class Repository:
             key=lambda r: (r.datestamp, r.identifier),
         )
         if not matching:
-            raise OAIProblem("noRecordsMatch", "no records match the arguments")
+            raise NoRecordsMatch("no records match the arguments")
         after = args.get("after")
         start = 0
         if after:
@@ -254,21 +246,17 @@ class Repository:
 
     def _records_of(self, prefix: str) -> dict[str, ReplayRecord]:
         if prefix not in self.formats or not self.records.get(prefix):
-            raise OAIProblem("cannotDisseminateFormat", f"metadataPrefix {prefix} not supported")
+            raise CannotDisseminateFormat(f"metadataPrefix {prefix} not supported")
         return self.records[prefix]
 
-    def _date_range(
-        self, lower: str | None, upper: str | None
-    ) -> tuple[datetime | None, datetime | None]:
-        lows = _argument_date(lower, self.granularity, "from")
-        highs = _argument_date(upper, self.granularity, "until")
-        if lower and upper and len(lower) != len(upper):
-            raise OAIProblem("badArgument", "from and until have different granularities")
-        low = lows[0] if lows else None
-        high = highs[1] if highs else None
-        if low and high and low > high:
-            raise OAIProblem("badArgument", "from is after until")
-        return low, high
+    def _list_args(self, args: Mapping[str, str]) -> ListArgs:
+        """The provider's checks, plus this repository's granularity: a repository of
+        day granularity refuses from/until to the second (spec 3.3.1)."""
+        if self.granularity == DAY:
+            for name in ("from", "until"):
+                if len(args.get(name) or "") > len("YYYY-MM-DD"):
+                    raise BadArgument(f"{name} is finer than this repository's granularity")
+        return list_args(args)
 
 
 _HANDLERS = {
@@ -294,45 +282,6 @@ def format_date(value: datetime, granularity: str) -> str:
     return value.strftime("%Y-%m-%d" if granularity == DAY else "%Y-%m-%dT%H:%M:%SZ")
 
 
-def _argument_date(
-    text: str | None, granularity: str, name: str
-) -> tuple[datetime, datetime] | None:
-    """(first, last) second an inclusive from/until argument covers."""
-    if text is None:
-        return None
-    try:
-        if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d")
-            return day, day + timedelta(days=1, seconds=-1)
-        if granularity == SECONDS and len(text) == 20:
-            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
-            return moment, moment
-    except ValueError:
-        pass
-    raise OAIProblem("badArgument", f"illegal {name} date {text!r} for granularity {granularity}")
-
-
-def _arguments(verb: str, query: Mapping[str, list[str]]) -> dict[str, str]:
-    required, optional = _ARGS[verb]
-    args: dict[str, str] = {}
-    for name, values in query.items():
-        if name == "verb":
-            continue
-        if name not in required | optional:
-            raise OAIProblem("badArgument", f"illegal argument {name}")
-        if len(values) != 1:
-            raise OAIProblem("badArgument", f"repeated argument {name}")
-        args[name] = values[0]
-    if "resumptionToken" in args:
-        if len(args) > 1:
-            raise OAIProblem("badArgument", "resumptionToken is an exclusive argument")
-        return args
-    missing = required - args.keys()
-    if missing:
-        raise OAIProblem("badArgument", f"missing argument {', '.join(sorted(missing))}")
-    return args
-
-
 def _request_element(base_url: str, verb: str | None, args: dict[str, str]) -> bytes:
     attrs = "".join(f" {k}={quoteattr(v)}" for k, v in sorted(args.items()))
     verb_attr = f" verb={quoteattr(verb)}" if verb else ""
@@ -355,5 +304,5 @@ def _decode_token(token: str) -> dict[str, str]:
             raise ValueError(token)
         datetime.fromisoformat(state["after"][0])
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise OAIProblem("badResumptionToken", "invalid or expired resumptionToken") from exc
+        raise BadResumptionToken("invalid or expired resumptionToken") from exc
     return state

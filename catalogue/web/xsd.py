@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from mappings.datacite import KERNEL_PREFIX, OAI_DATACITE_NAMESPACES
-from mappings.oai_dc import OAI_DC_NS
+from mappings.namespaces import OAI_DC_NS
 
 XSD_DIR = Path(__file__).resolve().parent.parent / "schemas" / "xsd"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"

@@ -10,7 +10,14 @@ from __future__ import annotations
 from lxml import etree
 
 from mappings import MappingError
-from mappings._shared import LANG_TAG, XML_LANG, XSI_NS
+from mappings._shared import LANG_TAG, XML_LANG
+from mappings.namespaces import (
+    KERNEL4_NS,
+    KERNEL4_SCHEMA,
+    OAI_DATACITE_NS,
+    OAI_DATACITE_SCHEMA,
+    XSI_NS,
+)
 from mappings.vocabularies import (
     CONTRIBUTOR_TYPES,
     DATE_TYPES,
@@ -24,10 +31,6 @@ from mappings.vocabularies import (
 )
 from mappings.xml import xml_safe
 
-KERNEL4_NS = "http://datacite.org/schema/kernel-4"
-KERNEL4_SCHEMA = "http://schema.datacite.org/meta/kernel-4/metadata.xsd"
-OAI_DATACITE_NS = "http://schema.datacite.org/oai/oai-1.1/"
-OAI_DATACITE_SCHEMA = "http://schema.datacite.org/oai/oai-1.1/oai.xsd"
 UNAVAILABLE = "(:unav)"
 
 _RELATED_TYPES = {t.lower(): t for t in RELATED_IDENTIFIER_TYPES}

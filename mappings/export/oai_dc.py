@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-from mappings._shared import LANG_TAG, XML_LANG, XSI_NS
+from mappings._shared import LANG_TAG, XML_LANG
+from mappings.namespaces import DC_NS, OAI_DC_NS, OAI_DC_SCHEMA, XSI_NS
 from mappings.xml import xml_safe
-
-OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
-DC_NS = "http://purl.org/dc/elements/1.1/"
 
 
 def to_oai_dc(metadata: dict, *, fallback_year: int | None = None) -> etree._Element:

@@ -11,7 +11,7 @@ from catalogue.demo.repository import Repository
 from harvester.http import ResponseTooLarge, retry_after_seconds
 from harvester.oai import (
     OAIClient,
-    OAIError,
+    SourceOAIError,
     UnreadableResponse,
     format_datestamp,
     parse_datestamp,
@@ -98,7 +98,7 @@ def test_choose_prefix_prefers_datacite_formats(serve, make_record, harvest_with
         ]
         assert client.choose_prefix() == "oai_datacite"
         assert client.choose_prefix(("datacite", "oai_dc")) == "datacite"
-        with pytest.raises(OAIError) as info:
+        with pytest.raises(SourceOAIError) as info:
             client.choose_prefix(("marcxml",))
     assert info.value.code == "cannotDisseminateFormat"
 
@@ -115,7 +115,10 @@ def test_choose_prefix_matches_by_namespace(serve, make_record, harvest_with):
 
 def test_oai_error_read_from_the_body_of_any_status(serve, small_repo, harvest_with):
     server = serve({"/oai": small_repo})
-    with OAIClient(server.url("/oai"), harvest_with()) as client, pytest.raises(OAIError) as info:
+    with (
+        OAIClient(server.url("/oai"), harvest_with()) as client,
+        pytest.raises(SourceOAIError) as info,
+    ):
         list(client.iter_pages("nonsense"))
     assert info.value.code == "cannotDisseminateFormat"
 
@@ -146,7 +149,7 @@ def test_repeated_resumption_token_stops_the_loop(serve, small_repo, harvest_wit
     server.intercept = lambda path, q: (200, {}, first) if "resumptionToken" in q else None
     with (
         OAIClient(server.url("/oai"), harvest_with()) as client,
-        pytest.raises(OAIError, match="repeated"),
+        pytest.raises(SourceOAIError, match="repeated"),
     ):
         list(client.iter_pages("oai_dc"))
 
@@ -169,7 +172,7 @@ def test_resumption_token_cycle_stops_the_loop(serve, small_repo, harvest_with):
     server.intercept = cycle
     with (
         OAIClient(server.url("/oai"), harvest_with()) as client,
-        pytest.raises(OAIError, match="repeated"),
+        pytest.raises(SourceOAIError, match="repeated"),
     ):
         list(client.iter_pages("oai_dc"))
     assert len(calls) == 2

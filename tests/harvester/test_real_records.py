@@ -14,9 +14,10 @@ from catalogue.demo.repository import Repository
 from catalogue.model import record_id, validate_metadata
 from catalogue.store import Store
 from harvester.harvest import harvest_source
-from harvester.oai import OAI_NS, parse_record
+from harvester.oai import parse_record
 from mappings import MappingError
 from mappings.formats import map_payload
+from mappings.namespaces import OAI_NS
 from mappings.xml import parse_xml
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real-records"

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
+from catalogue.demo import DEMO_DATA
 from catalogue.model import LOCAL_SOURCE, record_id
 from catalogue.remap import remap
 from catalogue.store import IncomingRecord, LocalWrite, Store
 from harvester.harvest import harvest_source
 
-KERNEL4 = (
-    Path(__file__).resolve().parent.parent
-    / "fixtures"
-    / "datacite"
-    / "xml-kernel-4"
-    / "datacite-example-full-v4.xml"
-)
+KERNEL4 = DEMO_DATA / "datacite" / "xml-kernel-4" / "datacite-example-full-v4.xml"
 
 
 def _harvest_zenodo(store: Store, replay, settings) -> None:

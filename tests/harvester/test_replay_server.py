@@ -7,6 +7,7 @@ from pathlib import Path
 import requests
 from lxml import etree
 
+from catalogue.demo import DEMO_DATA
 from catalogue.demo.replay import DEMO_SOURCES, record_counts
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "oai-pmh"
@@ -78,7 +79,7 @@ def test_list_records_is_paginated_with_cursor_and_size(replay):
 
 
 def test_served_record_xml_is_the_recorded_xml(replay):
-    recorded = etree.parse(str(FIXTURES / "zenodo" / "ListRecords_datacite.xml")).getroot()
+    recorded = etree.parse(str(DEMO_DATA / "zenodo" / "ListRecords_datacite.xml")).getroot()
     first = recorded.find(".//o:record", NS)
     identifier = first.findtext("o:header/o:identifier", namespaces=NS)
     root = _get(

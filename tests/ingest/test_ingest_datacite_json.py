@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from catalogue.demo import DEMO_DATA
 from catalogue.web.xsd import validate_deposit
 from mappings.datacite_json import from_datacite_json
 
@@ -241,7 +242,7 @@ def test_a_create_doi_body_as_datacite_clients_send_it(ingest_app) -> None:
 
 def test_oai_datacite_without_payload_is_accepted_as_a_document(ingest_app) -> None:
     """DSpace's oai_datacite: the kernel-4 <resource> straight inside the wrapper."""
-    kernel = (FIXTURES / "xml-kernel-4" / "datacite-example-full-v4.xml").read_bytes()
+    kernel = (DEMO_DATA / "datacite/xml-kernel-4/datacite-example-full-v4.xml").read_bytes()
     resource = kernel[kernel.index(b"<resource") :]
     wrapper = (
         b'<oai_datacite xmlns="http://schema.datacite.org/oai/oai-1.1/">'

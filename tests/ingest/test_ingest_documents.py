@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from ingest_support import metadata
 from lxml import etree
 
-DATA = Path(__file__).resolve().parents[2] / "catalogue/demo/data"
+from catalogue.demo import DEMO_DATA
+
+DATA = DEMO_DATA
 KERNEL4 = DATA / "datacite/xml-kernel-4/datacite-example-full-v4.xml"
 KERNEL3 = DATA / "datacite/xml-kernel-3/datacite-example-full-v3.1.xml"
 QUIRKS = DATA / "datacite/xml-quirks-bolognese"

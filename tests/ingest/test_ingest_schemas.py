@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from ingest_support import metadata
 
-KERNEL4 = (
-    Path(__file__).resolve().parents[2]
-    / "catalogue/demo/data/datacite/xml-kernel-4/datacite-example-full-v4.xml"
-)
+from catalogue.demo import DEMO_DATA
+
+KERNEL4 = DEMO_DATA / "datacite/xml-kernel-4/datacite-example-full-v4.xml"
 INSTRUMENT = {
     "type": "object",
     "required": ["instrument"],

@@ -5,26 +5,28 @@ it without clashing with other folders' conftest modules."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 from lxml import etree
+from xsd_validator import validate as xsd_validate
 
+from catalogue.demo import DEMO_DATA
 from mappings.xml import parse_xml
 
 TESTS = Path(__file__).resolve().parents[1]
+# Test-only files; the recorded responses and DataCite examples the demo serves are read
+# from the package (DEMO_DATA), their one copy.
 FIXTURES = TESTS / "fixtures"
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 
-DATACITE_FILES = sorted((FIXTURES / "datacite").glob("xml-*/*.xml"))
+DATACITE_FILES = sorted((DEMO_DATA / "datacite").glob("xml-*/*.xml"))
 OAI_RESPONSE_FILES = sorted(
     [
-        *(FIXTURES / "oai-pmh" / "zenodo").glob("ListRecords_*.xml"),
-        *(FIXTURES / "oai-pmh" / "zenodo").glob("GetRecord_*.xml"),
-        FIXTURES / "oai-pmh" / "dspace-eur-pyoai" / "ListRecords.xml",
-        *(FIXTURES / "oai-pmh" / "sickle").glob("ListRecords[0-9]*.xml"),
-        FIXTURES / "oai-pmh" / "sickle" / "ListRecords.xml",
+        *(DEMO_DATA / "zenodo").glob("ListRecords_*.xml"),
+        *(DEMO_DATA / "zenodo").glob("GetRecord_*.xml"),
+        DEMO_DATA / "dspace" / "ListRecords.xml",
+        *(DEMO_DATA / "sickle").glob("ListRecords[0-9]*.xml"),
+        DEMO_DATA / "sickle" / "ListRecords.xml",
     ]
 )
 MAPPED_NAMESPACES = (
@@ -34,24 +36,16 @@ MAPPED_NAMESPACES = (
 )
 
 
-def _load_validator():
-    # tests/xsd/validate.py is written to run from its own folder: load it by path.
-    spec = importlib.util.spec_from_file_location("xsd_validate", TESTS / "xsd" / "validate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module.validate
-
-
-xsd_validate = _load_validator()
-
-
 def load(path: Path) -> etree._Element:
     return parse_xml(path.read_bytes())
 
 
 def fixture(relative: str) -> etree._Element:
     return load(FIXTURES / relative)
+
+
+def demo_file(relative: str) -> etree._Element:
+    return load(DEMO_DATA / relative)
 
 
 def payloads(path: Path) -> list[tuple[str, etree._Element]]:

@@ -1,7 +1,7 @@
 """The shared format registry."""
 
 import pytest
-from crosswalk_support import fixture
+from crosswalk_support import demo_file, fixture
 from lxml import etree
 
 from mappings import MappingError
@@ -50,7 +50,7 @@ def test_map_payload_refuses_unknown_namespaces():
 
 
 def test_writers_produce_what_readers_read():
-    resource = fixture("datacite/xml-kernel-4/datacite-example-dataset-v4.xml")
+    resource = demo_file("datacite/xml-kernel-4/datacite-example-dataset-v4.xml")
     metadata, _ = map_payload(resource)
     for fmt in FORMATS.values():
         element = parse_xml(etree.tostring(fmt.writer(metadata)))
@@ -60,7 +60,7 @@ def test_writers_produce_what_readers_read():
 
 @pytest.mark.parametrize("namespace", ["oai-1.0", "oai-1.1"])
 def test_oai_datacite_wrappers_are_unwrapped(namespace):
-    resource = fixture("datacite/xml-kernel-3/datacite-example-full-v3.1.xml")
+    resource = demo_file("datacite/xml-kernel-3/datacite-example-full-v3.1.xml")
     wrapper = parse_xml(
         f"<oai_datacite xmlns='http://schema.datacite.org/oai/{namespace}/'>"
         "<schemaVersion>3.1</schemaVersion><datacentreSymbol>X</datacentreSymbol>"

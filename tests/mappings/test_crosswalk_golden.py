@@ -1,17 +1,18 @@
 """Golden checks of the important fields for specific fixtures (values read off the files)."""
 
-from crosswalk_support import FIXTURES, fixture, payloads
+from crosswalk_support import FIXTURES, demo_file, payloads
 
+from catalogue.demo import DEMO_DATA
 from mappings.datacite import from_datacite
 from mappings.oai_dc import from_oai_dc
 
 
 def dc(path: str, index: int = 0):
-    return from_oai_dc(payloads(FIXTURES / path)[index][1])
+    return from_oai_dc(payloads(path)[index][1])
 
 
 def dcite(path: str):
-    return from_datacite(fixture(path))
+    return from_datacite(demo_file(path))
 
 
 def test_kernel4_full():
@@ -184,7 +185,7 @@ def test_empty_geolocation_is_dropped():
 
 
 def test_zenodo_datacite_record():
-    md, _ = from_datacite(payloads(FIXTURES / "oai-pmh/zenodo/GetRecord_datacite.xml")[0][1])
+    md, _ = from_datacite(payloads(DEMO_DATA / "zenodo/GetRecord_datacite.xml")[0][1])
     assert md["identifiers"][0] == {
         "identifier": "10.5281/zenodo.10357859",
         "identifierType": "DOI",
@@ -200,7 +201,7 @@ def test_zenodo_datacite_record():
 
 
 def test_zenodo_oai_dc_article():
-    md, warnings = dc("oai-pmh/zenodo/ListRecords_oai_dc_from_until.xml")
+    md, warnings = dc(DEMO_DATA / "zenodo/ListRecords_oai_dc_from_until.xml")
     assert md["identifiers"] == [
         {"identifier": "10.5281/zenodo.19355137", "identifierType": "DOI"},
         {"identifier": "oai:zenodo.org:19355137", "identifierType": "OAI"},
@@ -230,7 +231,7 @@ def test_zenodo_oai_dc_article():
 
 
 def test_zenodo_oai_dc_software_names():
-    md, _ = from_oai_dc(next(fixture("oai-pmh/zenodo/GetRecord_oai_dc.xml").iter("{*}dc")))
+    md, _ = from_oai_dc(next(demo_file("zenodo/GetRecord_oai_dc.xml").iter("{*}dc")))
     first = md["creators"][0]
     assert first == {
         "name": "Klar, Jochen",
@@ -242,7 +243,7 @@ def test_zenodo_oai_dc_software_names():
 
 
 def test_dspace_oai_dc_record():
-    md, warnings = dc("oai-pmh/dspace-eur-pyoai/ListRecords.xml")
+    md, warnings = dc(DEMO_DATA / "dspace/ListRecords.xml")
     assert md["identifiers"] == [
         {"identifier": "90-5892-036-4", "identifierType": "ISBN"},
         {"identifier": "1765/308", "identifierType": "Handle"},
@@ -255,7 +256,7 @@ def test_dspace_oai_dc_record():
 
 
 def test_sickle_oai_dc_record():
-    md, _ = dc("oai-pmh/sickle/GetRecord.xml")
+    md, _ = dc(FIXTURES / "oai-pmh/sickle/GetRecord.xml")
     assert md["titles"] == [{"title": "Sample Title"}]
     assert md["language"] == "en"
     assert md["publicationYear"] == 2011

@@ -1,7 +1,7 @@
 """Safe parsing of hostile XML, and repair of broken pages."""
 
 import pytest
-from crosswalk_support import FIXTURES, fixture
+from crosswalk_support import FIXTURES, demo_file, fixture
 
 from mappings import MappingError
 from mappings.datacite import from_datacite
@@ -104,7 +104,7 @@ def test_repair_leaves_good_documents_alone():
 
 def test_readers_refuse_the_wrong_root():
     dc = next(fixture("oai-pmh/sickle/GetRecord.xml").iter("{*}dc"))
-    resource = fixture("datacite/xml-kernel-4/datacite-example-full-v4.xml")
+    resource = demo_file("datacite/xml-kernel-4/datacite-example-full-v4.xml")
     with pytest.raises(MappingError):
         from_datacite(dc)
     with pytest.raises(MappingError):

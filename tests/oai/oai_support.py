@@ -9,7 +9,6 @@ middleware; the fixture fails the test if any response was invalid or not HTTP 2
 from __future__ import annotations
 
 import gzip
-import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,21 +20,20 @@ from typing import Any
 import requests
 from live_server import serve_in_thread
 from lxml import etree
+from xsd_validator import validate  # tests/xsd/validate.py over the packaged schemas
 
 from catalogue.config import Settings, load_settings
+from catalogue.demo import DEMO_DATA
 from catalogue.search.indexer import open_index
 from catalogue.store import IncomingRecord, Store
 from catalogue.web.app import create_app
 from mappings.formats import map_payload
 from mappings.xml import parse_xml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "xsd"))
-from validate import validate  # noqa: E402  (tests/xsd/validate.py, a verbatim copy)
-
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 NS = {"o": OAI_NS}
 REPO_ID = "catalogue.test.org"
-KERNEL4_DIR = Path(__file__).resolve().parents[2] / "catalogue/demo/data/datacite/xml-kernel-4"
+KERNEL4_DIR = DEMO_DATA / "datacite/xml-kernel-4"
 KINDS = ("Dataset", "Software", "Image", "Text", "Collection")
 
 

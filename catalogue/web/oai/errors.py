@@ -43,3 +43,7 @@ class NoRecordsMatch(OAIError):
 
 class NoMetadataFormats(OAIError):
     code = "noMetadataFormats"
+
+
+class NoSetHierarchy(OAIError):
+    code = "noSetHierarchy"

@@ -55,6 +55,7 @@ from catalogue.web.oai.tokens import ListState, TokenSigner
 from catalogue.web.services import services
 from harvester import clock
 from mappings.formats import FORMATS, Format
+from mappings.namespaces import SECONDS_GRANULARITY
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def identify(ctx: Context, _arguments: dict[str, str]) -> list[str]:
         f"<adminEmail>{xml.text(settings.admin_email)}</adminEmail>",
         f"<earliestDatestamp>{xml.stamp(earliest)}</earliestDatestamp>",
         "<deletedRecord>persistent</deletedRecord>",
-        "<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>",
+        f"<granularity>{SECONDS_GRANULARITY}</granularity>",
         "<compression>gzip</compression>",
         "<compression>deflate</compression>",
         xml.oai_identifier_description(settings.repository_identifier, sample),

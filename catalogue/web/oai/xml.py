@@ -17,19 +17,23 @@ from lxml import etree
 
 from catalogue.model import SET_SPEC
 from catalogue.store import OaiEntry
+from mappings.namespaces import (
+    DC_NS,
+    OAI_DC_NS,
+    OAI_DC_SCHEMA,
+    OAI_ID_NS,
+    OAI_ID_SCHEMA,
+    OAI_NS,
+    OAI_SCHEMA,
+    PROVENANCE_NS,
+    PROVENANCE_SCHEMA,
+    XSI_NS,
+)
 from mappings.xml import xml_safe
-
-OAI_NS = "http://www.openarchives.org/OAI/2.0/"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-OAI_ID_NS = "http://www.openarchives.org/OAI/2.0/oai-identifier"
-PROVENANCE_NS = "http://www.openarchives.org/OAI/2.0/provenance"
-OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-DC_NS = "http://purl.org/dc/elements/1.1/"
 
 _PROLOG = '<?xml version="1.0" encoding="UTF-8"?>\n'
 _ROOT = (
-    f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="{XSI_NS}" '
-    f'xsi:schemaLocation="{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">'
+    f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{OAI_NS} {OAI_SCHEMA}">'
 )
 # Characters an xs:anyURI may hold unescaped; anything else is percent-encoded.
 _URI_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
@@ -103,7 +107,7 @@ def provenance(entry: OaiEntry, base_url: str, metadata_namespace: str) -> str:
     assert entry.source_datestamp is not None and entry.harvested_at is not None
     return (
         f'<about><provenance xmlns="{PROVENANCE_NS}" xmlns:xsi="{XSI_NS}" '
-        f'xsi:schemaLocation="{PROVENANCE_NS} http://www.openarchives.org/OAI/2.0/provenance.xsd">'
+        f'xsi:schemaLocation="{PROVENANCE_NS} {PROVENANCE_SCHEMA}">'
         f'<originDescription harvestDate="{stamp(entry.harvested_at)}" altered="true">'
         f"<baseURL>{uri(base_url)}</baseURL>"
         f"<identifier>{uri(entry.source_id)}</identifier>"
@@ -116,7 +120,7 @@ def provenance(entry: OaiEntry, base_url: str, metadata_namespace: str) -> str:
 def oai_identifier_description(repository_identifier: str, sample: str) -> str:
     return (
         f'<description><oai-identifier xmlns="{OAI_ID_NS}" xmlns:xsi="{XSI_NS}" '
-        f'xsi:schemaLocation="{OAI_ID_NS} http://www.openarchives.org/OAI/2.0/oai-identifier.xsd">'
+        f'xsi:schemaLocation="{OAI_ID_NS} {OAI_ID_SCHEMA}">'
         "<scheme>oai</scheme>"
         f"<repositoryIdentifier>{text(repository_identifier)}</repositoryIdentifier>"
         "<delimiter>:</delimiter>"
@@ -129,7 +133,7 @@ def dc_description(description: str) -> str:
     """A setDescription in oai_dc."""
     return (
         f'<setDescription><oai_dc:dc xmlns:oai_dc="{OAI_DC_NS}" xmlns:dc="{DC_NS}" '
-        f'xsi:schemaLocation="{OAI_DC_NS} http://www.openarchives.org/OAI/2.0/oai_dc.xsd">'
+        f'xsi:schemaLocation="{OAI_DC_NS} {OAI_DC_SCHEMA}">'
         f"<dc:description>{text(description)}</dc:description>"
         "</oai_dc:dc></setDescription>"
     )

@@ -24,12 +24,20 @@ from urllib.parse import urlencode
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from catalogue.demo import DEMO_DATA
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 JSON_TYPE = "application/json"
 
 
 def load_fixture(name: str) -> Any:
+    """A JSON file of the tests' own fixtures (test-only responses)."""
     return json.loads((FIXTURES / name).read_text())
+
+
+def load_demo(name: str) -> Any:
+    """A JSON file of the package's demo data (the real B2SHARE records, their one copy)."""
+    return json.loads((DEMO_DATA / name).read_text())
 
 
 @dataclass
@@ -142,7 +150,7 @@ def b2share_record(
 
 
 def _TEMPLATE() -> dict:  # noqa: N802 - a constant read lazily
-    return load_fixture("b2share/record_all_metadata_fields.json")
+    return load_demo("b2share/record_all_metadata_fields.json")
 
 
 class B2ShareApp:
@@ -160,7 +168,7 @@ class B2ShareApp:
         max_result_window: int = 10_000,
         max_size: int = 10_000,
     ) -> None:
-        self.communities = communities or [load_fixture("b2share/community.json")]
+        self.communities = communities or [load_demo("b2share/community.json")]
         self.max_result_window = max_result_window
         self.max_size = max_size
         self.set_records(records or [])

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 
 import pytest
-from rest_servers import B2ShareApp, Fault, b2share_record, load_fixture
+from rest_servers import B2ShareApp, Fault, b2share_record, load_demo
 
 from catalogue.model import record_id, validate_metadata
 from catalogue.store import Store
@@ -35,14 +35,14 @@ def add(store: Store, url: str, key: str = "b2", **config) -> None:
 
 @pytest.mark.parametrize("name", [*REAL, "record_from_search_hits.json"])
 def test_real_records_map_to_valid_canonical_metadata(name):
-    metadata, warnings = from_b2share(load_fixture(f"b2share/{name}"))
+    metadata, warnings = from_b2share(load_demo(f"b2share/{name}"))
     assert validate_metadata(metadata) == []
     assert metadata["titles"][0]["title"]
     assert all(isinstance(w, str) for w in warnings)
 
 
 def test_crosswalk_of_the_richest_real_record():
-    metadata, warnings = from_b2share(load_fixture("b2share/record_all_metadata_fields.json"))
+    metadata, warnings = from_b2share(load_demo("b2share/record_all_metadata_fields.json"))
     assert warnings == []
     assert metadata["identifiers"] == [
         {"identifier": "10.5072/b2share.b43a0e6914e34de8bd19613bcdc0d364", "identifierType": "DOI"},
@@ -64,7 +64,7 @@ def test_crosswalk_of_the_richest_real_record():
 
 def test_community_block_is_kept_as_extra_metadata():
     metadata, _ = from_b2share(
-        load_fixture("b2share/record_published_bbmri_trng.json"),
+        load_demo("b2share/record_published_bbmri_trng.json"),
         {BBMRI: {"name": "BBMRI", "schema_version": 0}},
     )
     extra = metadata["extra"]["b2share"]
@@ -75,7 +75,7 @@ def test_community_block_is_kept_as_extra_metadata():
 
 def test_v1_upgraded_records_map_or_fail_cleanly():
     mapped = 0
-    for hit in load_fixture("b2share/v1_to_v2_upgrade_expected_records.json"):
+    for hit in load_demo("b2share/v1_to_v2_upgrade_expected_records.json"):
         try:
             metadata, _ = from_b2share(hit)
         except ValueError:
@@ -89,8 +89,8 @@ def test_v1_upgraded_records_map_or_fail_cleanly():
 
 
 def test_full_harvest_of_real_records(store: Store, api, rest_settings):
-    hits = [load_fixture(f"b2share/{name}") for name in REAL]
-    hits.append(load_fixture("b2share/record_from_search_hits.json"))  # a draft
+    hits = [load_demo(f"b2share/{name}") for name in REAL]
+    hits.append(load_demo("b2share/record_from_search_hits.json"))  # a draft
     server = api(B2ShareApp(hits))
     add(store, server.url())
     run = harvest_source(store, "b2", rest_settings)

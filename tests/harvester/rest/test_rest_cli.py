@@ -7,11 +7,11 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from rest_servers import B2ShareApp, b2share_record, load_fixture
+from rest_servers import B2ShareApp, b2share_record, load_demo
 
 
 def test_register_and_harvest_a_b2share_source(cli, api, tmp_path: Path) -> None:
-    hits = [load_fixture("b2share/record_all_metadata_fields.json")]
+    hits = [load_demo("b2share/record_all_metadata_fields.json")]
     hits += [b2share_record(n, datetime(2020, 1, 1) + timedelta(days=n)) for n in range(12)]
     server = api(B2ShareApp(hits))
     config = tmp_path / "b2share.json"

@@ -13,7 +13,7 @@ import copy
 import random
 
 import pytest
-from rest_servers import JsonApp, b2share_record, load_fixture, mdm_record
+from rest_servers import JsonApp, b2share_record, load_demo, mdm_record
 
 from catalogue.model import record_id
 from catalogue.store import Store
@@ -49,8 +49,8 @@ FIELDS = [
 
 def odd_records(n: int) -> list[dict]:
     rng = random.Random(8)
-    bases = [load_fixture(f"b2share/{name}") for name in FIXTURES]
-    bases += load_fixture("b2share/v1_to_v2_upgrade_expected_records.json")
+    bases = [load_demo(f"b2share/{name}") for name in FIXTURES]
+    bases += load_demo("b2share/v1_to_v2_upgrade_expected_records.json")
     bases = [b for b in bases if isinstance(b.get("metadata"), dict)]
     records = []
     for _ in range(n):
