@@ -1,12 +1,14 @@
 """Harvest benchmark: bare sickle iteration vs the full pipeline (parse, map, store, index).
 
     .venv/bin/python benchmarks/harvest_bench.py [--n 100000] [--rss-n 10000]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 A synthetic OAI-PMH server (benchmarks/synthetic_oai.py, pages of 500 oai_dc records) runs
 in a subprocess. Each measurement runs in its own child process, so its peak RSS
 (ru_maxrss) is its own: bare sickle over N records (as is, and with the GC settings the
 `catalogue` command uses); the pipeline exactly as `catalogue harvest` runs it
-(``harvest_source`` into a fresh SQLite store while an indexer process follows the change
+(``harvest_source`` into a fresh store, SQLite unless ``--database-url`` names a
+PostgreSQL database (a throw-away schema of it), while an indexer process follows the change
 log into the embedded index, then the rest of the log applied) over the RSS sizes and N.
 Prints the figures; the last line is one JSON object of them.
 """
@@ -42,8 +44,10 @@ def _sickle(url: str, queue: mp.Queue, tuned: bool = False) -> None:
     queue.put({"records": count, "seconds": seconds, "rss_mb": _rss_mb()})
 
 
-def _pipeline(url: str, queue: mp.Queue) -> None:
-    sys.path.insert(0, str(ROOT))
+def _pipeline(url: str, queue: mp.Queue, database_url: str | None = None) -> None:
+    sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+    from bench_db import bench_database
+
     from catalogue.config import load_settings
     from catalogue.runtime import tune_gc
     from catalogue.search.indexer import catch_up_if_free, indexing_alongside
@@ -53,8 +57,12 @@ def _pipeline(url: str, queue: mp.Queue) -> None:
     tune_gc()  # as the `catalogue` command does at start-up
 
     # The index directory may still be busy when the child ends: leave cleanup to best effort.
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
-        settings = load_settings({"data_dir": tmp}, env={})
+    with (
+        tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp,
+        bench_database(database_url) as db_url,
+    ):
+        overrides = {"data_dir": tmp} | ({"database_url": db_url} if db_url else {})
+        settings = load_settings(overrides, env={})
         store = Store(settings["database_url"])
         store.migrate()
         store.add_source("bench", "oai-pmh", url, metadata_prefix="oai_dc")
@@ -124,6 +132,9 @@ def main() -> None:
         help="extra pipeline sizes measured for peak RSS",
     )
     parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL URL (a throw-away schema of it); default SQLite"
+    )
     args = parser.parse_args()
 
     server = subprocess.Popen(
@@ -153,7 +164,7 @@ def main() -> None:
         rss: dict[str, float] = {}
         indexer_rss: dict[str, float] = {}
         for n in [*args.rss_n, args.n]:
-            result = _in_child(_pipeline, f"{base}/{n}")
+            result = _in_child(_pipeline, f"{base}/{n}", args.database_url)
             rss[str(n)] = round(result["rss_mb"], 1)
             indexer_rss[str(n)] = round(result["indexer_rss_mb"], 1)
             print(
@@ -165,6 +176,7 @@ def main() -> None:
         harvest_rate = result["records"] / result["harvest_seconds"]
         combined = result["records"] / result["seconds"]
         figures = {
+            "database": "postgresql" if args.database_url else "sqlite",
             "n": args.n,
             "page_size": args.page_size,
             "sickle_records_per_s": round(rates["sickle_records_per_s"]),
