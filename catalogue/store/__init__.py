@@ -15,7 +15,6 @@ from catalogue.store.engine import StoreBase, create_store_engine
 from catalogue.store.local import LocalWrites, record_etag
 from catalogue.store.oai import OaiReads
 from catalogue.store.reads import RecordReads
-from catalogue.store.records import RAW_COMPRESSION_LEVEL, compress_raw
 from catalogue.store.runs import Runs
 from catalogue.store.schemas import Schemas
 from catalogue.store.sources import Sources
@@ -42,6 +41,7 @@ from catalogue.store.types import (
     StoredRecord,
     StoreError,
 )
+from catalogue.store.write_plan import RAW_COMPRESSION_LEVEL, compress_raw
 from harvester.clock import utcnow
 
 __all__ = [
