@@ -41,7 +41,7 @@ def _sickle(url: str, queue: mp.Queue, tuned: bool = False) -> None:
     started = time.perf_counter()
     count = sum(1 for _ in Sickle(url).ListRecords(metadataPrefix="oai_dc"))
     seconds = time.perf_counter() - started
-    queue.put({"records": count, "seconds": seconds, "rss_mb": _rss_mb()})
+    queue.put({"records": count, "seconds": seconds, "rss_mb": _rss_mb(), "cpu_s": _cpu_s()})
 
 
 def _pipeline(url: str, queue: mp.Queue, database_url: str | None = None) -> None:
@@ -85,6 +85,7 @@ def _pipeline(url: str, queue: mp.Queue, database_url: str | None = None) -> Non
                 "indexed": indexed_count,
                 "seconds": done - started,
                 "rss_mb": _rss_mb(),
+                "cpu_s": _cpu_s(),
                 "indexer_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             }
         )
@@ -99,6 +100,14 @@ def _indexed(settings: dict) -> int:
         return index.count()
     finally:
         index.close()
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its ended children (the indexer, mapping workers):
+    on a shared, noisy host the CPU a record costs varies less than the wall clock."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _rss_mb() -> float:
@@ -192,6 +201,8 @@ def main() -> None:
             "pipeline_peak_rss_mb": rss,
             "indexer_peak_rss_mb": indexer_rss,
             "sickle_peak_rss_mb": round(sickle["rss_mb"], 1),
+            "sickle_cpu_ms_per_1k": round(1e6 * sickle["cpu_s"] / sickle["records"]),
+            "pipeline_cpu_ms_per_1k": round(1e6 * result["cpu_s"] / result["records"]),
         }
         print(
             f"pipeline (harvest + index): {combined:.0f}/s = "
