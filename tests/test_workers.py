@@ -57,7 +57,7 @@ def test_serve_with_workers_deposits_and_searches(cli) -> None:
         # gunicorn's master has 2 workers and serve's indexer as children
         assert len(children(server.pid)) >= 3
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        for n in range(6):  # spread over the workers
+        for _ in range(6):  # spread over the workers
             created = requests.post(
                 url + "/api/records", data=json.dumps(RECORD), headers=headers, timeout=10
             )
