@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, render_template
 
 from catalogue.model import SET_SPEC, metadata_schema
 from catalogue.search.base import FACETS
-from catalogue.web import negotiation
+from catalogue.web import dialects, negotiation
 from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
 from catalogue.web.schemas_api import SCHEMA_ID
@@ -33,6 +33,7 @@ ERROR_STATUSES = {
     "412": "If-Match does not hold the record's current ETag",
     "413": "The body is larger than the configured limit (max_request_bytes)",
     "415": "Unsupported Content-Type",
+    "422": "The document does not satisfy its registered schema",
     "428": "If-Match is required",
     "503": "The search engine cannot answer now; try again after Retry-After seconds",
 }
@@ -657,7 +658,7 @@ def openapi_document() -> dict[str, Any]:
             "with `catalogue tokens create --role depositor`). Every error has the body "
             "{status, message, errors: [{field, message}]}, fields as JSON pointers.",
         },
-        "paths": {**_record_paths(), **_other_paths()},
+        "paths": {**_record_paths(), **_other_paths(), **dialects.openapi_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(),
