@@ -187,10 +187,12 @@ def engine_call(index: Any, query: SearchQuery) -> Callable[[], Any]:
         return lambda: client.search(index=index.alias, body=body)
     import tantivy
 
-    from catalogue.search.sort_keys import SORT_FIELDS
+    from catalogue.search.sort_keys import INTEGER_SORT_FIELDS, SORT_FIELDS
 
     inner = index
     spec = SORT_FIELDS[query.sort]
+    if query.sort in INTEGER_SORT_FIELDS:  # what the embedded index sorts these on
+        spec = (INTEGER_SORT_FIELDS[query.sort], spec[1])
     main = inner._parse(query.q)
     filters = [inner._filter(name, values) for name, values in query.filters.items()]
     combined = (
