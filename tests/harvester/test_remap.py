@@ -39,7 +39,7 @@ def _stale(store: Store, key: str, source_id: str) -> str:
     return rid
 
 
-def test_remap_writes_only_what_changed(store: Store, replay, settings) -> None:
+def test_remap_writes_only_what_changed(store: Store, replay, settings, app_settings) -> None:
     _harvest_zenodo(store, replay, settings)
     fresh = store.get_record(record_id("zenodo", "oai:zenodo.org:10357859"))
     rid = _stale(store, "zenodo", "oai:zenodo.org:10357859")
@@ -48,7 +48,7 @@ def test_remap_writes_only_what_changed(store: Store, replay, settings) -> None:
     seq = store.last_seq()
 
     seen = []
-    dry = remap(store, settings, dry_run=True, progress=lambda n, t: seen.append((n, t)))
+    dry = remap(store, app_settings, dry_run=True, progress=lambda n, t: seen.append((n, t)))
     assert (dry.examined, dry.changed, dry.failed) == (104, 1, 0)
     assert dry.unchanged == 103 and dry.changed_by_source == {"zenodo": 1}
     assert seen[0] == (0, 104) and sum(n for n, _ in seen) == 104
@@ -56,7 +56,7 @@ def test_remap_writes_only_what_changed(store: Store, replay, settings) -> None:
     assert store.get_record(rid).metadata == stale.metadata
 
     time.sleep(1.1)  # datestamps have second granularity
-    done = remap(store, settings, page_size=10)  # several pages
+    done = remap(store, app_settings, page_size=10)  # several pages
     assert (done.examined, done.changed, done.unchanged) == (104, 1, 103)
     restored = store.get_record(rid)
     assert restored.metadata == fresh.metadata
@@ -64,11 +64,13 @@ def test_remap_writes_only_what_changed(store: Store, replay, settings) -> None:
     changes = store.changes_since(seq)
     assert [(c.record_id, c.op) for c in changes] == [(rid, changes[0].op)]
     # idempotent: nothing more to do
-    again = remap(store, settings)
+    again = remap(store, app_settings)
     assert again.changed == 0 and store.last_seq() == seq + 1
 
 
-def test_remap_of_one_source_and_of_deposited_documents(store: Store, replay, settings) -> None:
+def test_remap_of_one_source_and_of_deposited_documents(
+    store: Store, replay, settings, app_settings
+) -> None:
     _harvest_zenodo(store, replay, settings)
     store.add_source("dspace", "oai-pmh", replay.url("/dspace/oai"))
     assert harvest_source(store, "dspace", settings).status == "succeeded"
@@ -92,12 +94,12 @@ def test_remap_of_one_source_and_of_deposited_documents(store: Store, replay, se
         actor="depositor",
     )
     assert created.problem is None
-    only = remap(store, settings, source="dspace")
+    only = remap(store, app_settings, source="dspace")
     assert only.changed == 1 and only.changed_by_source == {"dspace": 1}
     assert store.get_record(zen).metadata["titles"][0]["title"].startswith("as an old")
     assert not store.get_record(dsp).metadata["titles"][0]["title"].startswith("as an old")
 
-    local = remap(store, settings, source=LOCAL_SOURCE)
+    local = remap(store, app_settings, source=LOCAL_SOURCE)
     assert (local.examined, local.changed) == (1, 1)
     state = store.get_record_state("deposit-1")
     assert state.record.metadata["titles"][0]["title"] == "Example Title"
@@ -136,7 +138,7 @@ def test_remap_command(cli, replay, settings) -> None:
         store.dispose()
 
 
-def test_remap_of_dialect_deposits(store: Store, settings) -> None:
+def test_remap_of_dialect_deposits(store: Store, app_settings) -> None:
     """UNIS, MDM and metastore2 deposits are mapped again from what their clients sent."""
     unis = {"id": "u1", "ts": 1337110564767952, "subject": {"href": "https://x/ports/1"},
             "eventType": "throughput", "selfRef": "https://x/api/unis/metadata/u1"}  # fmt: skip
@@ -160,7 +162,7 @@ def test_remap_of_dialect_deposits(store: Store, settings) -> None:
                    raw_format="metastore2:s1"),
     ]  # fmt: skip
     assert all(r.problem is None for r in store.write_local(writes, actor="client"))
-    summary = remap(store, settings, source=LOCAL_SOURCE)
+    summary = remap(store, app_settings, source=LOCAL_SOURCE)
     assert (summary.examined, summary.changed, summary.failed) == (3, 3, 0), summary
     titles = {
         rid: store.get_record(rid).metadata["titles"][0]["title"] for rid in ("u1", "m1", "s1")
@@ -171,4 +173,4 @@ def test_remap_of_dialect_deposits(store: Store, settings) -> None:
         "s1": "Metastore title",
     }
     assert store.get_record("s1").metadata["extra"]["metastore2"]["record"] == record
-    assert remap(store, settings, source=LOCAL_SOURCE).changed == 0
+    assert remap(store, app_settings, source=LOCAL_SOURCE).changed == 0
