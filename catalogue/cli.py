@@ -447,9 +447,8 @@ def serve(ctx: Context, host: str, port: int, threads: int, no_indexer: bool) ->
 
 
 def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer: bool) -> None:
-    from waitress import serve as waitress_serve
-
     from catalogue.web.app import create_app
+    from catalogue.web.server import make_server
 
     # waitress warns at every queued request under load; that is normal, not a problem.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -467,7 +466,7 @@ def serve_app(ctx: Context, host: str, port: int, threads: int, *, with_indexer:
         console.print(
             f"serving on [bold]{base}/[/]  (search API: {base}/api/records)", soft_wrap=True
         )
-        waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
+        make_server(app, host=host, port=port, threads=threads, ident="catalogue").run()
 
 
 # -- demo ----------------------------------------------------------------------

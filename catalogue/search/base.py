@@ -44,6 +44,9 @@ class SearchQuery:
     size: int = 20
     sort: str = "relevance"
     facets: bool = True
+    # First hit (0-based) when a page does not start at a multiple of ``size`` (the API
+    # shortens pages of large records and carries on from there); None: from ``page``.
+    start: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.filters) - set(FACETS)
@@ -56,7 +59,7 @@ class SearchQuery:
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.size
+        return self.start if self.start is not None else (self.page - 1) * self.size
 
 
 @dataclass
