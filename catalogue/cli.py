@@ -557,7 +557,7 @@ def tokens() -> None:
     "--role",
     type=click.Choice(("admin", "depositor", "reader")),
     required=True,
-    help="admin: everything; depositor: deposit and change records, register schemas; "
+    help="admin: everything (registering schemas too); depositor: deposit and change records; "
     "reader: reads only.",
 )
 @click.option("--name", help="Who or what uses it (recorded as created_by/updated_by).")
