@@ -28,7 +28,12 @@ class Context:
     """Settings and a lazily opened, migrated store shared by the subcommands."""
 
     def __init__(self) -> None:
+        from catalogue.store.files import prepare_data_dir
+
         self.settings = load_settings()
+        # First thing: whatever a command creates in it next (index, database), the data
+        # directory is owner-only.
+        prepare_data_dir(self.settings["data_dir"])
         self._store: Store | None = None
 
     @property
