@@ -48,7 +48,7 @@ def _pipeline(url: str, queue: mp.Queue) -> None:
     from catalogue.runtime import tune_gc
     from catalogue.search.indexer import catch_up_if_free, indexing_alongside
     from catalogue.store import Store
-    from harvester.runs import harvest_source
+    from harvester.harvest import harvest_source
 
     tune_gc()  # as the `catalogue` command does at start-up
 

@@ -105,7 +105,7 @@ def main() -> None:
     from catalogue.config import load_settings
     from catalogue.runtime import tune_gc
     from catalogue.store import Store
-    from harvester.runs import harvest_source
+    from harvester.harvest import harvest_source
 
     tune_gc()  # as the `catalogue` command does
     server = subprocess.Popen(

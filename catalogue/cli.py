@@ -19,9 +19,9 @@ from catalogue.config import load_settings
 from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
+from harvester.harvest import SOURCE_TYPES
 
 console = Console(stderr=True)
-SOURCE_TYPES = ("oai", "b2share", "surf", "metastore2", "unis", "json")
 
 
 class Context:
@@ -312,7 +312,7 @@ def harvest_one(ctx: Context, key: str, full: bool) -> bool:
 
 
 def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
-    from harvester.runs import harvest_source
+    from harvester.harvest import harvest_source
 
     with harvest_progress(key) as progress:
         run = harvest_source(ctx.store, key, ctx.settings, full=full, progress=progress)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from base64 import b32encode
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,12 +17,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-LOCAL_SOURCE = "local"
+# setSpec syntax is the harvester's sink contract; re-exported for the provider and ingest.
+from harvester.sink import MAX_SET_SPEC_CHARS as MAX_SET_SPEC_CHARS
+from harvester.sink import SET_SPEC as SET_SPEC
 
-SET_SPEC = re.compile(r"[A-Za-z0-9\-_.!~*'()]+(?::[A-Za-z0-9\-_.!~*'()]+)*")
-"""OAI-PMH 2.0 setSpec syntax: colon-separated ``unreserved`` URI characters (use ``fullmatch``)."""
-MAX_SET_SPEC_CHARS = 200
-"""The longest setSpec the store keeps (the ``record_sets.spec`` column)."""
+LOCAL_SOURCE = "local"
 
 
 def set_specs(sets: list[str] | tuple[str, ...], metadata: dict[str, Any]) -> list[str]:

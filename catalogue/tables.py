@@ -194,3 +194,16 @@ class SchemaRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class SearchStateRow(Base):
+    """Where a remote search index (Elasticsearch/OpenSearch alias) stands: the change-log seq
+    its last commit reached and which indexer holds its writer lease until when."""
+
+    __tablename__ = "search_state"
+
+    index_name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    applied_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

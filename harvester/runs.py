@@ -1,17 +1,17 @@
-"""A harvest run of one OAI-PMH source: fetch a page -> map each record -> store the page.
+"""The one run skeleton of every source type (start, work, finish) and a run's state.
 
 Staged as in ckanext-harvest, with per-record outcomes and error rows:
 
-- fetch: one ListRecords page at a time (:mod:`harvester.oai`); a page that cannot be
-  fetched or read ends the run as ``failed`` (its records would be lost otherwise), but
-  the pages stored before it stay stored and the next incremental run starts from the
-  same ``harvest_from`` again, so nothing is skipped;
-- map: each record through :func:`mappings.formats.map_payload`; a record that fails
-  becomes a ``RunError(source_id, "map", reason)`` and counts as failed, the others go on;
-  mapping warnings become ``severity="warning"`` rows (the first :data:`MAX_WARNING_ROWS`
-  of a run; ``counts.warnings`` counts them all);
-- store: the page in one transaction (``Store.upsert_page``), raw payload bytes kept with
-  ``raw_format`` = the metadata prefix; deleted headers become tombstones.
+- fetch: a page at a time (OAI-PMH :mod:`harvester.oai_run`, REST :mod:`harvester.rest.run`);
+  a page that cannot be fetched or read ends the run as ``failed`` (its records would be
+  lost otherwise), but the pages stored before it stay stored and the next incremental run
+  starts from the same ``harvest_from`` again, so nothing is skipped;
+- map: each record through its crosswalk; a record that fails becomes a
+  ``RunError(source_id, "map", reason)`` and counts as failed, the others go on; mapping
+  warnings become ``severity="warning"`` rows (the first :data:`MAX_WARNING_ROWS` of a run;
+  ``counts.warnings`` counts them all);
+- store: pages in one transaction each (``RunSink.upsert_page``), raw payload bytes kept;
+  deleted records become tombstones.
 
 Sets of stored records: ``source:<key>`` plus ``source:<key>:<setSpec>`` for every setSpec
 of the record's header. ``:`` is OAI-PMH's set hierarchy separator, so the catalogue's
@@ -21,10 +21,6 @@ with a warning row (on PostgreSQL it would abort the whole page's transaction).
 
 Every error row and run message goes through :meth:`RunState.redact` (the REST run blanks its
 access token there), so nothing else has to remember to.
-
-Incremental runs ask for ``from`` = the source's ``harvest_from`` minus
-``overlap_seconds``; on success ``harvest_from`` becomes the responseDate of the run's
-first page (the repository's clock, not ours) and the Identify granularity is saved.
 """
 
 from __future__ import annotations
@@ -32,27 +28,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
-from catalogue.model import MAX_SET_SPEC_CHARS, SET_SPEC
-from catalogue.store import (
+from harvester.http import HarvestError
+from harvester.sink import (
+    MAX_SET_SPEC_CHARS,
+    SET_SPEC,
     HarvestRun,
     IncomingRecord,
-    Outcome,
     RunCounts,
     RunError,
+    RunSink,
     Source,
-    SourceNotFound,
-    Store,
-    utcnow,
 )
-from harvester.http import HarvestError
-from harvester.oai import OAIClient, OAIRecord, Page
-from harvester.prefetch import prefetched
-from harvester.url_policy import instance_id, public_url, redact_url_secrets
+from harvester.url_policy import instance_id, public_url
 from mappings import Mapped
-from mappings.formats import map_payload
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +75,9 @@ class RunState:
     """State of one run: counts, buffered error rows, the warning cap, redaction."""
 
     def __init__(
-        self, store: Store, key: str, run_id: int, redact: Callable[[str], str] = str
+        self, store: RunSink, key: str, run_id: int, redact: Callable[[str], str] = str
     ) -> None:
-        self.store = store
+        self.sink = store
         self.key = key
         self.run_id = run_id
         self.redact = redact
@@ -108,7 +98,7 @@ class RunState:
         self, status: str, response_date: datetime | None, message: str | None = None
     ) -> HarvestRun:
         message = self.redact(message) if message is not None else None
-        return self.store.finish_run(
+        return self.sink.finish_run(
             self.run_id, status, self.counts, response_date=response_date, message=message
         )
 
@@ -151,38 +141,11 @@ class RunState:
             raw_format=raw_format,
         )
 
-    def store_page(self, page: Page, prefix: str) -> None:
-        errors: list[RunError] = []
-        for text in page.warnings:
-            self.warn(errors, None, "fetch", text)
-        items: list[IncomingRecord] = []
-        for record in page.records:
-            item = self.map_record(record, prefix, errors)
-            if item is None:
-                self.counts.add(Outcome.FAILED)
-            else:
-                items.append(item)
-        for _rid, outcome in self.store.upsert_page(self.key, items, errors=errors):
+    def store(self, items: list[IncomingRecord], errors: list[RunError]) -> None:
+        """Store mapped records and error rows (one transaction each), counting outcomes."""
+        for _rid, outcome in self.sink.upsert_page(self.key, items, errors=errors):
             self.counts.add(outcome)
-        self.store.add_run_errors(self.run_id, errors)
-
-    def map_record(
-        self, record: OAIRecord, prefix: str, errors: list[RunError]
-    ) -> IncomingRecord | None:
-        payload = record.payload
-        if not record.deleted and payload is None:
-            self.fail(errors, record.source_id, "map", "record has no metadata payload")
-            return None
-        return self.incoming(
-            errors,
-            record.source_id,
-            record.set_specs,
-            record.datestamp,
-            deleted=record.deleted,
-            mapper=lambda: map_payload(payload),
-            raw=record.raw,
-            raw_format=prefix,
-        )
+        self.sink.add_run_errors(self.run_id, errors)
 
 
 def incremental_start(source: Source, harvest: Mapping[str, Any]) -> datetime | None:
@@ -204,68 +167,35 @@ def with_instance_id(settings: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**settings, "harvest": harvest}
 
 
-def harvest_source(
-    store: Store,
-    key: str,
-    settings: Mapping[str, Any],
-    *,
-    full: bool = False,
-    progress: Progress | None = None,
+def execute_run(
+    sink: RunSink,
+    source: Source,
+    mode: str,
+    from_: datetime | None,
+    run_type: Callable[[int], RunState],
+    work: Callable[[RunState], dict[str, Any]],
+    response_date: Callable[[], datetime | None],
 ) -> HarvestRun:
-    """Harvest source ``key`` (incrementally unless ``full``) and return the finished run.
+    """The skeleton of every run: start its row, do ``work``, finish it.
 
-    Fetch failures end the run as ``failed`` with a message (never raised); errors of the
-    store or of our own code mark the run failed and are raised.
+    ``work(run)`` fetches, maps and stores, and returns what to save on the source when
+    it succeeds (``harvest_from`` and the like). A :class:`HarvestError` ends the run as
+    ``failed`` with its message (never raised); any other error (of the store, of our own
+    code, an interrupt) marks the run failed and is raised. ``response_date()`` is the
+    source's clock at the run's first response, once there was one.
     """
-    source = store.get_source(key)
-    if source is None:
-        raise SourceNotFound(key)
-    # Imported here: harvester.rest.run builds on this module's run conventions.
-    from harvester.rest.registry import REST_TYPES
-
-    settings = with_instance_id(settings)
-    if source.type in REST_TYPES:
-        from harvester.rest.run import harvest_rest_source
-
-        return harvest_rest_source(store, source, settings, full=full, progress=progress)
-    harvest = settings.get("harvest", {})
-    from_ = None if full else incremental_start(source, harvest)
-    mode = "incremental" if from_ is not None else "full"
-    run_id = store.start_run(key, mode, from_)
-    redact = partial(redact_url_secrets, url=source.url)
-    run = RunState(store, key, run_id, redact)
-    log.info(
-        "source %s run %d: %s harvest of %s from %s",
-        key,
-        run_id,
-        mode,
-        public_url(source.url),
-        from_,
-    )
-    first_response: datetime | None = None
+    run = run_type(sink.start_run(source.key, mode, from_))
+    log.info("source %s run %d: %s %s harvest of %s from %s", source.key, run.run_id, mode,
+             source.type, public_url(source.url), from_)  # fmt: skip
     try:
-        with OAIClient(source.url, harvest, config=source.config) as client:
-            run.redact = client.redact
-            identity = client.identify()
-            prefix = source.metadata_prefix or client.choose_prefix()
-            for set_spec in source.sets or [None]:
-                started = utcnow()
-                pages = client.iter_pages(prefix, from_=from_, set_=set_spec)
-                for page in prefetched(pages):
-                    if first_response is None:
-                        first_response = page.response_date or started
-                    run.store_page(page, prefix)
-                    if progress is not None:
-                        progress(len(page.records), page.complete_list_size)
+        updates = work(run)
     except HarvestError as exc:
-        log.warning("source %s run %d failed: %s", key, run_id, run.redact(str(exc)))
-        return run.finish("failed", first_response, str(exc))
+        log.warning("source %s run %d failed: %s", source.key, run.run_id, run.redact(str(exc)))
+        return run.finish("failed", response_date(), str(exc))
     except BaseException as exc:
-        run.finish("failed", first_response, f"internal error: {type(exc).__name__}: {exc}")
+        run.finish("failed", response_date(), f"internal error: {type(exc).__name__}: {exc}")
         raise
-    store.update_source(
-        key, harvest_from=first_response or source.harvest_from, granularity=identity.granularity
-    )
-    result = run.finish("succeeded", first_response)
-    log.info("source %s run %d succeeded: %s", key, run_id, result.counts)
+    sink.update_source(source.key, **updates)
+    result = run.finish("succeeded", response_date())
+    log.info("source %s run %d succeeded: %s", source.key, run.run_id, result.counts)
     return result

@@ -1,4 +1,5 @@
-"""Search: the backend interface, the embedded tantivy backend and the change-log indexer."""
+"""Search: the backend interface, the embedded (tantivy) and cluster (Elasticsearch, OpenSearch)
+backends and the change-log indexer."""
 
 from catalogue.search.base import (
     FACETS,
@@ -10,6 +11,7 @@ from catalogue.search.base import (
     SearchIndex,
     SearchQuery,
     SearchResult,
+    SearchUnavailable,
 )
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "SearchIndex",
     "SearchQuery",
     "SearchResult",
+    "SearchUnavailable",
 ]

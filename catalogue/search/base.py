@@ -1,8 +1,9 @@
 """The search backend interface and its value types.
 
 The web layer and the indexer depend on :class:`SearchIndex` only; the embedded tantivy
-backend (``embedded.py``) and the Elasticsearch backend implement it. Documents handed to
-a backend are the flat dicts built by :func:`catalogue.search.documents.to_document`.
+backend (``embedded.py``) and the cluster backend for Elasticsearch and OpenSearch
+(``cluster.py``) implement it. Documents handed to a backend are the flat dicts built by
+:func:`catalogue.search.documents.to_document`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class SearchQuery:
     """One search request, already validated by the caller (the API layer).
 
     ``filters`` maps facet names (keys of :data:`FACETS`) to the accepted values: AND
-    across facets, OR within one facet. ``page`` is 1-based.
+    across facets, OR within one facet. ``page`` is 1-based. ``after`` is the ``cursor``
+    of the previous page's result (deep paging): when given, the page starts right after
+    that hit and ``page`` only names it.
     """
 
     q: str = ""
@@ -44,8 +47,9 @@ class SearchQuery:
     size: int = 20
     sort: str = "relevance"
     facets: bool = True
-    # First hit (0-based) when a page does not start at a multiple of ``size`` (the API
-    # shortens pages of large records and carries on from there); None: from ``page``.
+    after: tuple[Any, ...] | None = None
+    # First hit (0-based) instead of ``(page - 1) * size``, without ``after``: the API reads
+    # a page in chunks (pages are bounded in bytes; catalogue.web.search_pages).
     start: int | None = None
 
     def __post_init__(self) -> None:
@@ -66,12 +70,19 @@ class SearchQuery:
 class SearchResult:
     """Total hit count, one page of hits (each a stored ``Record.as_dict()``) and facets.
 
-    ``aggregations`` maps facet name -> ``[{"key": str, "count": int}, ...]``, count desc.
+    ``aggregations`` maps facet name -> ``[{"key": str, "count": int}, ...]``, count desc,
+    then key (so every backend lists equal counts in the same order). ``cursor`` is what to
+    pass as ``SearchQuery.after`` for the page after this one (None when there is none);
+    its values are the backend's own and JSON-serialisable. ``highlights`` maps a hit's id
+    to ``{field: [HTML fragment with <mark> around matched words, ...]}`` where the backend
+    has any.
     """
 
     total: int
     hits: list[dict[str, Any]]
     aggregations: dict[str, list[dict[str, Any]]]
+    cursor: tuple[Any, ...] | None = None
+    highlights: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 class SearchError(Exception):
@@ -88,6 +99,19 @@ class IndexLocked(SearchError):
 
 class SchemaMismatch(SearchError):
     """The index on disk was built with another schema; it has to be rebuilt."""
+
+
+class SearchUnavailable(SearchError):
+    """The search engine cannot be reached or is overloaded (the API answers 503)."""
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def sorted_buckets(buckets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Facet buckets in their one order: count descending, then key."""
+    return sorted(buckets, key=lambda b: (-b["count"], b["key"]))
 
 
 class SearchIndex(Protocol):

@@ -29,7 +29,9 @@ from catalogue.search.base import (
     SearchError,
     SearchQuery,
     SearchResult,
+    sorted_buckets,
 )
+from catalogue.search.sort_keys import SORT_FIELDS
 from catalogue.search.tantivy_query import QueryBuilder
 from catalogue.search.tantivy_schema import SCHEMA_VERSION, build_schema, tantivy_document
 
@@ -42,16 +44,12 @@ MAX_QUERY_LENGTH = 1000
 MAX_QUERY_NESTING = 16
 # tantivy allocates for page + offset up front; the API's max_result_window is far below this.
 MAX_WINDOW = 1_000_000
+# Hits read either side of a relevance page to order its edge's equal scores by record id.
+TIE_SLACK = 100
 
-# sort name -> (fast field, order); None = relevance
-_SORTS: dict[str, tuple[str, tantivy.Order] | None] = {
-    "relevance": None,
-    "newest": ("sort_newest", tantivy.Order.Desc),
-    "oldest": ("sort_oldest", tantivy.Order.Asc),
-    "title": ("title_sort", tantivy.Order.Asc),
-    "-title": ("title_sort", tantivy.Order.Desc),
-    "updated": ("datestamp", tantivy.Order.Desc),
-}
+# Facet buckets asked of tantivy beyond the FACET_SIZE returned: its order among equal
+# counts is not by key, so the slack lets ties at the cut be settled as the cluster does.
+FACET_SLACK = 20
 
 
 class TantivyIndex:
@@ -258,20 +256,22 @@ class TantivyIndex:
         self._refresh()
         if self._index is None:
             return SearchResult(0, [], {})
-        if query.offset + query.size > MAX_WINDOW:
-            raise SearchError(f"cannot page beyond {MAX_WINDOW} hits")
+        offset = _offset(query)
+        if offset + query.size > MAX_WINDOW:
+            raise QuerySyntaxError(f"cannot page beyond {MAX_WINDOW} hits")
         searcher = self._index.searcher()
         main = self._parse(query.q)
         filters = {name: self._filter(name, values) for name, values in query.filters.items()}
         combined = _all_of([main, *filters.values()])
         try:
-            found = self._top(searcher, combined, query)
+            total, docs = self._top(searcher, combined, query, offset)
         except ValueError as exc:
             raise QuerySyntaxError(f"cannot run query: {exc}") from exc
-        addresses = [addr for _, addr in found.hits] if query.size else []
-        hits = [json.loads(searcher.doc(addr).get_first("record")) for addr in addresses]
+        hits = [json.loads(doc.get_first("record")) for doc in docs]
         aggregations = self._facets(searcher, main, filters, query) if query.facets else {}
-        return SearchResult(found.count, hits, aggregations)
+        more = query.size and offset + len(hits) < total
+        cursor = ("offset", offset + len(hits)) if more else None
+        return SearchResult(total, hits, aggregations, cursor=cursor)
 
     def _parse(self, q: str) -> tantivy.Query:
         """The query language of ``query.py``; guards first against inputs that stall
@@ -285,16 +285,49 @@ class TantivyIndex:
     def _filter(self, name: str, values: Iterable[str]) -> tantivy.Query:
         return QueryBuilder(self._index, self._schema).filter(name, list(values))
 
-    def _top(self, searcher: Any, query: tantivy.Query, request: SearchQuery) -> Any:
+    def _top(
+        self, searcher: Any, query: tantivy.Query, request: SearchQuery, offset: int
+    ) -> tuple[int, list[Any]]:
+        """The total and the stored documents of the requested page, in the sort's order."""
         # tantivy panics on limit 0; a size-0 request still wants the total
         limit = max(request.size, 1)
-        sort = _SORTS[request.sort]
-        if sort is None:
-            return searcher.search(query, limit, count=True, offset=request.offset)
-        field, order = sort
-        return searcher.search(
-            query, limit, count=True, offset=request.offset, order_by_field=field, order=order
+        spec = SORT_FIELDS[request.sort]
+        if spec is None and not request.q.strip(" *"):
+            spec = ("id", False)  # every score is equal: the tie-breaker alone orders
+        if spec is None:
+            return self._top_by_score(searcher, query, offset, request.size)
+        field, descending = spec
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        found = searcher.search(
+            query, limit, count=True, offset=offset, order_by_field=field, order=order
         )
+        docs = [searcher.doc(addr) for _, addr in found.hits] if request.size else []
+        return found.count, docs
+
+    def _top_by_score(
+        self, searcher: Any, query: tantivy.Query, offset: int, size: int
+    ) -> tuple[int, list[Any]]:
+        """Score, then record id: equal scores are ordered by id as the cluster orders them.
+
+        tantivy breaks ties by its own document order; hits whose score ties with a page's
+        first or last hit are read around the page (up to ``TIE_SLACK`` either side) and
+        the whole tie group is ordered by id, so that pages neither overlap nor skip.
+        """
+        start = max(offset - TIE_SLACK, 0)
+        found = searcher.search(query, size + offset - start + TIE_SLACK, count=True, offset=start)
+        scored = found.hits
+        low, high = offset - start, min(offset - start + size, len(scored))
+        if not size or low >= len(scored):
+            return found.count, []
+        first = low
+        while first > 0 and scored[first - 1][0] == scored[low][0]:
+            first -= 1
+        last = high
+        while last < len(scored) and scored[last][0] == scored[high - 1][0]:
+            last += 1
+        group = [(score, searcher.doc(addr)) for score, addr in scored[first:last]]
+        group.sort(key=lambda pair: (-pair[0], pair[1].get_first("id")))
+        return found.count, [doc for _, doc in group[low - first : high - first]]
 
     def _facets(
         self,
@@ -322,23 +355,25 @@ class TantivyIndex:
                     ).count
                     buckets.append({"key": value, "count": count})
                     seen.add(value.lower())
-            buckets.sort(key=lambda b: -b["count"])
-            out[name] = buckets
+            out[name] = sorted_buckets(buckets)
         return {name: out[name] for name in FACETS}
 
     def _aggregate(
         self, searcher: Any, query: tantivy.Query, names: list[str]
     ) -> dict[str, list[dict[str, Any]]]:
+        size = FACET_SIZE + FACET_SLACK
         spec = {
-            name: {"terms": {"field": FACETS[name], "size": FACET_SIZE, "segment_size": 200}}
+            name: {"terms": {"field": FACETS[name], "size": size, "segment_size": 200}}
             for name in names
         }
         result = searcher.aggregate(query, spec)
         return {
-            name: [
-                {"key": _key(b["key"]), "count": int(b["doc_count"])}
-                for b in result.get(name, {}).get("buckets", [])
-            ]
+            name: sorted_buckets(
+                [
+                    {"key": _key(b["key"]), "count": int(b["doc_count"])}
+                    for b in result.get(name, {}).get("buckets", [])
+                ]
+            )[:FACET_SIZE]
             for name in names
         }
 
@@ -354,6 +389,19 @@ def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:
     if len(queries) == 1:
         return queries[0]
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _offset(query: SearchQuery) -> int:
+    if query.after is None:
+        return query.offset
+    if (
+        len(query.after) == 2
+        and query.after[0] == "offset"
+        and isinstance(query.after[1], int)
+        and query.after[1] >= 0
+    ):
+        return query.after[1]
+    raise QuerySyntaxError("this cursor does not belong to this search backend")
 
 
 def _key(key: Any) -> str:

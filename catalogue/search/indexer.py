@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from catalogue.runtime import tune_gc
-from catalogue.search.base import IndexLocked, SearchError, SearchIndex
+from catalogue.search.base import IndexLocked, SearchIndex
 from catalogue.search.documents import to_document
 from catalogue.store import Store
 
@@ -138,10 +138,18 @@ class Indexer:
         return docs
 
 
-def open_index(settings: Mapping[str, Any], *, writer: bool) -> SearchIndex:
-    """The configured search backend (the embedded tantivy index unless a URL is set)."""
+def open_index(settings: Mapping[str, Any], *, writer: bool, **client_options: Any) -> SearchIndex:
+    """The configured search backend: the embedded tantivy index, or the Elasticsearch or
+    OpenSearch cluster that ``search_url`` names (its writer lease and checkpoint are kept
+    in the catalogue database). ``client_options`` go to the cluster client as they are."""
     if settings.get("search_url"):
-        raise SearchError("Elasticsearch backend not implemented yet; unset CATALOGUE_SEARCH_URL")
+        from catalogue.search.cluster import ClusterIndex, ClusterSettings
+        from catalogue.store import create_store_engine
+        from catalogue.store.search_state import SearchState
+
+        cfg = ClusterSettings.from_settings(settings, **client_options)
+        state = SearchState(create_store_engine(settings["database_url"], pool_size=2))
+        return ClusterIndex(cfg, writer=writer, state=state)
     from catalogue.search.embedded import TantivyIndex
 
     return TantivyIndex(settings["index_dir"], writer=writer)

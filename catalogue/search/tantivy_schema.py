@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import tantivy
 
 from catalogue.search.base import FACETS
+from catalogue.search.sort_keys import SORT_FIELDS, epoch_seconds, sort_keys
 
 # Bump whenever the schema below or the way documents are indexed changes.
-SCHEMA_VERSION = 2
+# 2: identifier and facet_folded fields. 3: string sort keys ending with the record id
+# (unique), id fast and stored (relevance ties ordered by id).
+SCHEMA_VERSION = 3
 
 # Analysed (English stemming) fields a user query searches; ``text`` holds everything.
 TEXT_FIELDS = ("title", "description", "creator", "text")
@@ -24,14 +26,14 @@ _LIST_FIELDS = (*TEXT_FIELDS, *RAW_FIELDS, "identifier")
 FOLDED_FIELD = "facet_folded"
 _FOLDED = tuple(name for name in FACETS if name != "year")
 
-_YEAR_SCALE = 10**12  # above any epoch second up to year 9999
-_NO_YEAR = 10_000  # outside publicationYear's range -9999..9999
+SORT_KEY_FIELDS = tuple(sorted({spec[0] for spec in SORT_FIELDS.values() if spec}))
 
 
 def build_schema() -> tantivy.Schema:
-    """Fields: analysed text, raw fast facet fields, integer sort keys, the stored record."""
+    """Fields: analysed text, raw fast facet fields, string sort keys, the stored record."""
     sb = tantivy.SchemaBuilder()
-    sb.add_text_field("id", tokenizer_name="raw", index_option="basic")
+    # fast and stored: equal scores are ordered by record id, as the cluster backend does
+    sb.add_text_field("id", tokenizer_name="raw", stored=True, fast=True, index_option="basic")
     for name in TEXT_FIELDS:
         sb.add_text_field(name, tokenizer_name="en_stem")
     for name in RAW_FIELDS:
@@ -40,9 +42,8 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field(FOLDED_FIELD, tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("year", indexed=True, fast=True)
     sb.add_integer_field("datestamp", indexed=True, fast=True)
-    sb.add_integer_field("sort_newest", fast=True)
-    sb.add_integer_field("sort_oldest", fast=True)
-    sb.add_text_field("title_sort", tokenizer_name="raw", fast=True, index_option="basic")
+    for name in SORT_KEY_FIELDS:
+        sb.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
     sb.add_bytes_field("record", stored=True)
     return sb.build()
 
@@ -58,16 +59,10 @@ def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
     if folded:
         values[FOLDED_FIELD] = folded
     year = doc.get("year")
-    seconds = _epoch(doc.get("datestamp"))
     if year is not None:
         values["year"] = year
-    values["datestamp"] = seconds
-    # "newest"/"oldest" order by year, then datestamp; records without a year go last
-    newest = -_NO_YEAR if year is None else year
-    oldest = _NO_YEAR if year is None else year
-    values["sort_newest"] = newest * _YEAR_SCALE + seconds
-    values["sort_oldest"] = oldest * _YEAR_SCALE + seconds
-    values["title_sort"] = doc.get("title_sort") or ""
+    values["datestamp"] = epoch_seconds(doc.get("datestamp"))
+    values.update(sort_keys(doc))
     values["record"] = doc["record"].encode()
     # one call with typed values: cheaper than an add_* call per value
     return tantivy.Document.from_dict(values, _schema())
@@ -89,12 +84,3 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value] if value else []
     return [v for v in value if isinstance(v, str) and v]
-
-
-def _epoch(stamp: str | None) -> int:
-    if not stamp:
-        return 0
-    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())

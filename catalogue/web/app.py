@@ -53,6 +53,9 @@ def create_app(
     app.register_blueprint(ingest_bp)
     app.register_blueprint(schemas_bp)
     app.register_blueprint(openapi_bp)
+    from catalogue.web import dialects
+
+    dialects.register(app)
     register_error_handlers(app)
     own_id = instance_id(str(settings["secret_key"]), str(settings["database_url"]))
 

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from flask import g, request
 
-from catalogue.store import ApiToken, utcnow
+from catalogue.store import ApiToken
 from catalogue.web.errors import ApiError
 from catalogue.web.services import services
+from harvester import clock
 
 # What each role may do; admin may do everything.
 WRITE_RECORDS = frozenset({"admin", "depositor"})
@@ -43,7 +44,7 @@ def require_role(roles: frozenset[str]) -> ApiToken:
         raise _invalid("the token is unknown or revoked")
     if token.role not in roles:
         raise ApiError(403, f"a {token.role} token may not do this; needs one of {sorted(roles)}")
-    now = utcnow()
+    now = clock.utcnow()
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
         store.touch_token(token.id, now)
     return token

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, render_template
 
 from catalogue.model import SET_SPEC, metadata_schema
 from catalogue.search.base import FACETS
-from catalogue.web import negotiation
+from catalogue.web import dialects, negotiation
 from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
 from catalogue.web.schemas_api import SCHEMA_ID
@@ -33,7 +33,9 @@ ERROR_STATUSES = {
     "412": "If-Match does not hold the record's current ETag",
     "413": "The body is larger than the configured limit (max_request_bytes)",
     "415": "Unsupported Content-Type",
+    "422": "The document does not satisfy its registered schema",
     "428": "If-Match is required",
+    "503": "The search engine cannot answer now; try again after Retry-After seconds",
 }
 
 
@@ -379,6 +381,13 @@ def _record_paths() -> dict[str, Any]:
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                     {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                     {"name": "sort", "in": "query", "schema": {"enum": sorted(SORTS)}},
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "Deep paging: the cursor that links.next carries "
+                        "beyond max_result_window hits (opaque, signed)",
+                        "schema": {"type": "string"},
+                    },
                     *(
                         {
                             "name": name,
@@ -397,7 +406,7 @@ def _record_paths() -> dict[str, Any]:
                         "description": "Hits, total, facet counts",
                         "content": _json(_ref("SearchResult")),
                     },
-                    **_errors("400"),
+                    **_errors("400", "503"),
                 },
             },
             "post": {
@@ -649,7 +658,7 @@ def openapi_document() -> dict[str, Any]:
             "with `catalogue tokens create --role depositor`). Every error has the body "
             "{status, message, errors: [{field, message}]}, fields as JSON pointers.",
         },
-        "paths": {**_record_paths(), **_other_paths()},
+        "paths": {**_record_paths(), **_other_paths(), **dialects.openapi_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(),

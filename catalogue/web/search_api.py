@@ -1,4 +1,9 @@
-"""Search API (B2SHARE-like): GET /api/records and GET /api/records/<id>."""
+"""Search API (B2SHARE-like): GET /api/records and GET /api/records/<id>.
+
+Paging: ``page`` and ``size`` up to ``max_result_window`` hits deep; beyond it
+``links.next`` carries a signed ``cursor`` (the backend's search_after values of the
+page's last hit), so following ``next`` reaches every hit without a cliff.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
-from catalogue.search.base import FACETS, QuerySyntaxError, SearchQuery
+from catalogue.search.base import (
+    FACETS,
+    QuerySyntaxError,
+    SchemaMismatch,
+    SearchError,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+)
 from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.query_guard import public_message, refuse_internal_fields
@@ -46,7 +60,7 @@ class SearchArgs:
     size: int
     sort: str
     filters: dict[str, tuple[str, ...]]
-    start: int | None = None
+    after: tuple[Any, ...] | None = None
 
     def as_query(self) -> SearchQuery:
         return SearchQuery(
@@ -55,18 +69,15 @@ class SearchArgs:
             page=self.page,
             size=self.size,
             sort=self.sort,
-            start=self.start,
+            after=self.after,
         )
 
-    def start_params(self, start: int) -> list[tuple[str, Any]]:
-        """The query string of a page starting at hit ``start`` (0-based)."""
-        out = [(k, v) for k, v in self.params(1) if k != "page"]
-        return [*out, ("start", start)]
-
-    def params(self, page: int) -> dict[str, Any]:
+    def params(self, page: int, cursor: str | None = None) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = [("q", self.q), ("sort", self.sort)]
         out += [(name, value) for name, values in self.filters.items() for value in values]
         out += [("page", page), ("size", self.size)]
+        if cursor:
+            out.append(("cursor", cursor))
         return out
 
 
@@ -74,13 +85,13 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     """Validate every argument before any search work; collect all problems at once."""
     limits = settings["search"]
     errors: list[dict[str, str]] = []
-    allowed = {"q", "page", "size", "sort", "start", *FACETS}
+    allowed = {"q", "page", "size", "sort", "cursor", *FACETS}
     for name in args:
         if name not in allowed:
             errors.append(
                 {"field": name, "message": f"unknown parameter; allowed: {sorted(allowed)}"}
             )
-    for name in ("q", "page", "size", "sort", "start"):
+    for name in ("q", "page", "size", "sort", "cursor"):
         if len(args.getlist(name)) > 1:
             errors.append({"field": name, "message": "given more than once"})
 
@@ -95,19 +106,18 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     page = _int_arg(args, "page", 1, 1, None, errors)
     # size=0 is allowed: facet counts and the total without hits.
     size = _int_arg(args, "size", limits["default_page_size"], 0, limits["max_page_size"], errors)
-    start = _int_arg(args, "start", -1, 0, None, errors)
-    if start >= 0 and args.get("page"):
-        errors.append({"field": "start", "message": "give page or start, not both"})
     sort_name = args.get("sort") or ("relevance" if q else "updated")
     if sort_name not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {sorted(SORTS)}"})
-    last = start + size if start >= 0 else page * size
-    if not errors and last > limits["max_result_window"]:
+    after = None
+    if args.get("cursor"):
+        after = _read_cursor(args["cursor"], SORTS.get(sort_name), settings, errors)
+    elif not errors and page * size > limits["max_result_window"]:
         errors.append(
             {
                 "field": "page",
                 "message": f"page * size may not exceed {limits['max_result_window']}; "
-                "narrow the query with filters instead of paging deeper",
+                "follow links.next (it carries a cursor) or narrow the query with filters",
             }
         )
 
@@ -125,13 +135,31 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     if errors:
         raise ApiError(400, "invalid search parameters", errors)
     return SearchArgs(
-        q=q,
-        page=page,
-        size=size,
-        sort=SORTS[sort_name],
-        filters=filters,
-        start=start if start >= 0 else None,
+        q=q, page=page, size=size, sort=SORTS[sort_name], filters=filters, after=after
     )
+
+
+def _cursors(settings: dict[str, Any]) -> URLSafeSerializer:
+    return URLSafeSerializer(settings["secret_key"], salt="search-cursor")
+
+
+def make_cursor(after: tuple[Any, ...], sort: str, settings: dict[str, Any]) -> str:
+    """An opaque, signed cursor: clients cannot forge the search_after values."""
+    return _cursors(settings).dumps({"sort": sort, "after": list(after)})
+
+
+def _read_cursor(
+    raw: str, sort: str | None, settings: dict[str, Any], errors: list[dict[str, str]]
+) -> tuple[Any, ...] | None:
+    try:
+        data = _cursors(settings).loads(raw)
+    except BadSignature:
+        errors.append({"field": "cursor", "message": "not a cursor this catalogue made"})
+        return None
+    if not isinstance(data, dict) or data.get("sort") != sort:
+        errors.append({"field": "cursor", "message": "the cursor belongs to another sort"})
+        return None
+    return tuple(data["after"])
 
 
 def _int_arg(
@@ -161,41 +189,46 @@ def _int_arg(
 def search_records() -> Response:
     svc = services()
     args = parse_search_args(request.args, svc.settings)
-    refuse_internal_fields(args.q)
-    try:
-        result = bounded_search(
-            svc.fresh_index(), args.as_query(), svc.settings["max_response_bytes"]
-        )
-    except QuerySyntaxError as exc:
-        raise ApiError(
-            400, "invalid query syntax", [{"field": "q", "message": public_message(str(exc))}]
-        ) from exc
+    result = run_search(svc, args.as_query())
     base = url_for("search.search_records", _external=True)
-    offset = args.as_query().offset
-    shortened = len(result.hits) < args.size and offset + len(result.hits) < result.total
-    if args.start is None and not shortened:
-        links = {"self": f"{base}?{urlencode(args.params(args.page))}"}
-        if (
-            args.size
-            and args.page * args.size < result.total
-            and (args.page + 1) * args.size <= _window(svc)
-        ):
+    links = {"self": f"{base}?{urlencode(args.params(args.page, request.args.get('cursor')))}"}
+    window = _window(svc)
+    # a page cut short by its size in bytes carries on with a cursor after its last hit
+    shortened = getattr(result, "cut", False)
+    if args.size and (args.page * args.size < result.total or shortened):
+        if args.after is None and not shortened and (args.page + 1) * args.size <= window:
             links["next"] = f"{base}?{urlencode(args.params(args.page + 1))}"
-        if args.page > 1:
-            links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"
-    else:
-        # a page cut short by its size in bytes, or one that started at a hit: carry on
-        # from the first hit not shown
-        links = {"self": f"{base}?{urlencode(args.start_params(offset))}"}
-        after = offset + len(result.hits)
-        if args.size and after < result.total and after + args.size <= _window(svc):
-            links["next"] = f"{base}?{urlencode(args.start_params(after))}"
-        if offset > 0:
-            links["prev"] = f"{base}?{urlencode(args.start_params(max(0, offset - args.size)))}"
+        elif result.cursor is not None:
+            cursor = make_cursor(result.cursor, args.sort, svc.settings)
+            links["next"] = f"{base}?{urlencode(args.params(args.page + 1, cursor))}"
+    if args.page > 1 and (args.page - 1) * args.size <= window:
+        links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"
     hits = [_with_links(hit) for hit in result.hits]
     return jsonify(
         {"hits": hits, "total": result.total, "aggregations": result.aggregations, "links": links}
     )
+
+
+def run_search(svc: Any, query: SearchQuery) -> SearchResult:
+    """Run ``query``: bad syntax is the client's 400; an engine that cannot answer (down,
+    overloaded, its index being rebuilt) is a 503 with Retry-After, never a 500."""
+    refuse_internal_fields(query.q)
+    try:
+        return bounded_search(svc.fresh_index(), query, svc.settings["max_response_bytes"])
+    except QuerySyntaxError as exc:
+        raise ApiError(
+            400, "invalid query syntax", [{"field": "q", "message": public_message(str(exc))}]
+        ) from exc
+    except SearchUnavailable as exc:
+        raise _unavailable(str(exc), exc.retry_after) from exc
+    except SchemaMismatch as exc:
+        raise _unavailable("the search index is being rebuilt", 30) from exc
+    except SearchError as exc:
+        raise _unavailable(f"search failed: {exc}", 5) from exc
+
+
+def _unavailable(message: str, retry_after: int) -> ApiError:
+    return ApiError(503, message, headers={"Retry-After": str(retry_after)})
 
 
 def _window(svc: Any) -> int:

@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from catalogue.store import utcnow
-from harvester import stamp
+from harvester import clock, stamp
 from harvester.http import FetchError
 from harvester.rest.core import (
     ApiHarvester,
@@ -72,6 +71,9 @@ class B2ShareHarvester(ApiHarvester):
     def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
         super().__init__(client, config)
         self.limit = config.get("max_result_window", MAX_RESULT_WINDOW)
+        # Hits that page-by-page listing can reach: a page may not end past the window
+        # (from + size <= limit), so with size 2 and a window of 5 the fifth hit is lost.
+        self.reachable = max(1, self.limit - self.limit % self.page_size)
         self.community_filter = list(config.get("communities", ()))
         self.query = config.get("query", "").strip()
         self.field = config.get("updated_field", "updated")
@@ -130,7 +132,7 @@ class B2ShareHarvester(ApiHarvester):
             total = _total(data, without_query(fetched.url))
             if self.total is None:
                 self.total = total
-            if total > self.limit:
+            if total > self.reachable:
                 pending[:0] = self._split(lo, hi, total)
                 continue
             yield self._page(data, fetched.url)
@@ -147,7 +149,7 @@ class B2ShareHarvester(ApiHarvester):
     ) -> list[tuple[datetime | None, datetime | None]]:
         start = lo or self.epoch
         # An open end is split at the server's clock (plus a margin for clock skew).
-        end = hi or ((self.client.first_date or utcnow()) + timedelta(minutes=1))
+        end = hi or ((self.client.first_date or clock.utcnow()) + timedelta(minutes=1))
         span = (end - start).total_seconds()
         if span <= 1:
             raise BadResponse(

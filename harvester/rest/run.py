@@ -31,22 +31,22 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from catalogue.store import (
-    HarvestRun,
-    IncomingRecord,
-    Outcome,
-    RunCounts,
-    RunError,
-    Source,
-    Store,
-)
-from catalogue.store import utcnow as store_now
+from harvester import clock
 from harvester.http import HarvestError
 from harvester.prefetch import prefetched
 from harvester.rest.core import ConfigError, RestClient, RestPage, RestRecord
 from harvester.rest.paging import distinct_pages
 from harvester.rest.registry import DEFAULT_MAX_DELETE_FRACTION, Harvester, make_harvester
-from harvester.runs import Progress, RunState, incremental_start
+from harvester.runs import Progress, RunState, execute_run, incremental_start
+from harvester.sink import (
+    HarvestRun,
+    IncomingRecord,
+    Outcome,
+    RunCounts,
+    RunError,
+    RunSink,
+    Source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ class _RestRun(RunState):
     """An OAI run's counts, error rows and redaction, plus REST's batching and deletions."""
 
     def __init__(
-        self, store: Store, source: Source, run_id: int, harvester: Harvester, client: RestClient
+        self, sink: RunSink, source: Source, run_id: int, harvester: Harvester, client: RestClient
     ) -> None:
-        super().__init__(store, source.key, run_id, client.redact)
+        super().__init__(sink, source.key, run_id, client.redact)
         self.harvester = harvester
         self.client = client
         self.seen: set[str] = set()
@@ -108,9 +108,7 @@ class _RestRun(RunState):
         items, errors = self.batch, self.batch_errors
         # Taken first: a write that fails is not tried again by the run's final flush.
         self.batch, self.batch_ids, self.batch_errors = [], set(), []
-        for _rid, outcome in self.store.upsert_page(self.key, items, errors=errors):
-            self.counts.add(outcome)
-        self.store.add_run_errors(self.run_id, errors)
+        self.store(items, errors)
 
     def map_record(self, record: RestRecord, errors: list[RunError]) -> IncomingRecord | None:
         if record.error:
@@ -130,7 +128,7 @@ class _RestRun(RunState):
     def delete_unlisted(self, max_fraction: float) -> None:
         """Tombstone the stored records the complete listing no longer contains and the
         source confirms gone (see the module doc)."""
-        stored = self.store.live_source_ids(self.key)
+        stored = self.sink.live_source_ids(self.key)
         missing = sorted(stored - self.seen)
         if not missing:
             return
@@ -145,7 +143,7 @@ class _RestRun(RunState):
         gone = self.confirmed_gone(missing)
         for start in range(0, len(gone), _DELETE_CHUNK):
             chunk = gone[start : start + _DELETE_CHUNK]
-            self.counts.deleted += self.store.mark_deleted(self.key, chunk)
+            self.counts.deleted += self.sink.mark_deleted(self.key, chunk)
 
     def confirmed_gone(self, candidates: list[str]) -> list[str]:
         """The candidates to tombstone: those the source answers 404/410 for at their own
@@ -178,12 +176,12 @@ class _RestRun(RunState):
                       f"(tombstoned), {kept} kept{later}")  # fmt: skip
             log.info("source %s run %d: %d deletion candidates checked, %d gone", self.key,
                      self.run_id, checked, len(gone))  # fmt: skip
-        self.store.add_run_errors(self.run_id, errors)
+        self.sink.add_run_errors(self.run_id, errors)
         return gone
 
 
 def harvest_rest_source(
-    store: Store,
+    sink: RunSink,
     source: Source,
     settings: Mapping[str, Any],
     *,
@@ -200,20 +198,18 @@ def harvest_rest_source(
         client = RestClient(source.url, harvest, config, env=env, sleep=sleep)
         harvester = make_harvester(source.type, client, config)
     except ConfigError as exc:
-        run_id = store.start_run(key, "full")
-        return store.finish_run(run_id, "failed", RunCounts(), message=str(exc))
+        run_id = sink.start_run(key, "full")
+        return sink.finish_run(run_id, "failed", RunCounts(), message=str(exc))
     incremental = harvester.incremental and config.get("incremental", True)
     since = incremental_start(source, harvest) if incremental and not full else None
     mode = "incremental" if since is not None else "full"
     max_fraction = config.get(
         "max_delete_fraction", harvest.get("max_delete_fraction", DEFAULT_MAX_DELETE_FRACTION)
     )
-    run_id = store.start_run(key, mode, since)
-    run = _RestRun(store, source, run_id, harvester, client)
-    log.info("source %s run %d: %s %s harvest of %s from %s", key, run_id, mode, source.type,
-             source.url, since)  # fmt: skip
-    started = store_now()
-    try:
+    started = clock.utcnow()
+
+    def work(run: RunState) -> dict[str, Any]:
+        assert isinstance(run, _RestRun)
         with client:
             try:
                 for page in prefetched(distinct_pages(harvester.pages(since))):
@@ -224,15 +220,16 @@ def harvest_rest_source(
                 run.flush()  # what was read before a failure is stored all the same
             if mode == "full":
                 run.delete_unlisted(max_fraction)
-    except HarvestError as exc:
-        log.warning("source %s run %d failed: %s", key, run_id, client.redact(str(exc)))
-        return run.finish("failed", client.first_date, str(exc))
-    except BaseException as exc:
-        run.finish("failed", client.first_date, f"internal error: {type(exc).__name__}: {exc}")
-        raise
-    # The next incremental run starts at the source's clock when this one started.
-    store.update_source(key, harvest_from=client.first_date or started)
-    result = run.finish("succeeded", client.first_date)
-    log.info("source %s run %d succeeded: %s (%d requests)", key, run_id, result.counts,
-             client.requests)  # fmt: skip
-    return result
+        log.info("source %s run %d: %d requests", key, run.run_id, client.requests)
+        # The next incremental run starts at the source's clock when this one started.
+        return {"harvest_from": client.first_date or started}
+
+    return execute_run(
+        sink,
+        source,
+        mode,
+        since,
+        lambda run_id: _RestRun(sink, source, run_id, harvester, client),
+        work,
+        lambda: client.first_date,
+    )

@@ -9,8 +9,9 @@ from pathlib import Path
 from catalogue.demo.repository import Repository
 from catalogue.model import record_id
 from catalogue.store import Store
+from harvester.harvest import harvest_source
 from harvester.oai import format_datestamp
-from harvester.runs import harvest_source, record_sets
+from harvester.runs import record_sets
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "oai-pmh"
 

@@ -13,8 +13,8 @@ from lxml import etree
 from catalogue.demo.repository import Repository
 from catalogue.model import record_id, validate_metadata
 from catalogue.store import Store
+from harvester.harvest import harvest_source
 from harvester.oai import OAI_NS, parse_record
-from harvester.runs import harvest_source
 from mappings import MappingError
 from mappings.formats import map_payload
 from mappings.xml import parse_xml

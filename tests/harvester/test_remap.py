@@ -10,7 +10,7 @@ from pathlib import Path
 from catalogue.model import LOCAL_SOURCE, record_id
 from catalogue.remap import remap
 from catalogue.store import IncomingRecord, LocalWrite, Store
-from harvester.runs import harvest_source
+from harvester.harvest import harvest_source
 
 KERNEL4 = (
     Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from oai_support import (
 )
 
 import catalogue.store
-import catalogue.web.oai.provider
+import harvester.clock
 from catalogue.model import record_id
 from catalogue.web.oai.arguments import ListArgs
 from catalogue.web.oai.errors import BadResumptionToken
@@ -48,8 +48,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(datetime(2025, 3, 1, 9, 0, 0))
-    monkeypatch.setattr(catalogue.store, "utcnow", clock)
-    monkeypatch.setattr(catalogue.web.oai.provider, "utcnow", clock)
+    monkeypatch.setattr(harvester.clock, "utcnow", clock)  # the one clock of every reader
     return clock
 
 

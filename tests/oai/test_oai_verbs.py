@@ -152,11 +152,11 @@ def test_set_restriction_follows_the_hierarchy(oai: OaiServer, corpus: Corpus) -
 
 
 def test_from_until_are_inclusive_in_both_granularities(oai: OaiServer, monkeypatch) -> None:
-    import catalogue.store
+    import harvester.clock
 
     days = [datetime(2024, 5, d, 12, 0, 0) for d in (1, 2, 3)]
     for n, day in enumerate(days):
-        monkeypatch.setattr(catalogue.store, "utcnow", lambda day=day: day)
+        monkeypatch.setattr(harvester.clock, "utcnow", lambda day=day: day)
         oai.store.upsert_page("zen", [item("zen", n)])
 
     def stamps(**dates: str) -> list[str]:

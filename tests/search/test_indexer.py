@@ -226,10 +226,20 @@ def test_open_index_and_catch_up_if_free(store: Store, tmp_path: Path) -> None:
     reader.close()
 
 
-def test_elasticsearch_is_not_there_yet(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, search_url="http://localhost:9200")
-    with pytest.raises(SearchError, match="unset CATALOGUE_SEARCH_URL"):
+@pytest.mark.parametrize(
+    "url", ["http://localhost:9200", "solr+http://h:8983", "opensearch+ftp://h", "opensearch+"]
+)
+def test_search_url_must_name_its_engine(tmp_path: Path, url: str) -> None:
+    settings = settings_for(tmp_path, search_url=url)
+    with pytest.raises(SearchError, match="search URL|CATALOGUE_SEARCH_URL"):
         open_index(settings, writer=False)
+
+
+def test_search_url_credentials_never_show(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, search_url="http://elastic:s3cret@localhost:9200")
+    with pytest.raises(SearchError) as caught:
+        open_index(settings, writer=False)
+    assert "s3cret" not in str(caught.value) and "localhost:9200" in str(caught.value)
 
 
 def _stray_doc() -> dict:

@@ -5,6 +5,7 @@ Each contract here is what every backend must do with the same query (see query.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,9 @@ from catalogue.search.query import (
     minimum_should_match,
     parse_query,
 )
+
+from .cluster_support import drop_alias, open_cluster, unique_alias
+from .test_backends import BACKENDS
 
 
 def record(rid: str, title: str, **md: Any) -> Record:
@@ -68,9 +72,16 @@ RECORDS = [
 ]
 
 
-@pytest.fixture
-def index(open_index):
-    index = open_index()
+@pytest.fixture(params=BACKENDS)
+def index(request: pytest.FixtureRequest, open_index, tmp_path):
+    """The records in each backend: embedded, OpenSearch and Elasticsearch (issue 15)."""
+    if request.param == "embedded":
+        index = open_index()
+    else:
+        url = os.environ.get("CATALOGUE_TEST_SEARCH_URL")
+        url = url or f"{request.param}+{request.getfixturevalue('osmem_url')}"
+        index = open_cluster(url, unique_alias(), f"sqlite:///{tmp_path / 'state.sqlite3'}")
+        request.addfinalizer(lambda: (drop_alias(index), index.close()))
     index.upsert([to_document(r) for r in RECORDS])
     index.commit(1)
     return index

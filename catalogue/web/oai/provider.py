@@ -35,7 +35,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from sqlalchemy.exc import OperationalError
 
 from catalogue.model import ROOT_SETS, SET_SPEC
-from catalogue.store import OaiEntry, Source, utcnow
+from catalogue.store import OaiEntry, Source
 from catalogue.web.negotiation import published_year
 from catalogue.web.oai import xml
 from catalogue.web.oai.arguments import ListArgs, list_args, parse_request, record_args
@@ -52,6 +52,7 @@ from catalogue.web.oai.errors import (
 from catalogue.web.oai.sets import set_name
 from catalogue.web.oai.tokens import ListState, TokenSigner
 from catalogue.web.services import services
+from harvester import clock
 from harvester.url_policy import public_url
 from mappings.formats import FORMATS, Format
 
@@ -379,7 +380,7 @@ def endpoint() -> Response:
         settings=settings,
         base_url=_base_url(settings),
         signer=TokenSigner(svc.settings["secret_key"]),
-        now=utcnow(),
+        now=clock.utcnow(),
         max_bytes=int(svc.settings.get("max_response_bytes", Context.max_bytes)),
     )
     verb: str | None = None

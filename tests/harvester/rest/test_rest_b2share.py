@@ -11,9 +11,9 @@ from rest_servers import B2ShareApp, Fault, b2share_record, load_fixture
 
 from catalogue.model import record_id, validate_metadata
 from catalogue.store import Store
+from harvester.harvest import harvest_source
 from harvester.rest.b2share import B2ShareHarvester
 from harvester.rest.core import RestClient
-from harvester.runs import harvest_source
 from mappings.b2share import from_b2share
 
 EUDAT = "e9b9792e-79fb-4b07-b6b4-b9c2bd06d095"
@@ -54,9 +54,10 @@ def test_crosswalk_of_the_richest_real_record():
     assert metadata["types"] == {"resourceTypeGeneral": "Text", "resourceType": "Numbered text"}
     subjects = {(s["subject"], s.get("subjectScheme")) for s in metadata["subjects"]}
     assert ("Number theory", "B2SHARE discipline") in subjects and ("series", None) in subjects
-    assert {"rights": "MIT", "rightsUri": "https://opensource.org/licenses/mit-license.php"} in (
-        metadata["rightsList"]
-    )
+    # the licence as written, with its SPDX identifier (issue 14: licences normalised)
+    mit = {"rights": "MIT", "rightsUri": "https://opensource.org/licenses/mit-license.php"}
+    assert any(r.items() >= mit.items() and r.get("rightsIdentifier") == "MIT"
+               for r in metadata["rightsList"])  # fmt: skip
     assert {"date": "2017-09-01T17:00:00+01:00", "dateType": "Available"} in metadata["dates"]
     assert metadata["descriptions"][1]["descriptionType"] == "SeriesInformation"
 

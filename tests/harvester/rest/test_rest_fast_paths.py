@@ -17,8 +17,8 @@ from rest_servers import JsonApp, b2share_record, load_fixture, mdm_record
 
 from catalogue.model import record_id
 from catalogue.store import Store
+from harvester.harvest import harvest_source
 from harvester.rest import run as rest_run
-from harvester.runs import harvest_source
 from mappings._shared import prune
 from mappings.b2share import from_b2share
 from mappings.json_common import date_value

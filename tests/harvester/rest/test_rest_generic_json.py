@@ -7,10 +7,10 @@ from rest_servers import JsonApp, mdm_record
 
 from catalogue.model import record_id, validate_metadata
 from catalogue.store import Store
+from harvester.harvest import harvest_source
 from harvester.rest.core import ConfigError, RestClient
 from harvester.rest.generic import JsonHarvester
 from harvester.rest.registry import validate_config
-from harvester.runs import harvest_source
 from mappings.json_paths import compile_path
 
 FIELDS = {

@@ -17,7 +17,7 @@ from rest_servers import (
 
 from catalogue.model import record_id, validate_metadata
 from catalogue.store import Store
-from harvester.runs import harvest_source
+from harvester.harvest import harvest_source
 
 COMMUNITIES = [
     {

@@ -1,0 +1,286 @@
+"""Writes of local records (the ingest API): preconditions checked in the transaction,
+under a lock that orders local writes, then the records' one write path."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, case, literal_column, or_, select, text, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from catalogue.model import LOCAL_SOURCE
+from catalogue.store.engine import _CHUNK, _rows_by_id
+from catalogue.store.records import _DELETE_RAW, RecordWrites
+from catalogue.store.rows import _BY_RID, _RECORDS, _SELECT_RECORDS, _doi_of, _stored_record
+from catalogue.store.types import (
+    IncomingRecord,
+    LocalProblem,
+    LocalResult,
+    LocalWrite,
+    LocalWriteConflict,
+    Outcome,
+    ProblemKind,
+    RecordState,
+)
+
+log = logging.getLogger(__name__)
+
+
+# Arbitrary constant naming the PostgreSQL advisory lock that orders writes of local records.
+_LOCAL_WRITES_LOCK = 0x6361745F6C6F63
+_SQLITE_LOCAL_WRITES = threading.Lock()
+
+
+class LocalWrites(RecordWrites):
+    """Creates, replaces and deletes of deposited records."""
+
+    def write_local(
+        self,
+        writes: Sequence[LocalWrite],
+        *,
+        actor: str | None,
+        atomic: bool = True,
+        dry_run: bool = False,
+        read_back: bool = False,
+    ) -> list[LocalResult]:
+        """Create, replace or delete records of the local source in one transaction.
+
+        Every precondition is checked inside the transaction, under a lock that orders
+        local writes (so two requests cannot both pass a check and then both write): ids
+        free for creates; the record there, local, not a tombstone and with a matching
+        ETag for replaces and deletes; no other live local record holding the DOI. A
+        failing write gets a ``problem``; with ``atomic`` one failure stores nothing,
+        without it the others are stored. ``dry_run`` checks everything, stores nothing.
+        ``read_back`` also sets each stored result's ``state``, read in the transaction.
+        """
+        # SQLite: writers of this process queue on a Python lock, which wakes the next one
+        # at once; contending for SQLite's own lock means its busy handler's sleeps (up to
+        # 100 ms a try), which made the p95 of concurrent single deposits ~1 s.
+        in_process = _SQLITE_LOCAL_WRITES if not self.is_postgres else nullcontext()
+        with in_process, self.engine.connect() as conn:
+            tx = conn.begin()
+            try:
+                self._lock_local_writes(conn)
+                states = _rows_by_id(conn, _SELECT_STATE, [w.rid for w in writes])
+                results = self._check_local(conn, writes, states)
+                failed = any(result.problem for result in results)
+                if dry_run or (atomic and failed) or all(r.problem for r in results):
+                    tx.rollback()
+                    return results
+                ok = [(w, r) for w, r in zip(writes, results, strict=True) if r.problem is None]
+                self._apply_local(conn, ok, actor, states, read_back)
+                tx.commit()
+            except IntegrityError as exc:
+                # Only a harvest writing the same id between our check and our insert
+                # gets here (harvests do not take the local-writes lock).
+                tx.rollback()
+                raise LocalWriteConflict("a concurrent write took one of these ids") from exc
+            except BaseException:
+                tx.rollback()
+                raise
+        return results
+
+    def _lock_local_writes(self, conn: Connection) -> None:
+        if self.is_postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCAL_WRITES_LOCK})
+        elif self.engine.dialect.name == "sqlite":
+            # Take the write lock before reading: a deferred transaction that read first
+            # fails with SQLITE_BUSY (no retry) when another writer commits in between.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _check_local(
+        self, conn: Connection, writes: Sequence[LocalWrite], states: dict[str, Row[Any]]
+    ) -> list[LocalResult]:
+        """Each write's problem, if any; ``states`` are the stored rows (``_SELECT_STATE``)."""
+        dois = {_doi_of(w.metadata or {}) for w in writes if w.op != "delete"} - {None}
+        holders: dict[str, str] = {}
+        doi_list = sorted(dois)
+        for start in range(0, len(doi_list), _CHUNK):
+            stmt = _SELECT_DOI_HOLDERS
+            for row in conn.execute(stmt, {"dois": doi_list[start : start + _CHUNK]}):
+                if row.source == LOCAL_SOURCE and not row.deleted:
+                    holders.setdefault(row.doi, row.id)
+        results: list[LocalResult] = []
+        seen: set[str] = set()
+        for w in writes:
+            problem = _precondition_problem(w, states.get(w.rid), w.rid in seen)
+            seen.add(w.rid)
+            doi = _doi_of(w.metadata or {}) if w.op != "delete" else None
+            if problem is None and doi is not None:
+                holder = holders.get(doi)
+                if holder is not None and holder != w.rid:
+                    problem = LocalProblem(
+                        ProblemKind.DOI_TAKEN, f"DOI {doi} is already held by record {holder}"
+                    )
+                else:
+                    holders[doi] = w.rid  # later items of the same request see the claim
+            results.append(LocalResult(w.rid, problem=problem))
+        return results
+
+    def _apply_local(
+        self,
+        conn: Connection,
+        ok: list[tuple[LocalWrite, LocalResult]],
+        actor: str | None,
+        states: dict[str, Row[Any]],
+        read_back: bool,
+    ) -> None:
+        by_id = {
+            w.rid: IncomingRecord(
+                source_id=w.rid,
+                metadata=w.metadata,
+                sets=list(w.sets),
+                deleted=w.op == "delete",
+                raw=w.raw,
+                raw_format=w.raw_format,
+            )
+            for w, _ in ok
+        }
+        outcomes = dict(self._write_rows(conn, LOCAL_SOURCE, by_id, actor, states))
+        foreign = sorted(rid for rid, outcome in outcomes.items() if outcome is Outcome.FAILED)
+        if foreign:
+            # _check_local refuses these already; the store must never write them anyway.
+            raise LocalWriteConflict(f"record id {foreign[0]!r} belongs to another source")
+        schema_rows = [
+            {"rid": w.rid, "schema_id": w.schema_id, "schema_version": w.schema_version}
+            for w, _ in ok
+            if w.op == "replace" or (w.op == "create" and w.schema_id is not None)
+        ]
+        if schema_rows:
+            conn.execute(_SET_SCHEMA, schema_rows)
+        deleted = [{"rid": w.rid, "updated_by": actor} for w, _ in ok if w.op == "delete"]
+        if deleted:
+            conn.execute(_SET_UPDATED_BY, deleted)
+        # A replace without a document drops the document of the version it replaces.
+        dropped = [
+            w.rid
+            for w, _ in ok
+            if w.op == "replace" and w.raw is None and outcomes[w.rid] is Outcome.UPDATED
+        ]
+        for start in range(0, len(dropped), _CHUNK):
+            conn.execute(_DELETE_RAW, {"ids": dropped[start : start + _CHUNK]})
+        # Read back in this transaction: the caller answers with what was stored, and
+        # needs no second read that a later write could overtake. Whole records only when
+        # asked for (parsing them back costs lists of 1,000 ~10%).
+        select_written = _SELECT_RECORD_STATES if read_back else _SELECT_STATE
+        written = _rows_by_id(conn, select_written, [w.rid for w, _ in ok])
+        for w, result in ok:
+            result.outcome = outcomes[w.rid]
+            result.etag = _etag_of_row(written[w.rid])
+            if read_back:
+                result.state = _record_state(written[w.rid])
+
+    def get_record_state(self, rid: str) -> RecordState | None:
+        """A record (tombstones too) with its ETag and who created and last changed it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_SELECT_RECORD_STATE, {"rid": rid}).first()
+        return _record_state(row) if row is not None else None
+
+
+def record_etag(
+    content_hash: str, version: int, schema_id: str | None, schema_version: int | None
+) -> str:
+    """A strong ETag of a stored record: its content, its version, its schema.
+
+    The version (incremented by every write) makes each state's ETag new: content A -> B
+    -> A gives A a new ETag, so a client holding the first one gets 412 (no lost update).
+    """
+    key = f"{content_hash}|{version}|{schema_id or ''}|{schema_version or ''}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _etag_of_row(row: Row[Any]) -> str:
+    return record_etag(row.content_hash, row.version, row.schema_id, row.schema_version)
+
+
+def _record_state(row: Row[Any]) -> RecordState:
+    """A RecordState from a ``_SELECT_RECORD_STATE`` row."""
+    return RecordState(
+        record=_stored_record(row),
+        etag=_etag_of_row(row),
+        created_by=row.created_by,
+        updated_by=row.updated_by,
+        schema_id=row.schema_id,
+        schema_version=row.schema_version,
+    )
+
+
+def _precondition_problem(
+    write: LocalWrite, state: Row[Any] | None, repeated: bool
+) -> LocalProblem | None:
+    if write.op == "create":
+        if state is not None or repeated:
+            return LocalProblem(ProblemKind.ID_TAKEN, f"id {write.rid!r} is already in use")
+        return None
+    if state is None or repeated:
+        return LocalProblem(ProblemKind.NOT_FOUND, f"no record with id {write.rid!r}")
+    if state.source != LOCAL_SOURCE:
+        return LocalProblem(
+            ProblemKind.NOT_LOCAL,
+            f"record {write.rid!r} was harvested from source {state.source!r}; "
+            "only deposited records can be changed",
+        )
+    if state.deleted:
+        return LocalProblem(ProblemKind.GONE, f"record {write.rid!r} was deleted")
+    if write.expected_etags is not None and _etag_of_row(state) not in write.expected_etags:
+        return LocalProblem(
+            ProblemKind.STALE, f"record {write.rid!r} has changed since that ETag was read"
+        )
+    return None
+
+
+_SELECT_STATE = select(
+    _RECORDS.c.id,
+    _RECORDS.c.source,
+    _RECORDS.c.deleted,
+    _RECORDS.c.content_hash,
+    _RECORDS.c.version,
+    _RECORDS.c.schema_id,
+    _RECORDS.c.schema_version,
+).where(_RECORDS.c.id.in_(bindparam("ids", expanding=True)))
+# A whole record with what its RecordState needs (Core: the ORM cost ~0.5 ms a read).
+_SELECT_RECORD_STATE_COLUMNS = _SELECT_RECORDS.add_columns(
+    _RECORDS.c.content_hash,
+    _RECORDS.c.version,
+    _RECORDS.c.schema_id,
+    _RECORDS.c.schema_version,
+    _RECORDS.c.created_by,
+    _RECORDS.c.updated_by,
+)
+_SELECT_RECORD_STATE = _SELECT_RECORD_STATE_COLUMNS.where(_BY_RID)
+_SELECT_RECORD_STATES = _SELECT_RECORD_STATE_COLUMNS.where(
+    _RECORDS.c.id.in_(bindparam("ids", expanding=True))
+)
+# By DOI alone, filtered in Python: with source and deleted in the WHERE clause SQLite
+# walked the source index (every local record) instead of the DOI index.
+_SELECT_DOI_HOLDERS = select(
+    _RECORDS.c.doi, _RECORDS.c.id, _RECORDS.c.source, _RECORDS.c.deleted
+).where(_RECORDS.c.doi.in_(bindparam("dois", expanding=True)))
+# A replace that only changes the record's schema is a new version too (content unchanged,
+# so _write_rows did not count it); SET expressions all read the row as it was.
+_SET_SCHEMA = (
+    update(_RECORDS)
+    .where(_BY_RID)
+    .values(
+        schema_id=bindparam("schema_id"),
+        schema_version=bindparam("schema_version"),
+        version=_RECORDS.c.version
+        + case(
+            (
+                or_(
+                    _RECORDS.c.schema_id.is_distinct_from(bindparam("schema_id")),
+                    _RECORDS.c.schema_version.is_distinct_from(bindparam("schema_version")),
+                ),
+                literal_column("1", Integer),
+            ),
+            else_=literal_column("0", Integer),
+        ),
+    )
+)
+_SET_UPDATED_BY = update(_RECORDS).where(_BY_RID).values(updated_by=bindparam("updated_by"))
