@@ -20,6 +20,7 @@ from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
+from harvester.url_policy import public_url
 
 console = Console(stderr=True)
 
@@ -108,7 +109,7 @@ def sources_add(
         ctx.store.add_source(key, type_, url, metadata_prefix=prefix, sets=sets, config=config)
     except SourceExists as exc:
         raise click.ClickException(str(exc)) from exc
-    console.print(f"added source [bold]{key}[/] ({type_}) {url}")
+    console.print(f"added source [bold]{key}[/] ({type_}) {public_url(url)}")
 
 
 @sources.command("import")
@@ -159,7 +160,7 @@ def sources_import(ctx: Context, path: str) -> None:
             sets=entry.get("sets", ()),
             config=config,
         )
-        console.print(f"added source [bold]{entry['key']}[/] {entry['url']}")
+        console.print(f"added source [bold]{entry['key']}[/] {public_url(entry['url'])}")
 
 
 @sources.command("list")
