@@ -12,6 +12,7 @@ the OAI-PMH provider on its ``OaiRepository``, the indexer on ``ChangeFeed``.
 from __future__ import annotations
 
 from catalogue.store.engine import StoreBase, create_store_engine
+from catalogue.store.leases import LEASE_SECONDS, Holder, Lease, LeaseLost, Leases, SourceHeld
 from catalogue.store.local import LocalWrites, record_etag
 from catalogue.store.oai import OaiReads
 from catalogue.store.reads import RecordReads
@@ -45,6 +46,11 @@ from catalogue.store.types import (
 from harvester.clock import utcnow
 
 __all__ = [
+    "LEASE_SECONDS",
+    "Holder",
+    "Lease",
+    "LeaseLost",
+    "SourceHeld",
     "RAW_COMPRESSION_LEVEL",
     "TOKEN_PREFIX",
     "TOKEN_ROLES",
@@ -78,6 +84,6 @@ __all__ = [
 ]
 
 
-class Store(Sources, LocalWrites, RecordReads, Runs, OaiReads, Tokens, Schemas):
-    """Records, sources, change log, runs, OAI-PMH reads, deposits, tokens and schemas over
+class Store(Sources, LocalWrites, RecordReads, Runs, Leases, OaiReads, Tokens, Schemas):
+    """Records, sources, change log, runs, leases, OAI-PMH reads, deposits, tokens and schemas over
     one SQLAlchemy engine (each aggregate in its own module)."""

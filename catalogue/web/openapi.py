@@ -17,6 +17,7 @@ from catalogue.search.base import FACETS
 from catalogue.web import dialects, negotiation
 from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
+from catalogue.web.openapi_examples import add_examples
 from catalogue.web.schemas_api import SCHEMA_ID
 from catalogue.web.search_api import SORTS
 
@@ -363,7 +364,11 @@ def _record_paths() -> dict[str, Any]:
     secured = [{"bearer": []}]
     etag = {"ETag": {"schema": {"type": "string"}, "description": "The record's strong ETag"}}
     representations = {
-        mimetype: {"schema": _ref("Record") if mimetype == negotiation.JSON else {"type": "string"}}
+        mimetype: {
+            "schema": _ref("Record")
+            if mimetype == negotiation.JSON
+            else {"type": "object" if mimetype.endswith("json") else "string"}
+        }
         for mimetype in negotiation.REPRESENTATIONS
     }
     written = {
@@ -683,6 +688,10 @@ Q_SYNTAX = (
 
 @cache
 def openapi_document() -> dict[str, Any]:
+    return add_examples(_document())
+
+
+def _document() -> dict[str, Any]:
     error = {"application/json": {"schema": _ref("Error")}}
     return {
         "openapi": "3.1.0",

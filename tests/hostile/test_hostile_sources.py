@@ -80,6 +80,11 @@ def _public_texts(served) -> list[str]:
     for source in served.get("/api/sources").json()["sources"]:
         texts.append(served.get(f"/api/sources/{source['key']}/runs").text)
     texts.append(served.get("/oai", params={"verb": "ListSets"}).text)
+    # the landing page of a harvested record names its source's URL
+    listed = served.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"})
+    if "<identifier>" in listed.text:
+        rid = listed.text.split("<identifier>", 1)[1].split("<", 1)[0].rsplit(":", 1)[1]
+        texts.append(served.get(f"/records/{rid}").text)
     params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
     while params:
         r = served.get("/oai", params=params)

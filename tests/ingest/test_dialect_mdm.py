@@ -110,6 +110,15 @@ def test_per_attribute_errors_and_bad_requests(ingest_app) -> None:
     assert body["errors"] == [
         {"field": "/record/attributes/1/name", "message": "an attribute needs a name"}
     ]
+    r = ingest_app.post(
+        add_request(attribute("title", "t"), attribute("date", "yesterday")), path=URL
+    )
+    assert r.status_code == 400
+    (date,) = [
+        a for a in r.json()["records"][0]["responseAttributes"] if a["attributeName"] == "date"
+    ]
+    assert date["errorCode"] == "INVALID_VALUE" and date["errorType"] == "ERROR"
+    assert r.json()["errors"][0]["field"] == "/record/attributes/1/value"
     for bad in (
         {},
         {"record": {}},

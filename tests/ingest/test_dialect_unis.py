@@ -83,6 +83,9 @@ def test_errors_as_the_reference_says(ingest_app) -> None:
     assert r.status_code == 400
     fields = {e["field"] for e in r.json()["errors"]}
     assert {"/1", "/2/eventType"} <= fields or {"/1/subject", "/2/eventType"} <= fields
+    node = {**EXAMPLE, "$schema": "http://unis.incntre.iu.edu/schema/20120709/node#"}
+    r = post(ingest_app, node)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "/$schema"
     for body in ([], "text", None):
         assert post(ingest_app, body).status_code == 400
     r = ingest_app.call("POST", "/api/unis/metadata", data=b"{", headers=UNIS)

@@ -17,7 +17,6 @@ sets ``source:local:mdm`` and ``source:local:mdm:<repositoryName>``.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -38,22 +37,17 @@ from catalogue.web.errors import ApiError
 from catalogue.web.ingest_api import new_record_id
 from catalogue.web.services import services
 from mappings import MappingError
-from mappings.generic_json import FieldMap, compile_field_map, from_json_record
+from mappings.mdm import (
+    RAW_FORMAT,
+    attribute_values,
+    from_mdm_record,
+    normalized_map,
+    value_problem,
+)
 
 bp = Blueprint("mdm", __name__)
 
 NAME = "mdm"
-RAW_FORMAT = "mdm-json"
-DEFAULT_ATTRIBUTES: dict[str, str] = {
-    "title": "titles",
-    "creator": "creators",
-    "description": "descriptions",
-    "subject": "subjects",
-    "date": "dates.Issued",
-    "identifier": "identifiers",
-    "publisher": "publisher",
-    "type": "resourceTypeGeneral",
-}
 MAX_ATTRIBUTES = 1000
 _TEXT = {"type": "string", "maxLength": 2000}
 _VALUE = {"type": ["string", "number", "boolean", "null"]}
@@ -104,36 +98,7 @@ _VALIDATOR = Draft202012Validator(REQUEST_SCHEMA)
 
 def attribute_map() -> dict[str, str]:
     """attribute name (lower case) -> canonical target, from the settings or the default."""
-    configured = services().settings.get("mdm", {}).get("attributes")
-    chosen = configured if isinstance(configured, dict) and configured else DEFAULT_ATTRIBUTES
-    return {str(name).strip().lower(): str(target) for name, target in chosen.items()}
-
-
-@lru_cache(maxsize=8)
-def _field_map(pairs: tuple[tuple[str, str], ...]) -> FieldMap:
-    fields: dict[str, list[str]] = {}
-    for name, target in pairs:
-        fields.setdefault(target, []).append(f"attributes[name={name}].value")
-    return compile_field_map(fields)
-
-
-def _flat_attributes(attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One {name, value} per value: names lower-cased, multivalues spread out."""
-    flat = []
-    for attr in attributes:
-        name = str(attr.get("name") or "").strip().lower()
-        for value in _values(attr):
-            flat.append({"name": name, "value": value})
-    return flat
-
-
-def _values(attr: dict[str, Any]) -> list[Any]:
-    values = [] if attr.get("value") is None else [attr["value"]]
-    for item in attr.get("multivalues") or []:
-        value = item.get("value") if isinstance(item, dict) else item
-        if value is not None:
-            values.append(value)
-    return [v if isinstance(v, str) else json.dumps(v) for v in values]
+    return normalized_map(services().settings.get("mdm", {}).get("attributes"))
 
 
 def _attribute_results(
@@ -146,7 +111,7 @@ def _attribute_results(
         result: dict[str, Any] = {
             "attributeName": name,
             "attributeDisplayName": attr.get("displayName") or name,
-            "values": _values(attr),
+            "values": attribute_values(attr),
             "errorCode": None,
             "errorMessage": None,
             "errorType": None,
@@ -164,6 +129,11 @@ def _attribute_results(
                 errorMessage=f"no catalogue property for attribute {name!r}; not stored",
                 errorType="WARNING",
             )
+        elif problems := [
+            p for v in result["values"] if (p := value_problem(mapping[name.lower()], v))
+        ]:
+            result.update(errorCode="INVALID_VALUE", errorMessage=problems[0], errorType="ERROR")
+            failed = True
         results.append(result)
     return results, failed
 
@@ -176,8 +146,9 @@ def _set_of(repository: str) -> list[str]:
     return sets
 
 
-@bp.post("/api/mdm/records/<repository>")
-def add_record(repository: str) -> Response:
+@bp.post("/api/mdm/records/<repositoryName>")
+def add_record(repositoryName: str) -> Response:  # noqa: N803 - MDM's name
+    repository = repositoryName
     token = require_role(WRITE_RECORDS)
     if request.mimetype != "application/json":
         raise ApiError(
@@ -212,7 +183,11 @@ def add_record(repository: str) -> Response:
     if record.get("relationship") or record.get("relationships"):
         messages.append(_message("NOT_STORED", "relationships are not stored", "WARNING"))
     field_errors: list[dict[str, str]] = [
-        {"field": f"/record/attributes/{n}/name", "message": "an attribute needs a name"}
+        {
+            "field": f"/record/attributes/{n}/"
+            + ("name" if r["errorCode"] == "MISSING_NAME" else "value"),
+            "message": r["errorMessage"],
+        }
         for n, r in enumerate(results)
         if r["errorType"] == "ERROR"
     ]
@@ -227,12 +202,9 @@ def add_record(repository: str) -> Response:
     metadata: dict[str, Any] | None = None
     if not failed:
         try:
-            field_map = _field_map(tuple(sorted(mapping.items())))
-            metadata, warnings = from_json_record(
-                {"attributes": _flat_attributes(attributes)}, field_map
-            )
-        except (ValueError, MappingError) as exc:
-            raise ApiError(500 if isinstance(exc, ValueError) else 400, str(exc)) from exc
+            metadata, warnings = from_mdm_record(record, mapping)
+        except MappingError as exc:
+            raise ApiError(400, f"the record cannot be mapped: {exc}") from exc
         messages += [_message("MAPPING", w, "WARNING") for w in warnings]
         field_errors += checked_metadata(metadata, "/record")
     if field_errors:
@@ -310,7 +282,7 @@ def openapi_paths() -> dict[str, Any]:
     """The OpenAPI path item of this dialect."""
     model = {"application/json": {"schema": RESPONSE_SCHEMA}}
     return {
-        "/api/mdm/records/{repository}": {
+        "/api/mdm/records/{repositoryName}": {
             "post": {
                 "operationId": "mdmAddRecord",
                 "tags": ["dialects"],
@@ -323,7 +295,7 @@ def openapi_paths() -> dict[str, Any]:
                 "security": [{"bearer": []}],
                 "parameters": [
                     {
-                        "name": "repository",
+                        "name": "repositoryName",
                         "in": "path",
                         "required": True,
                         "schema": {"type": "string", "minLength": 1},

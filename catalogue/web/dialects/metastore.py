@@ -17,67 +17,27 @@ and/or the document and needs ``If-Match`` (428 without, 412 when stale).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from jsonschema import FormatChecker
-from jsonschema.validators import validator_for
 
 from catalogue.store import LocalWrite, RegisteredSchema, utcnow
 from catalogue.web.auth import WRITE_RECORDS, require_role
-from catalogue.web.deposit import ID_PATTERN, RESERVED_ID, read_json
+from catalogue.web.deposit import ID_PATTERN, RESERVED_ID
 from catalogue.web.dialects.common import checked_metadata, dialect_sets, problem_status, write
+from catalogue.web.dialects.metastore_checks import record_json, schema_of, validate_document
 from catalogue.web.errors import ApiError
 from catalogue.web.ingest_api import document_media_type, new_record_id
 from catalogue.web.negotiation import base_etag
 from catalogue.web.services import services
-from catalogue.web.xsd import validate_registered
 from mappings import MappingError
-from mappings.metastore2 import from_metastore
-from mappings.xml import parse_xml
+from mappings.metastore2 import from_metastore_deposit
 
 bp = Blueprint("metastore", __name__)
 
 NAME = "metastore"
 RECORD_TYPE = "application/vnd.datacite.org+json"
-MAX_ERRORS = 20
-_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
-RECORD_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["titles", "resourceType", "relatedIdentifiers"],
-    "properties": {
-        "id": {"type": "string"},
-        "titles": {
-            "type": "array",
-            "minItems": 1,
-            "items": {"type": "object", "required": ["value"], "properties": {"value": _TEXT}},
-        },
-        "resourceType": {
-            "type": "object",
-            "required": ["value", "typeGeneral"],
-            "properties": {"value": _TEXT, "typeGeneral": _TEXT},
-        },
-        "relatedIdentifiers": {
-            "type": "array",
-            "minItems": 2,
-            "items": {
-                "type": "object",
-                "required": ["value", "relationType"],
-                "properties": {"identifierType": _TEXT, "value": _TEXT, "relationType": _TEXT},
-            },
-        },
-        "creators": {"type": "array", "items": {"type": "object"}},
-        "dates": {"type": "array", "items": {"type": "object"}},
-        "publisher": {"type": "string"},
-        "publicationYear": {"type": ["string", "integer"]},
-        "rights": {"type": "array"},
-        "version": {"type": ["string", "integer"]},
-    },
-}
-_RECORD_VALIDATOR = validator_for(RECORD_SCHEMA)(RECORD_SCHEMA)
 
 
 def _iso(when: datetime) -> str:
@@ -117,93 +77,6 @@ def _parts(required: bool) -> tuple[tuple[bytes, str] | None, tuple[bytes, str] 
     return record, document
 
 
-def _record_json(part: tuple[bytes, str]) -> dict[str, Any]:
-    try:
-        record = read_json(part[0])
-    except ApiError as exc:
-        raise ApiError(400, "the record part is not JSON", _under("/record", exc.errors)) from exc
-    errors = [
-        {
-            "field": "/record" + "".join(f"/{p}" for p in err.absolute_path),
-            "message": err.message[:500],
-        }
-        for err in _RECORD_VALIDATOR.iter_errors(record)
-    ]
-    if not errors:
-        relations = [str(r["relationType"]).upper() for r in record["relatedIdentifiers"]]
-        for needed in ("HAS_METADATA", "IS_METADATA_FOR"):
-            if needed not in relations:
-                errors.append(
-                    {"field": "/record/relatedIdentifiers", "message": f"needs a {needed} link"}
-                )
-    if errors:
-        raise ApiError(400, "the metadata record is not valid", errors)
-    return record
-
-
-def _under(pointer: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [{"field": pointer + e["field"], "message": e["message"]} for e in errors]
-
-
-def _schema_of(record: dict[str, Any]) -> RegisteredSchema:
-    """The registered schema the HAS_METADATA link names (a URL with ?version= or an id)."""
-    for n, rel in enumerate(record["relatedIdentifiers"]):
-        if str(rel["relationType"]).upper() != "HAS_METADATA":
-            continue
-        value = rel["value"].strip()
-        parts = urlsplit(value)
-        schema_id = parts.path.rstrip("/").rsplit("/", 1)[-1] if parts.scheme else value
-        versions = parse_qs(parts.query).get("version", [])
-        version = int(versions[0]) if versions and versions[0].isdigit() else None
-        schema = services().store.get_schema(schema_id, version) if schema_id else None
-        if schema is None:
-            raise ApiError(
-                400,
-                "the HAS_METADATA link names no registered schema",
-                [{"field": f"/record/relatedIdentifiers/{n}/value",
-                  "message": f"no registered schema {schema_id!r}"
-                  + (f" version {version}" if version else "") + " (see GET /api/schemas)"}],
-            )  # fmt: skip
-        return schema
-    raise AssertionError("checked by _record_json")
-
-
-def _validate_document(schema: RegisteredSchema, document: bytes) -> None:
-    """422 with the errors when the document does not satisfy its schema."""
-    label = f"{schema.schema_id} v{schema.version}"
-    if schema.type == "xsd":
-        try:
-            root = parse_xml(document)
-        except MappingError as exc:
-            raise ApiError(422, f"the document is not XML ({label} is an XML Schema)",
-                           [{"field": "/document", "message": str(exc)}]) from exc  # fmt: skip
-        messages = validate_registered(schema.sha256, schema.content, root)
-    else:
-        try:
-            doc = read_json(document)
-        except ApiError as exc:
-            raise ApiError(422, f"the document is not JSON ({label} is a JSON Schema)",
-                           _under("/document", exc.errors)) from exc  # fmt: skip
-        loaded = json.loads(schema.content)
-        validator = validator_for(loaded)(loaded, format_checker=FormatChecker())
-        try:
-            found = list(validator.iter_errors(doc))[:MAX_ERRORS]
-        except RecursionError:
-            found = []
-            messages = ["the document is nested too deeply to validate"]
-        else:
-            messages = [
-                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message[:300]}"
-                for e in found
-            ]
-    if messages:
-        raise ApiError(
-            422,
-            f"the document does not satisfy schema {label}",
-            [{"field": "/document", "message": f"{label}: {m}"} for m in messages[:MAX_ERRORS]],
-        )
-
-
 def _completed(
     record: dict[str, Any], rid: str, schema: RegisteredSchema, actor: str, version: int,
     created: str, now: datetime,
@@ -240,11 +113,10 @@ def _write_of(
     schema: RegisteredSchema, expected: frozenset[str] | None,
 ) -> LocalWrite:  # fmt: skip
     try:
-        metadata, _warnings = from_metastore(record, document[0], document[1] or None)
+        metadata, _warnings = from_metastore_deposit(record, document[0], document[1] or None)
     except MappingError as exc:
         raise ApiError(422, "the document cannot be mapped",
                        [{"field": "/document", "message": str(exc)}]) from exc  # fmt: skip
-    metadata.setdefault("extra", {})["metastore2"] = {"record": record}
     problems = checked_metadata(metadata, "/record")
     if problems:
         raise ApiError(400, "the record cannot be stored", problems)
@@ -265,7 +137,7 @@ def _answer(result: Any, record: dict[str, Any], status: int) -> Response:
         )  # fmt: skip
     response = jsonify(record)
     response.status_code = status
-    response.headers["Location"] = url_for(".get_metadata", rid=record["id"], _external=True)
+    response.headers["Location"] = url_for(".get_metadata", id=record["id"], _external=True)
     response.set_etag(result.etag)
     return response
 
@@ -275,9 +147,9 @@ def create_metadata() -> Response:
     token = require_role(WRITE_RECORDS)
     record_part, document = _parts(required=True)
     assert record_part is not None and document is not None
-    record = _record_json(record_part)
-    schema = _schema_of(record)
-    _validate_document(schema, document[0])
+    record = record_json(record_part)
+    schema = schema_of(record)
+    validate_document(schema, document[0])
     given = record.get("id")
     rid = given if isinstance(given, str) and ID_PATTERN.fullmatch(given) else new_record_id()
     if RESERVED_ID.fullmatch(rid) and rid == given:
@@ -303,8 +175,9 @@ def _stored(rid: str) -> tuple[Any, dict[str, Any], bytes]:
     return state, record, raw[1]
 
 
-@bp.get("/api/metastore/v2/metadata/<rid>")
-def get_metadata(rid: str) -> Response:
+@bp.get("/api/metastore/v2/metadata/<id>")
+def get_metadata(id: str) -> Response:  # noqa: A002 - metastore2's name
+    rid = id
     state, record, document = _stored(rid)
     # the record only when asked for by name (a */* client gets the document, as metastore2)
     if any(value == RECORD_TYPE and q > 0 for value, q in request.accept_mimetypes):
@@ -318,8 +191,9 @@ def get_metadata(rid: str) -> Response:
     return response.make_conditional(request)
 
 
-@bp.put("/api/metastore/v2/metadata/<rid>")
-def update_metadata(rid: str) -> Response:
+@bp.put("/api/metastore/v2/metadata/<id>")
+def update_metadata(id: str) -> Response:  # noqa: A002 - metastore2's name
+    rid = id
     token = require_role(WRITE_RECORDS)
     if "If-Match" not in request.headers:
         raise ApiError(428, "this request needs If-Match with the record's ETag (from GET)",
@@ -334,14 +208,14 @@ def update_metadata(rid: str) -> Response:
     if expected is not None and state.etag not in expected:
         raise ApiError(412, f"metadata record {rid!r} has changed since that ETag was read",
                        [{"field": "If-Match", "message": "stale"}])  # fmt: skip
-    record = _record_json(record_part) if record_part is not None else stored
+    record = record_json(record_part) if record_part is not None else stored
     if record.get("id") not in (None, rid):
         raise ApiError(400, "the record's id differs from the URL's",
                        [{"field": "/record/id", "message": f"must be {rid!r}"}])  # fmt: skip
     if document is None:
         document = (stored_document, "")
-    schema = _schema_of(record)
-    _validate_document(schema, document[0])
+    schema = schema_of(record)
+    validate_document(schema, document[0])
     created = next(
         (d["value"] for d in stored.get("dates", []) if d.get("type") == "CREATED"),
         _iso(utcnow()),
@@ -366,7 +240,7 @@ def openapi_paths() -> dict[str, Any]:
     record_out = {"application/json": {"schema": {"type": "object", "required": ["id"]}}}
     errors = {code: {"$ref": f"#/components/responses/E{code}"} for code in (
         "400", "401", "403", "404", "409", "410", "412", "413", "415", "422", "428")}  # fmt: skip
-    rid = {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}}
+    rid = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     headers = {"ETag": {"schema": {"type": "string"}}, "Location": {"schema": {"type": "string"}}}
     return {
         "/api/metastore/v2/metadata": {
@@ -393,7 +267,7 @@ def openapi_paths() -> dict[str, Any]:
                 },
             }
         },
-        "/api/metastore/v2/metadata/{rid}": {
+        "/api/metastore/v2/metadata/{id}": {
             "get": {
                 "operationId": "metastoreGetMetadata",
                 "tags": ["dialects"],
