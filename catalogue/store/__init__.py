@@ -11,6 +11,7 @@ the OAI-PMH provider on its ``OaiRepository``, the indexer on ``ChangeFeed``.
 
 from __future__ import annotations
 
+from catalogue.store.checkpoints import Checkpoints
 from catalogue.store.engine import StoreBase, create_store_engine
 from catalogue.store.local import LocalWrites, record_etag
 from catalogue.store.oai import OaiReads
@@ -78,6 +79,6 @@ __all__ = [
 ]
 
 
-class Store(Sources, LocalWrites, RecordReads, Runs, OaiReads, Tokens, Schemas):
-    """Records, sources, change log, runs, OAI-PMH reads, deposits, tokens and schemas over
-    one SQLAlchemy engine (each aggregate in its own module)."""
+class Store(Sources, LocalWrites, RecordReads, Runs, Checkpoints, OaiReads, Tokens, Schemas):
+    """Records, sources, change log, runs and their checkpoints, OAI-PMH reads, deposits,
+    tokens and schemas over one SQLAlchemy engine (each aggregate in its own module)."""
