@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install demo test lint format bench postgres peers clean
+.PHONY: install demo test lint format bench postgres peers chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	CATALOGUE_DATA_DIR=$${CATALOGUE_DATA_DIR:-var/demo} $(BIN)/catalogue demo --port $(PORT)
 
 ## The whole test suite (SQLite and PostgreSQL), plus ruff.
-test: $(STAMP) postgres peers
+test: $(STAMP) postgres peers chromium
 	$(BIN)/ruff check catalogue harvester mappings tests benchmarks
 	$(BIN)/pytest -q
 
@@ -40,8 +40,10 @@ bench: $(STAMP)
 PEERS := .peers
 PYOAI := $(PEERS)/pyoai/.installed-stamp
 NODE_OAI := $(PEERS)/npm/node_modules/oai-pmh/package.json
+# axe-core, injected into the pages by the browser tests (tests/pages/test_browser.py)
+AXE := $(PEERS)/npm/node_modules/axe-core/axe.min.js
 
-peers: $(PYOAI) $(NODE_OAI)
+peers: $(PYOAI) $(NODE_OAI) $(AXE)
 
 $(PYOAI):
 	$(PYTHON) -m venv $(PEERS)/pyoai
@@ -52,6 +54,13 @@ $(NODE_OAI):
 	@command -v npm >/dev/null 2>&1 || { echo "npm (Node.js) is needed for the Node OAI-PMH client"; exit 1; }
 	mkdir -p $(PEERS)/npm && cd $(PEERS)/npm && \
 		npm install --silent --no-audit --no-fund --no-save --prefix . oai-pmh@2.0.3
+
+$(AXE): $(NODE_OAI)
+	cd $(PEERS)/npm && npm install --silent --no-audit --no-fund --no-save --prefix . oai-pmh@2.0.3 axe-core@4.14.1
+
+## Debian's Chromium for the page tests (installed with apt when missing).
+chromium:
+	@scripts/ensure-chromium.sh
 
 ## Make sure the local PostgreSQL the store tests use is up (trust auth, database `test`).
 postgres:

@@ -298,8 +298,13 @@ def harvest(ctx: Context, key: str | None, all_: bool, full: bool) -> None:
 
 def harvest_one(ctx: Context, key: str, full: bool) -> bool:
     """Harvest one source; an unexpected error fails this source, not the ones after it."""
+    from catalogue.harvesting import SourceHeld
+
     try:
         return run_harvest(ctx, key, full).status == "succeeded"
+    except SourceHeld as exc:
+        console.print(f"[red]{key}: not run[/] {exc}", soft_wrap=True)
+        return False
     except Exception as exc:
         logging.getLogger(__name__).exception("harvest of %s crashed", key)
         console.print(f"[red]{key}: failed[/] internal error: {exc}", soft_wrap=True)
@@ -307,10 +312,12 @@ def harvest_one(ctx: Context, key: str, full: bool) -> bool:
 
 
 def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
-    from harvester.harvest import harvest_source
+    from catalogue.harvesting import run_harvest as harvest_under_lease
 
     with harvest_progress(key) as progress:
-        run = harvest_source(ctx.store, key, ctx.settings, full=full, progress=progress)
+        run = harvest_under_lease(
+            ctx.store, key, ctx.settings, full=full, progress=progress, purpose="cli"
+        )
     c = run.counts
     style = "green" if run.status == "succeeded" else "red"
     console.print(

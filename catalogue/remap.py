@@ -8,10 +8,12 @@ index follows) and a new OAI-PMH datestamp (harvesters of this catalogue see the
 record the crosswalk now refuses keeps what is stored and is reported.
 
 Payloads are re-read by their stored format: the OAI-PMH/deposit XML formats through
-``mappings.formats.map_payload``, and the REST formats whose crosswalk needs nothing but the
-source's config (generic JSON, perfSONAR UNIS). B2SHARE, SURF and metastore2 records need
-what their harvest fetched besides the payload (communities, labels, the record beside the
-document): they are skipped and counted, and a ``harvest --full`` applies their fixes.
+``mappings.formats.map_payload``, the REST formats whose crosswalk needs nothing but the
+source's config (generic JSON, perfSONAR UNIS), and the dialect deposits (UNIS objects, MDM
+records with the configured attribute map, metastore2 documents with their record).
+Harvested B2SHARE, SURF and metastore2 records need what their harvest fetched besides the
+payload (communities, labels, the record beside the document): they are skipped and
+counted, and a ``harvest --full`` applies their fixes.
 """
 
 from __future__ import annotations
@@ -25,15 +27,20 @@ from typing import Any
 from catalogue.model import LOCAL_SOURCE
 from catalogue.store import IncomingRecord, LocalWrite, Source, Store
 from catalogue.store.raw_records import RawRecord, count_raw_records, iter_raw_records
-from mappings import Mapped
+from mappings import Mapped, MappingError
 from mappings.formats import FORMATS, map_payload
+from mappings.mdm import RAW_FORMAT as MDM_FORMAT
+from mappings.mdm import from_mdm_record
+from mappings.metastore2 import from_metastore_deposit
+from mappings.unis import RAW_FORMAT as UNIS_FORMAT
+from mappings.unis import from_unis
 from mappings.xml import parse_xml
 
 ACTOR = "remap"
 # REST source types whose crosswalk is a pure function of the payload and the source config.
 OFFLINE_REST_TYPES = frozenset({"json", "unis"})
 
-Mapper = Callable[[bytes], Mapped]
+Mapper = Callable[[RawRecord], Mapped]
 Progress = Callable[[int, int | None], None]
 
 
@@ -65,8 +72,19 @@ class RemapSummary:
 MAX_FAILURES_KEPT = 50
 
 
-def _map_xml(raw: bytes) -> Mapped:
-    return map_payload(parse_xml(raw))
+def _map_xml(record: RawRecord) -> Mapped:
+    return map_payload(parse_xml(record.raw))
+
+
+def _map_unis(record: RawRecord) -> Mapped:
+    return from_unis(json.loads(record.raw))
+
+
+def _map_metastore(record: RawRecord) -> Mapped:
+    kept = (record.metadata.get("extra") or {}).get("metastore2", {}).get("record")
+    if not isinstance(kept, dict):
+        raise MappingError("the deposit's metastore2 record is not stored with it")
+    return from_metastore_deposit(kept, record.raw)
 
 
 class _Mappers:
@@ -83,10 +101,20 @@ class _Mappers:
         if record.raw_format in FORMATS:
             return _map_xml
         if record.source == LOCAL_SOURCE:
-            return f"no crosswalk for deposited format {record.raw_format}"
+            return self._deposit_mapper(record.raw_format)
         if record.source not in self.rest:
             self.rest[record.source] = self._rest_mapper(record.source)
         return self.rest[record.source]
+
+    def _deposit_mapper(self, raw_format: str) -> Mapper | str:
+        if raw_format == UNIS_FORMAT:
+            return _map_unis
+        if raw_format == MDM_FORMAT:
+            attributes = self.settings.get("mdm", {}).get("attributes")
+            return lambda record: from_mdm_record(json.loads(record.raw), attributes)
+        if raw_format.startswith("metastore2:"):
+            return _map_metastore
+        return f"no crosswalk for deposited format {raw_format}"
 
     def _rest_mapper(self, key: str) -> Mapper | str:
         from harvester.rest.core import RestClient
@@ -103,8 +131,8 @@ class _Mappers:
         except Exception as exc:  # noqa: BLE001 - a source config this version cannot read
             return f"{source.type} config not usable offline: {exc}"
 
-        def rest_map(raw: bytes) -> Mapped:
-            return harvester.map(json.loads(raw))
+        def rest_map(record: RawRecord) -> Mapped:
+            return harvester.map(json.loads(record.raw))
 
         return rest_map
 
@@ -157,7 +185,7 @@ def _remapped(record: RawRecord, mappers: _Mappers, summary: RemapSummary) -> di
         summary.skipped[mapper] += 1
         return None
     try:
-        metadata, _warnings = mapper(record.raw)
+        metadata, _warnings = mapper(record)
     except Exception as exc:  # noqa: BLE001 - one record's failure never stops the remap
         summary.failed += 1
         if len(summary.failures) < MAX_FAILURES_KEPT:

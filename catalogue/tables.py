@@ -219,3 +219,26 @@ class SearchStateRow(Base):
     holder: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SourceLeaseRow(Base):
+    """Who runs a source's harvest now: one row per source, claimed atomically by every run
+    (scheduler, admin API, `catalogue harvest`), renewed by its heartbeat.
+
+    ``token`` is NULL while nobody holds it. The holder is named by host, process id and that
+    process's start time (so a claimant on the same host sees at once that a killed holder's
+    process is gone, even if its pid was reused); across hosts the lease lapses at ``expires_at``.
+    """
+
+    __tablename__ = "source_leases"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str | None] = mapped_column(String(64))
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    process_start: Mapped[str | None] = mapped_column(String(32))
+    run_id: Mapped[int | None] = mapped_column(SeqType)
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)

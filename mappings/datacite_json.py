@@ -113,7 +113,6 @@ _LIST_KIND = {
     "subjects": "subjects",
     "dates": "dates",
     "identifiers": "identifiers",
-    "alternateIdentifiers": "alternateIdentifiers",
     "relatedIdentifiers": "relatedIdentifiers",
     "rightsList": "rightsList",
     "descriptions": "descriptions",
@@ -171,6 +170,10 @@ def from_datacite_json(doc: dict[str, Any]) -> DataciteJson:
     for key, kind in _LIST_KIND.items():
         if key in md and isinstance(md[key], list):
             md[key] = [_item(v, kind, f"{base}/{key}/{n}", out) for n, v in enumerate(md[key])]
+    alternates = doc.get("alternateIdentifiers")
+    for n, alt in enumerate(alternates if isinstance(alternates, list) else []):
+        if isinstance(alt, dict):  # only checked: _identifiers converts them
+            _members(alt, "alternateIdentifiers", f"{base}/alternateIdentifiers/{n}", out)
     if isinstance(md.get("types"), dict):
         md["types"] = _members(md["types"], "types", f"{base}/types", out)
         general = md["types"].get("resourceTypeGeneral")
@@ -234,11 +237,6 @@ def _item(value: Any, kind: str, at: str, out: DataciteJson) -> Any:
                 item[key] = [
                     _person_part(v, sub, f"{at}/{key}/{n}", out) for n, v in enumerate(given)
                 ]
-    if kind == "alternateIdentifiers":
-        return {
-            "identifier": item.get("alternateIdentifier"),
-            "identifierType": item.get("alternateIdentifierType") or "Other",
-        }
     return item
 
 

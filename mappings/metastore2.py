@@ -159,3 +159,13 @@ def from_metastore(
     )
     metadata.setdefault("extra", {}).setdefault("metastore2", {})["schema"] = schema_id
     return metadata, warnings
+
+
+def from_metastore_deposit(
+    record: Mapping[str, Any], document: bytes, content_type: str | None = None
+) -> Mapped:
+    """A document deposited with its metastore2 record: mapped as a harvested one, and the
+    record kept whole in ``extra.metastore2.record`` (the catalogue answers with it)."""
+    metadata, warnings = from_metastore(record, document, content_type)
+    metadata.setdefault("extra", {})["metastore2"] = {"record": dict(record)}
+    return metadata, warnings

@@ -20,6 +20,7 @@ from catalogue.runtime import tune_gc
 from catalogue.search.base import IndexLocked, SearchIndex
 from catalogue.search.documents import to_document
 from catalogue.store import Store
+from catalogue.store.ports import ChangeFeed
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ BUSY_STRETCH = 4
 class Indexer:
     """Applies store changes to one writable index."""
 
-    def __init__(self, store: Store, index: SearchIndex) -> None:
+    def __init__(self, store: ChangeFeed, index: SearchIndex) -> None:
         self.store = store
         self.index = index
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from catalogue.store.checkpoints import Checkpoints
 from catalogue.store.engine import StoreBase, create_store_engine
+from catalogue.store.leases import LEASE_SECONDS, Holder, Lease, LeaseLost, Leases, SourceHeld
 from catalogue.store.local import LocalWrites, record_etag
 from catalogue.store.oai import OaiReads
 from catalogue.store.reads import RecordReads
@@ -46,6 +47,11 @@ from catalogue.store.types import (
 from harvester.clock import utcnow
 
 __all__ = [
+    "LEASE_SECONDS",
+    "Holder",
+    "Lease",
+    "LeaseLost",
+    "SourceHeld",
     "RAW_COMPRESSION_LEVEL",
     "TOKEN_PREFIX",
     "TOKEN_ROLES",
@@ -79,6 +85,9 @@ __all__ = [
 ]
 
 
-class Store(Sources, LocalWrites, RecordReads, Runs, Checkpoints, OaiReads, Tokens, Schemas):
-    """Records, sources, change log, runs and their checkpoints, OAI-PMH reads, deposits,
-    tokens and schemas over one SQLAlchemy engine (each aggregate in its own module)."""
+class Store(
+    Sources, LocalWrites, RecordReads, Runs, Checkpoints, Leases, OaiReads, Tokens, Schemas
+):
+    """Records, sources, change log, runs and their checkpoints, leases, OAI-PMH reads,
+    deposits, tokens and schemas over one SQLAlchemy engine (each aggregate in its own
+    module)."""

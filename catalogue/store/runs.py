@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from catalogue.store.engine import StoreBase
 from catalogue.store.rows import _run
@@ -33,6 +33,59 @@ class Runs(StoreBase):
             s.add(row)
             s.flush()
             return row.id
+
+    def queue_run(self, source: str, mode: str) -> int:
+        """A run asked for (admin API, "harvest now"): status "queued" until a worker that
+        takes the source's lease starts it (:meth:`begin_queued_run`)."""
+        with self._session.begin() as s:
+            row = HarvestRunRow(
+                source=source, mode=mode, status="queued", started_at=clock.utcnow()
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def queued_runs(self, limit: int = 100) -> list[HarvestRun]:
+        """Queued runs, oldest first."""
+        with self._session() as s:
+            stmt = (
+                select(HarvestRunRow)
+                .where(HarvestRunRow.status == "queued")
+                .order_by(HarvestRunRow.id)
+                .limit(limit)
+            )
+            return [_run(r) for r in s.scalars(stmt)]
+
+    def begin_queued_run(self, run_id: int) -> bool:
+        """queued -> running (a compare-and-swap: False if another worker began it)."""
+        table = HarvestRunRow.__table__
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(table)
+                .where(table.c.id == run_id, table.c.status == "queued")
+                .values(status="running", started_at=clock.utcnow())
+            )
+        return done.rowcount == 1
+
+    def set_run_window(self, run_id: int, mode: str, from_date: datetime | None) -> None:
+        """The mode and start of a begun queued run, once its harvest decided them."""
+        table = HarvestRunRow.__table__
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(table).where(table.c.id == run_id).values(mode=mode, from_date=from_date)
+            )
+
+    def record_progress(self, run_id: int, counts: RunCounts) -> None:
+        """The counts so far of a running run (its final counts come with finish_run)."""
+        table = HarvestRunRow.__table__
+        values = {n: getattr(counts, n) for n in ("added", "updated", "unchanged", "deleted",
+                                                 "failed", "warnings")}  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.id == run_id, table.c.status == "running")
+                .values(**values)
+            )
 
     def add_run_errors(self, run_id: int, errors: Iterable[RunError]) -> None:
         rows = [

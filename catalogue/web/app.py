@@ -37,20 +37,33 @@ def create_app(
         index = open_index(settings, writer=False)
     app.extensions["catalogue"] = Services(settings=settings, store=store, index=index)
 
+    from catalogue.web import http
     from catalogue.web.admin_api import bp as admin_bp
-    from catalogue.web.home import bp as home_bp
+    from catalogue.web.api_docs_ui import bp as api_docs_ui_bp
+    from catalogue.web.health import bp as health_bp
     from catalogue.web.ingest_api import bp as ingest_bp
     from catalogue.web.oai import bp as oai_bp
     from catalogue.web.openapi import bp as openapi_bp
+    from catalogue.web.pages import bp as pages_bp
+    from catalogue.web.records import bp as records_bp
     from catalogue.web.schemas_api import bp as schemas_bp
     from catalogue.web.search_api import bp as search_bp
+    from catalogue.web.sitemap import bp as sitemap_bp
 
-    app.register_blueprint(home_bp)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(records_bp)
+    app.register_blueprint(sitemap_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_docs_ui_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(oai_bp)
     app.register_blueprint(ingest_bp)
     app.register_blueprint(schemas_bp)
     app.register_blueprint(openapi_bp)
+    from catalogue.web import dialects
+
+    dialects.register(app)
     register_error_handlers(app)
+    http.install(app)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from catalogue.web.limits import MAX_ERRORS, MAX_TOP_MESSAGE_CHARS, cap_errors, cap_items, shorten
@@ -67,9 +67,11 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Response | HTTPException | tuple[str, int]:
         if not request.path.startswith("/api/"):
-            return exc
+            if request.path.startswith("/oai") or not exc.code or exc.code < 400:
+                return exc
+            return render_template("error.html", error=exc), exc.code
         return error_response(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(Exception)

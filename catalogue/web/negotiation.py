@@ -17,6 +17,7 @@ from lxml import etree
 
 from catalogue.store import RecordState
 from catalogue.web.auth import caller_is_admin
+from catalogue.web.citations import CITATIONS
 from catalogue.web.errors import ApiError
 from mappings.export import to_datacite, to_oai_dc, to_schema_org
 from mappings.quality import missing_properties
@@ -76,6 +77,8 @@ REPRESENTATIONS: dict[str, tuple[str, Callable[[RecordState], bytes] | None]] = 
     SCHEMA_ORG_LD: ("-schemaorg", _json_ld),
     # a plain XML request gets the richest XML we have
     "application/xml": ("-datacite", _datacite),
+    # citations, as DOI resolvers negotiate them
+    **CITATIONS,
 }
 
 
@@ -84,9 +87,12 @@ def base_etag(etag: str) -> str:
     return etag.split("-", 1)[0]
 
 
-def record_response(state: RecordState) -> Response:
-    """The negotiated representation of a live record, with its ETag; 406 if none fits."""
-    if request.accept_mimetypes:
+def record_response(state: RecordState, mimetype: str | None = None) -> Response:
+    """The negotiated representation of a live record (or the one named), with its ETag;
+    406 if none fits."""
+    if mimetype is not None:
+        pass
+    elif request.accept_mimetypes:
         mimetype = request.accept_mimetypes.best_match(list(REPRESENTATIONS))
         if mimetype is None:
             raise ApiError(
@@ -101,7 +107,7 @@ def record_response(state: RecordState) -> Response:
         response = jsonify(record_json(state))
     else:
         response = Response(build(state), mimetype=mimetype)
-        if mimetype.endswith("xml"):
+        if not mimetype.endswith("json") and "charset" not in response.content_type:
             response.content_type = f"{mimetype}; charset=utf-8"
     response.set_etag(state.etag + suffix)
     response.vary.add("Accept")

@@ -14,9 +14,10 @@ from flask import Blueprint, Response, jsonify, render_template
 
 from catalogue.model import SET_SPEC, metadata_schema
 from catalogue.search.base import FACETS
-from catalogue.web import negotiation
+from catalogue.web import dialects, negotiation
 from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
+from catalogue.web.openapi_examples import add_examples
 from catalogue.web.schemas_api import SCHEMA_ID
 from catalogue.web.search_api import SORTS
 
@@ -33,6 +34,7 @@ ERROR_STATUSES = {
     "412": "If-Match does not hold the record's current ETag",
     "413": "The body is larger than the configured limit (max_request_bytes)",
     "415": "Unsupported Content-Type",
+    "422": "The document does not satisfy its registered schema",
     "428": "If-Match is required",
     "503": "The search engine cannot answer now; try again after Retry-After seconds",
 }
@@ -352,7 +354,11 @@ def _record_paths() -> dict[str, Any]:
     secured = [{"bearer": []}]
     etag = {"ETag": {"schema": {"type": "string"}, "description": "The record's strong ETag"}}
     representations = {
-        mimetype: {"schema": _ref("Record") if mimetype == negotiation.JSON else {"type": "string"}}
+        mimetype: {
+            "schema": _ref("Record")
+            if mimetype == negotiation.JSON
+            else {"type": "object" if mimetype.endswith("json") else "string"}
+        }
         for mimetype in negotiation.REPRESENTATIONS
     }
     written = {
@@ -646,6 +652,10 @@ Q_SYNTAX = (
 
 @cache
 def openapi_document() -> dict[str, Any]:
+    return add_examples(_document())
+
+
+def _document() -> dict[str, Any]:
     error = {"application/json": {"schema": _ref("Error")}}
     return {
         "openapi": "3.1.0",
@@ -657,7 +667,7 @@ def openapi_document() -> dict[str, Any]:
             "with `catalogue tokens create --role depositor`). Every error has the body "
             "{status, message, errors: [{field, message}]}, fields as JSON pointers.",
         },
-        "paths": {**_record_paths(), **_other_paths()},
+        "paths": {**_record_paths(), **_other_paths(), **dialects.openapi_paths()},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(),

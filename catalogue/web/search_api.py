@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 
@@ -236,8 +236,11 @@ def _with_links(record: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/api/records/<rid>")
 def get_record(rid: str) -> Response:
     """The record with its ETag, in the representation negotiated from Accept."""
-    from catalogue.web.negotiation import record_response
+    from catalogue.web.negotiation import REPRESENTATIONS, record_response
 
+    if request.accept_mimetypes.best_match([*REPRESENTATIONS, "text/html"]) == "text/html":
+        # a browser: the landing page is the record's page for people
+        return redirect(url_for("records.landing_page", rid=rid), 303)
     state = services().store.get_record_state(rid)
     if state is None:
         raise ApiError(404, f"no record with id {rid!r}")

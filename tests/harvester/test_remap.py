@@ -140,3 +140,41 @@ def test_remap_command(cli, replay, settings) -> None:
         assert missing.returncode != 0 and "no source 'nope'" in missing.stderr
     finally:
         store.dispose()
+
+
+def test_remap_of_dialect_deposits(store: Store, settings) -> None:
+    """UNIS, MDM and metastore2 deposits are mapped again from what their clients sent."""
+    unis = {"id": "u1", "ts": 1337110564767952, "subject": {"href": "https://x/ports/1"},
+            "eventType": "throughput", "selfRef": "https://x/api/unis/metadata/u1"}  # fmt: skip
+    mdm = {"productId": "m1", "attributes": [{"name": "Title", "value": "MDM title"}]}
+    record = {
+        "titles": [{"value": "Metastore title"}],
+        "resourceType": {"value": "JSON_Metadata", "typeGeneral": "MODEL"},
+        "relatedIdentifiers": [
+            {"identifierType": "URL", "value": "http://h/schemas/s1?version=1",
+             "relationType": "HAS_METADATA"},
+        ],
+    }  # fmt: skip
+    stale = {"titles": [{"title": "stale"}], "types": {"resourceTypeGeneral": "Other"}}
+    writes = [
+        LocalWrite("u1", "create", stale, ["source:local", "source:local:unis"],
+                   raw=json.dumps(unis).encode(), raw_format="unis-json"),
+        LocalWrite("m1", "create", stale, ["source:local", "source:local:mdm"],
+                   raw=json.dumps(mdm).encode(), raw_format="mdm-json"),
+        LocalWrite("s1", "create", {**stale, "extra": {"metastore2": {"record": record}}},
+                   ["source:local", "source:local:metastore"], raw=b'{"title": "doc"}',
+                   raw_format="metastore2:s1"),
+    ]  # fmt: skip
+    assert all(r.problem is None for r in store.write_local(writes, actor="client"))
+    summary = remap(store, settings, source=LOCAL_SOURCE)
+    assert (summary.examined, summary.changed, summary.failed) == (3, 3, 0), summary
+    titles = {
+        rid: store.get_record(rid).metadata["titles"][0]["title"] for rid in ("u1", "m1", "s1")
+    }
+    assert titles == {
+        "u1": "throughput of https://x/ports/1",
+        "m1": "MDM title",
+        "s1": "Metastore title",
+    }
+    assert store.get_record("s1").metadata["extra"]["metastore2"]["record"] == record
+    assert remap(store, settings, source=LOCAL_SOURCE).changed == 0

@@ -191,3 +191,70 @@ def test_missing_mandatory_properties_are_reported_and_year_is_never_0000(ingest
     )
     assert b"<publicationYear>0000<" not in oai.content
     assert f"<publicationYear>{year}</publicationYear>".encode() in oai.content
+
+
+def test_a_create_doi_body_as_datacite_clients_send_it(ingest_app) -> None:
+    """The REST API's create-DOI body: prefix instead of doi, event/mode/source, nulls for
+    empty properties, kernel-4.5 publisher object, empty relatedItems."""
+    body = {
+        "data": {
+            "type": "dois",
+            "attributes": {
+                "prefix": "10.5072",
+                "event": "publish",
+                "mode": "new",
+                "source": "api",
+                "url": "https://example.org/datasets/17",
+                "creators": [{"name": "Doe, Jane", "givenName": None, "familyName": None,
+                              "nameType": None, "nameIdentifiers": [], "affiliation": []}],
+                "titles": [{"title": "Seventeen", "titleType": None, "lang": None}],
+                "publisher": {"name": "Example University", "lang": None,
+                              "publisherIdentifier": "https://ror.org/04wxnsj81",
+                              "publisherIdentifierScheme": "ROR", "schemeUri": "https://ror.org"},
+                "publicationYear": 2024,
+                "types": {"resourceTypeGeneral": "Dataset"},
+                "language": None,
+                "version": None,
+                "relatedItems": [],
+                "xml": None,
+                "reason": None,
+                "schemaVersion": "http://datacite.org/schema/kernel-4",
+            },
+        }
+    }  # fmt: skip
+    r = ingest_app.post(body)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    md = created["metadata"]
+    assert md["publisher"] == "Example University" and md["publicationYear"] == 2024
+    assert md["creators"] == [{"name": "Doe, Jane", "nameIdentifiers": [], "affiliation": []}]
+    assert md["identifiers"] == [
+        {"identifier": "https://example.org/datasets/17", "identifierType": "URL"}
+    ]
+    assert created["missing_mandatory"] == []  # the URL is the record's identifier here
+    dropped = next(w for w in created["warnings"] if w.startswith("DataCite members"))
+    assert (
+        "/data/attributes/event" in dropped
+        and "/data/attributes/publisher/publisherIdentifier" in dropped
+    )
+
+
+def test_oai_datacite_without_payload_is_accepted_as_a_document(ingest_app) -> None:
+    """DSpace's oai_datacite: the kernel-4 <resource> straight inside the wrapper."""
+    kernel = (FIXTURES / "xml-kernel-4" / "datacite-example-full-v4.xml").read_bytes()
+    resource = kernel[kernel.index(b"<resource") :]
+    wrapper = (
+        b'<oai_datacite xmlns="http://schema.datacite.org/oai/oai-1.1/">'
+        b"<schemaVersion>4</schemaVersion><datacentreSymbol>X.Y</datacentreSymbol>"
+        + resource
+        + b"</oai_datacite>"
+    )
+    headers = {"Content-Type": "application/xml"}
+    r = ingest_app.call("POST", "/api/records", data=wrapper, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["metadata"]["titles"][0]["title"] == "Example Title"
+    broken = wrapper.replace(b"<publisher", b"<publisherX").replace(
+        b"</publisher>", b"</publisherX>"
+    )
+    r = ingest_app.call("POST", "/api/records", data=broken, headers=headers)
+    assert r.status_code == 400  # the resource itself is still validated

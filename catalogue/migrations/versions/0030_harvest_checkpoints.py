@@ -1,7 +1,7 @@
 """harvest_checkpoints: where a source's unfinished run got to
 
 Revision ID: 0030_harvest_checkpoints
-Revises: 0010_search_state
+Revises: 0020_source_leases
 Create Date: 2026-11-26 01:00:00
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0030_harvest_checkpoints"
-down_revision = "0010_search_state"
+down_revision = "0020_source_leases"
 branch_labels = None
 depends_on = None
 

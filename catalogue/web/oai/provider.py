@@ -37,7 +37,7 @@ from sqlalchemy.exc import OperationalError
 from catalogue.model import ROOT_SETS, SET_SPEC
 from catalogue.store import OaiEntry, Source
 from catalogue.web.negotiation import published_year
-from catalogue.web.oai import xml
+from catalogue.web.oai import browse, xml
 from catalogue.web.oai.arguments import ListArgs, list_args, parse_request, record_args
 from catalogue.web.oai.arguments import identifier as identifier_arg
 from catalogue.web.oai.errors import (
@@ -362,7 +362,11 @@ def endpoint() -> Response:
         return Response("database unavailable, retry later\n", 503, {"Retry-After": "30"})
     stylesheet = url_for("oai.static", filename="oai2.xsl") if settings.get("stylesheet") else None
     document = xml.envelope(ctx.now, ctx.base_url, verb, echoed, body, stylesheet)
-    return _response(document.encode("utf-8"))
+    if browse.wants_html():
+        return browse.html_response(document)
+    response = _response(document.encode("utf-8"))
+    response.vary.add("Accept")
+    return response
 
 
 def _base_url(settings: dict[str, Any]) -> str:

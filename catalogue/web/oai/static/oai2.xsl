@@ -8,22 +8,37 @@
 
   <xsl:template match="/oai:OAI-PMH">
     <xsl:variable name="base" select="oai:request"/>
-    <html>
+    <html lang="en">
       <head>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <title>OAI-PMH <xsl:value-of select="oai:request/@verb"/></title>
         <style>
-          body { font-family: sans-serif; margin: 2em; max-width: 70em; }
-          table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-          td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
-                   vertical-align: top; }
-          .error { color: #a00; }
-          pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 85%; }
-          nav a { margin-right: 1em; }
+          body { font-family: system-ui, sans-serif; margin: 0 auto; padding: 1rem;
+                 max-width: 72rem; color: #1b1f24; line-height: 1.45; }
+          a { color: #0b57a4; }
+          .scroll { overflow-x: auto; }
+          table { border-collapse: collapse; margin: 0.5em 0 1.5em; width: 100%; }
+          td, th { border: 1px solid #c8ced6; padding: 0.25em 0.6em; text-align: left;
+                   vertical-align: top; overflow-wrap: anywhere; }
+          .error { color: #a1131b; }
+          nav { display: flex; flex-wrap: wrap; gap: 0.4em 1em; margin: 0.5em 0; }
+          .note { color: #4a525c; font-size: 0.9rem; }
+          @media (max-width: 40rem) {
+            table, tbody, tr, td, th { display: block; width: 100%; }
+            tr { border-bottom: 2px solid #c8ced6; margin-bottom: 0.5em; }
+            tr:not(:has(td)) { display: none; }
+            td, th { border: none; padding: 0.15em 0; }
+          }
         </style>
       </head>
       <body>
+        <header>
+        <p class="note"><a href="/">Catalogue home</a> · <a href="/search">Search records</a></p>
         <h1>OAI-PMH <xsl:value-of select="oai:request/@verb"/></h1>
-        <nav>
+        <p class="note">This is the catalogue's OAI-PMH 2.0 provider as a web page; harvesters
+          get the same response as OAI-PMH XML.</p>
+        </header>
+        <nav aria-label="OAI-PMH verbs">
           <a href="?verb=Identify">Identify</a>
           <a href="?verb=ListMetadataFormats">ListMetadataFormats</a>
           <a href="?verb=ListSets">ListSets</a>
@@ -32,9 +47,11 @@
         </nav>
         <p>Response date <xsl:value-of select="oai:responseDate"/>,
            request to <code><xsl:value-of select="$base"/></code></p>
+        <main>
         <xsl:apply-templates select="oai:error"/>
         <xsl:apply-templates select="oai:Identify | oai:ListMetadataFormats | oai:ListSets
             | oai:ListIdentifiers | oai:ListRecords | oai:GetRecord"/>
+        </main>
       </body>
     </html>
   </xsl:template>
@@ -44,15 +61,15 @@
   </xsl:template>
 
   <xsl:template match="oai:Identify">
-    <table>
+    <div class="scroll"><table>
       <xsl:for-each select="*[not(self::oai:description)]">
         <tr><th><xsl:value-of select="local-name()"/></th><td><xsl:value-of select="."/></td></tr>
       </xsl:for-each>
-    </table>
+    </table></div>
   </xsl:template>
 
   <xsl:template match="oai:ListMetadataFormats">
-    <table>
+    <div class="scroll"><table>
       <tr><th>prefix</th><th>schema</th><th>namespace</th></tr>
       <xsl:for-each select="oai:metadataFormat">
         <tr>
@@ -62,11 +79,11 @@
           <td><xsl:value-of select="oai:metadataNamespace"/></td>
         </tr>
       </xsl:for-each>
-    </table>
+    </table></div>
   </xsl:template>
 
   <xsl:template match="oai:ListSets">
-    <table>
+    <div class="scroll"><table>
       <tr><th>setSpec</th><th>setName</th></tr>
       <xsl:for-each select="oai:set">
         <tr>
@@ -75,11 +92,11 @@
           <td><xsl:value-of select="oai:setName"/></td>
         </tr>
       </xsl:for-each>
-    </table>
+    </table></div>
   </xsl:template>
 
   <xsl:template match="oai:ListIdentifiers | oai:ListRecords | oai:GetRecord">
-    <table>
+    <div class="scroll"><table>
       <tr><th>identifier</th><th>datestamp</th><th>sets</th><th>metadata</th></tr>
       <xsl:for-each select="oai:header | oai:record">
         <xsl:variable name="h" select="self::oai:header | oai:header"/>
@@ -88,6 +105,8 @@
             <a href="?verb=GetRecord&amp;metadataPrefix=oai_dc&amp;identifier={$h/oai:identifier}">
               <xsl:value-of select="$h/oai:identifier"/></a>
             <xsl:if test="$h/@status = 'deleted'"> (deleted)</xsl:if>
+            <xsl:text> </xsl:text>
+            <a href="/records/{substring-after(substring-after($h/oai:identifier, 'oai:'), ':')}">page</a>
           </td>
           <td><xsl:value-of select="$h/oai:datestamp"/></td>
           <td><xsl:for-each select="$h/oai:setSpec">
@@ -97,7 +116,7 @@
           </xsl:for-each></td>
         </tr>
       </xsl:for-each>
-    </table>
+    </table></div>
     <xsl:variable name="token" select="oai:resumptionToken"/>
     <xsl:if test="$token">
       <p>

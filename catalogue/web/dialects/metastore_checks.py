@@ -1,0 +1,142 @@
+"""Checks of a metastore2 upload: the record's shape and links, the schema its HAS_METADATA
+link names in this catalogue's registry, and the document against that schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from jsonschema import FormatChecker
+from jsonschema.validators import validator_for
+
+from catalogue.store import RegisteredSchema
+from catalogue.web.deposit import read_json
+from catalogue.web.errors import ApiError
+from catalogue.web.services import services
+from catalogue.web.xsd import validate_registered
+from mappings import MappingError
+from mappings.xml import parse_xml
+
+MAX_ERRORS = 20
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
+RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["titles", "resourceType", "relatedIdentifiers"],
+    "properties": {
+        "id": {"type": "string"},
+        "titles": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "object", "required": ["value"], "properties": {"value": _TEXT}},
+        },
+        "resourceType": {
+            "type": "object",
+            "required": ["value", "typeGeneral"],
+            "properties": {"value": _TEXT, "typeGeneral": _TEXT},
+        },
+        "relatedIdentifiers": {
+            "type": "array",
+            "minItems": 2,
+            "items": {
+                "type": "object",
+                "required": ["value", "relationType"],
+                "properties": {"identifierType": _TEXT, "value": _TEXT, "relationType": _TEXT},
+            },
+        },
+        "creators": {"type": "array", "items": {"type": "object"}},
+        "dates": {"type": "array", "items": {"type": "object"}},
+        "publisher": {"type": "string"},
+        "publicationYear": {"type": ["string", "integer"]},
+        "rights": {"type": "array"},
+        "version": {"type": ["string", "integer"]},
+    },
+}
+_RECORD_VALIDATOR = validator_for(RECORD_SCHEMA)(RECORD_SCHEMA)
+
+
+def record_json(part: tuple[bytes, str]) -> dict[str, Any]:
+    try:
+        record = read_json(part[0])
+    except ApiError as exc:
+        raise ApiError(400, "the record part is not JSON", under("/record", exc.errors)) from exc
+    errors = [
+        {
+            "field": "/record" + "".join(f"/{p}" for p in err.absolute_path),
+            "message": err.message[:500],
+        }
+        for err in _RECORD_VALIDATOR.iter_errors(record)
+    ]
+    if not errors:
+        relations = [str(r["relationType"]).upper() for r in record["relatedIdentifiers"]]
+        for needed in ("HAS_METADATA", "IS_METADATA_FOR"):
+            if needed not in relations:
+                errors.append(
+                    {"field": "/record/relatedIdentifiers", "message": f"needs a {needed} link"}
+                )
+    if errors:
+        raise ApiError(400, "the metadata record is not valid", errors)
+    return record
+
+
+def under(pointer: str, errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"field": pointer + e["field"], "message": e["message"]} for e in errors]
+
+
+def schema_of(record: dict[str, Any]) -> RegisteredSchema:
+    """The registered schema the HAS_METADATA link names (a URL with ?version= or an id)."""
+    for n, rel in enumerate(record["relatedIdentifiers"]):
+        if str(rel["relationType"]).upper() != "HAS_METADATA":
+            continue
+        value = rel["value"].strip()
+        parts = urlsplit(value)
+        schema_id = parts.path.rstrip("/").rsplit("/", 1)[-1] if parts.scheme else value
+        versions = parse_qs(parts.query).get("version", [])
+        version = int(versions[0]) if versions and versions[0].isdigit() else None
+        schema = services().store.get_schema(schema_id, version) if schema_id else None
+        if schema is None:
+            raise ApiError(
+                400,
+                "the HAS_METADATA link names no registered schema",
+                [{"field": f"/record/relatedIdentifiers/{n}/value",
+                  "message": f"no registered schema {schema_id!r}"
+                  + (f" version {version}" if version else "") + " (see GET /api/schemas)"}],
+            )  # fmt: skip
+        return schema
+    raise AssertionError("checked by _record_json")
+
+
+def validate_document(schema: RegisteredSchema, document: bytes) -> None:
+    """422 with the errors when the document does not satisfy its schema."""
+    label = f"{schema.schema_id} v{schema.version}"
+    if schema.type == "xsd":
+        try:
+            root = parse_xml(document)
+        except MappingError as exc:
+            raise ApiError(422, f"the document is not XML ({label} is an XML Schema)",
+                           [{"field": "/document", "message": str(exc)}]) from exc  # fmt: skip
+        messages = validate_registered(schema.sha256, schema.content, root)
+    else:
+        try:
+            doc = read_json(document)
+        except ApiError as exc:
+            raise ApiError(422, f"the document is not JSON ({label} is a JSON Schema)",
+                           under("/document", exc.errors)) from exc  # fmt: skip
+        loaded = json.loads(schema.content)
+        validator = validator_for(loaded)(loaded, format_checker=FormatChecker())
+        try:
+            found = list(validator.iter_errors(doc))[:MAX_ERRORS]
+        except RecursionError:
+            found = []
+            messages = ["the document is nested too deeply to validate"]
+        else:
+            messages = [
+                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message[:300]}"
+                for e in found
+            ]
+    if messages:
+        raise ApiError(
+            422,
+            f"the document does not satisfy schema {label}",
+            [{"field": "/document", "message": f"{label}: {m}"} for m in messages[:MAX_ERRORS]],
+        )

@@ -1,0 +1,149 @@
+"""What the page templates show of a record: hits with highlighted snippets, identifier
+links, licence names. Pure functions of the stored record's JSON."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+from typing import Any
+
+from flask import url_for
+from markupsafe import Markup, escape
+
+from mappings.export.citation import doi_of, title_of
+from mappings.licences import licence_name, spdx_id
+
+FACET_LABELS = {
+    "source": "Source",
+    "type": "Resource type",
+    "year": "Year",
+    "subject": "Subject",
+    "language": "Language",
+    "publisher": "Publisher",
+    "rights": "Licence",
+    "access": "Access",
+}
+SNIPPET_CHARS = 240
+CREATORS_SHOWN = 3
+
+
+def hit_view(hit: dict[str, Any], words: list[str]) -> SimpleNamespace:
+    """One search result: title, creators, year, type, source, DOI and a snippet (an
+    object: Jinja reads attributes of objects faster than keys of dicts)."""
+    md = hit.get("metadata") or {}
+    creators = [c.get("name") for c in md.get("creators") or [] if c.get("name")]
+    descriptions = [d.get("description") for d in md.get("descriptions") or []]
+    text = next((d for d in descriptions if d), "")
+    return SimpleNamespace(
+        **{
+            "id": hit["id"],
+            "url": url_for("records.landing_page", rid=hit["id"]),
+            "title": highlight(title_of(md), words),
+            "creators": creators[:CREATORS_SHOWN],
+            "creators_text": "; ".join(creators[:CREATORS_SHOWN]),
+            "more_creators": max(0, len(creators) - CREATORS_SHOWN),
+            "year": md.get("publicationYear"),
+            "type": (md.get("types") or {}).get("resourceTypeGeneral"),
+            "source": hit.get("source"),
+            "doi": doi_of(md),
+            "snippet": highlight(snippet(text, words), words) if text else None,
+        }
+    )
+
+
+def _pattern(words: list[str]) -> re.Pattern[str] | None:
+    stems = sorted(
+        {_stem(w) for w in words if len(w) > 1 and w.upper() not in ("AND", "OR", "NOT")},
+        key=len,
+        reverse=True,
+    )
+    stems = [s for s in stems if s]
+    if not stems:
+        return None
+    return re.compile(r"\b(" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
+
+
+def _stem(word: str) -> str:
+    word = re.sub(r"^\w+:", "", word).strip("+-\"'()[]{}*?~^").lower()
+    # a crude English stem, enough to mark "oceans" for "ocean" and "melting" for "melt"
+    for suffix in ("ing", "es", "s", "ed"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def snippet(text: str, words: list[str], size: int = SNIPPET_CHARS) -> str:
+    """About ``size`` characters of ``text`` around its first matched word."""
+    text = " ".join(text.split())
+    if len(text) <= size:
+        return text
+    pattern = _pattern(words)
+    match = pattern.search(text) if pattern else None
+    start = max(0, (match.start() if match else 0) - size // 3)
+    if start:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < start + 20 else start
+    end = min(len(text), start + size)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + size // 2 else end
+    return ("… " if start else "") + text[start:end] + (" …" if end < len(text) else "")
+
+
+def highlight(text: str, words: list[str]) -> Markup:
+    """``text`` escaped, with the matched words in <mark>."""
+    pattern = _pattern(words)
+    if pattern is None:
+        return escape(text)
+    out: list[str] = []
+    last = 0
+    for match in pattern.finditer(text):
+        out.append(str(escape(text[last : match.start()])))
+        out.append(f"<mark>{escape(match.group(0))}</mark>")
+        last = match.end()
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+# identifier type -> URL of the identifier (None: not linkable)
+def identifier_url(value: str | None, kind: str | None) -> str | None:
+    if not value:
+        return None
+    kind = (kind or "").lower()
+    if re.match(r"^https?://", value, re.IGNORECASE):
+        return value
+    if kind == "doi":
+        return f"https://doi.org/{value}"
+    if kind == "handle":
+        return f"https://hdl.handle.net/{value}"
+    if kind == "arxiv":
+        return f"https://arxiv.org/abs/{value.removeprefix('arXiv:')}"
+    if kind == "orcid":
+        return f"https://orcid.org/{value.rsplit('/', 1)[-1]}"
+    if kind == "ror" or kind == "url":
+        return value if value.startswith("http") else None
+    return None
+
+
+def licence_view(rights: dict[str, Any]) -> dict[str, Any]:
+    """A rights entry as shown: the text as harvested, its SPDX id and a link."""
+    found = spdx_id(rights)
+    uri = rights.get("rightsUri")
+    link = uri if uri and uri.startswith(("http://", "https://")) else None
+    if found and not link:
+        link = f"https://spdx.org/licenses/{found}.html"
+    return {
+        "text": rights.get("rights") or (licence_name(found) if found else None) or uri,
+        "spdx": found,
+        "url": link,
+    }
+
+
+def licence_urls(metadata: dict[str, Any]) -> list[str]:
+    """Licence URLs of a record (for Link rel=license and the JSON-LD), access terms left out."""
+    urls = []
+    for rights in metadata.get("rightsList") or []:
+        view = licence_view(rights)
+        if view["url"] and (view["spdx"] or "licen" in view["url"]):
+            urls.append(view["url"])
+    return list(dict.fromkeys(urls))

@@ -1,0 +1,265 @@
+"""The researcher's pages: ``/`` (search box, headline facets, newest records, sources) and
+``/search`` (results, facets, chips, sort, paging), server-rendered.
+
+``/search`` takes exactly the arguments of ``GET /api/records`` and validates them with the
+same ``parse_search_args`` (so the query syntax and its errors are the API's); a bad
+argument answers 400 with the page and the message where the results would be.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+from urllib.parse import quote_plus, urlencode
+
+from flask import Blueprint, Response, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from catalogue.search.base import FACETS, SearchQuery, SearchResult
+from catalogue.search.query import parse_query
+from catalogue.web.errors import ApiError
+from catalogue.web.page_helpers import FACET_LABELS, hit_view
+from catalogue.web.search_api import SORTS, SearchArgs, parse_search_args, run_search
+from catalogue.web.services import services
+
+bp = Blueprint("pages", __name__)
+
+# The sorts offered in the page's menu (the API accepts aliases too).
+SORT_LABELS = {
+    "relevance": "Best match",
+    "newest": "Newest publication",
+    "oldest": "Oldest publication",
+    "updated": "Recently updated",
+    "title": "Title A-Z",
+    "-title": "Title Z-A",
+}
+HOME_FACETS = ("type", "year", "subject", "rights")
+# values listed per facet (selected ones always): a scannable list, and half the page's cost
+FACET_VALUES_SHOWN = 10
+NEWEST = 8
+
+
+@bp.app_context_processor
+def _site() -> dict[str, Any]:
+    return {"site_name": services().settings["oai"]["repository_name"]}
+
+
+@bp.get("/")
+def home() -> str:
+    svc = services()
+    try:
+        result = run_search(svc, SearchQuery(size=NEWEST, sort="updated"))
+    except ApiError:
+        # the search engine is away: the home page still offers the box and the sources
+        result = SearchResult(total=0, hits=[], aggregations={})
+    # the sources with records, counted by the index (the same numbers as the facet)
+    known = {s.key: s for s in svc.store.list_sources()}
+    sources = [
+        (b["key"], b["count"], known.get(b["key"])) for b in result.aggregations.get("source", [])
+    ]
+    return render_template(
+        "home.html",
+        total=result.total,
+        newest=[hit_view(h, []) for h in result.hits],
+        facets=[
+            (name, FACET_LABELS[name], result.aggregations.get(name, [])) for name in HOME_FACETS
+        ],
+        sources=sources,
+    )
+
+
+@bp.get("/search")
+def search() -> tuple[str, int] | Response:
+    svc = services()
+    try:
+        args = parse_search_args(request.args, svc.settings)
+        result = run_search(svc, args.as_query())
+    except ApiError as exc:
+        if exc.status == 400:
+            return _bad_request(exc.errors)
+        # the search engine cannot answer now (503 with Retry-After): say so on a page
+        error = HTTPException(exc.message)
+        error.code, error.description = exc.status, f"Search is unavailable: {exc.message}."
+        page = render_template("error.html", error=error)
+        return Response(page, exc.status, exc.headers, content_type="text/html; charset=utf-8")
+    return render_template("search.html", **_search_context(args, result)), 200
+
+
+def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
+    q = request.args.get("q", "")[:1000]
+    return (
+        render_template(
+            "search.html",
+            q=q,
+            errors=errors,
+            total=None,
+            hits=[],
+            facets=[],
+            chips=[],
+            sorts=SORT_LABELS,
+            sort=None,
+            hidden=[],
+            pages=None,
+            suggestions=[],
+        ),
+        400,
+    )
+
+
+def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
+    words = parse_query(args.q).words
+    window = services().settings["search"]["max_result_window"]
+    links = _Links(args)
+    facets = []
+    for name in FACETS:
+        selected = {v.lower() for v in args.filters.get(name, ())}
+        buckets = [
+            Bucket(
+                b["key"],
+                b["count"],
+                b["key"].lower() in selected,
+                links.toggle(name, b["key"], b["key"].lower() in selected),
+            )
+            for i, b in enumerate(result.aggregations.get(name, []))
+            if i < FACET_VALUES_SHOWN or b["key"].lower() in selected
+        ]
+        if name == "year":
+            buckets.sort(key=lambda b: int(b.key) if _is_int(b.key) else 0, reverse=True)
+        top = max((b.count for b in buckets), default=0)
+        facets.append((name, FACET_LABELS[name], buckets, top))
+    chips = [
+        {"facet": FACET_LABELS[name], "value": value, "url": links.toggle(name, value, True)}
+        for name, values in args.filters.items()
+        for value in values
+    ]
+    suggestions = []
+    if result.total == 0:
+        suggestions = [
+            {
+                "label": f"without {FACET_LABELS[name].lower()}: {value}",
+                "url": links.toggle(name, value, True),
+            }
+            for name, values in args.filters.items()
+            for value in values
+        ]
+        if args.q and len(args.q.split()) > 1:
+            any_word = " OR ".join(args.q.split())
+            suggestions.append({"label": "any of the words", "url": _url(args, q=any_word)})
+    return {
+        "q": args.q,
+        "errors": [],
+        "total": result.total,
+        "hits": [hit_view(h, words) for h in result.hits],
+        "facets": facets,
+        "chips": chips,
+        "sorts": SORT_LABELS,
+        "sort": _sort_name(args),
+        "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
+        "pages": _pages(args, result.total, window, links),
+        "suggestions": suggestions,
+        "first": args.size * (args.page - 1) + 1,
+        "last": min(args.size * args.page, result.total),
+        "api_url": url_for("search.search_records")
+        + "?"
+        + urlencode(_params(args, page=args.page)),
+    }
+
+
+class Bucket(NamedTuple):
+    """A facet value as the page shows it (attributes: cheap for Jinja to read)."""
+
+    key: str
+    count: int
+    selected: bool
+    url: str
+
+
+class _Links:
+    """URLs of one search page's links, built from its query string encoded once (a page
+    has a few hundred facet links: url_for and urlencode per link would cost more than the
+    search itself)."""
+
+    def __init__(self, args: SearchArgs) -> None:
+        self.args = args
+        self.path = url_for("pages.search")
+        self.params = _params(args)
+        self.query = urlencode(self.params)
+
+    def toggle(self, name: str, value: str, selected: bool) -> str:
+        """This search with ``value`` of facet ``name`` added (or removed), from page 1."""
+        if selected:
+            return _url(self.args, toggle=(name, value))
+        extra = f"{quote_plus(name)}={quote_plus(value)}"
+        return f"{self.path}?{self.query}&{extra}" if self.query else f"{self.path}?{extra}"
+
+    def page(self, number: int) -> str:
+        if number <= 1:
+            return f"{self.path}?{self.query}" if self.query else self.path
+        return (
+            f"{self.path}?{self.query}&page={number}"
+            if self.query
+            else f"{self.path}?page={number}"
+        )
+
+
+def _sort_name(args: SearchArgs) -> str:
+    for name, value in SORTS.items():
+        if value == args.sort and name in SORT_LABELS:
+            return name
+    return args.sort
+
+
+def _params(
+    args: SearchArgs, *, page: int = 1, q: str | None = None, toggle: tuple[str, str] | None = None
+) -> list[tuple[str, Any]]:
+    """The query string of a search page: only what differs from the defaults."""
+    out: list[tuple[str, Any]] = []
+    q = args.q if q is None else q
+    if q:
+        out.append(("q", q))
+    for name in FACETS:
+        values = list(args.filters.get(name, ()))
+        if toggle and toggle[0] == name:
+            lowered = [v.lower() for v in values]
+            if toggle[1].lower() in lowered:
+                del values[lowered.index(toggle[1].lower())]
+            else:
+                values.append(toggle[1])
+        out += [(name, v) for v in values]
+    default_sort = "relevance" if q else "updated"
+    if args.sort != default_sort:
+        out.append(("sort", _sort_name(args)))
+    if args.size != services().settings["search"]["default_page_size"]:
+        out.append(("size", args.size))
+    if page > 1:
+        out.append(("page", page))
+    return out
+
+
+def _url(args: SearchArgs, **changes: Any) -> str:
+    query = urlencode(_params(args, **changes))
+    return url_for("pages.search") + (f"?{query}" if query else "")
+
+
+def _pages(args: SearchArgs, total: int, window: int, links: _Links) -> dict[str, Any] | None:
+    if not args.size:
+        return None
+    last = max(1, min(-(-total // args.size), window // args.size))
+    if last == 1 and args.page == 1:
+        return None
+    around = range(max(1, args.page - 2), min(last, args.page + 2) + 1)
+    numbers = sorted({1, *around, last})
+    return {
+        "current": args.page,
+        "last": last,
+        "prev": links.page(args.page - 1) if args.page > 1 else None,
+        "next": links.page(args.page + 1) if args.page < last else None,
+        "numbers": [(n, links.page(n)) for n in numbers],
+    }
+
+
+def _is_int(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
