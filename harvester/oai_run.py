@@ -32,13 +32,16 @@ from harvester import clock
 from harvester.checkpoints import Checkpoint, resumable
 from harvester.http import HarvestError
 from harvester.list_guard import ListGuard
+from harvester.map_ahead import LOCAL, MapAhead, MapFailed
 from harvester.oai import DAY_GRANULARITY, OAIClient, OAIError, OAIRecord, Page
 from harvester.prefetch import prefetched
 from harvester.runs import Progress, RunState, execute_run, incremental_start
 from harvester.sink import HarvestRun, IncomingRecord, Outcome, RunError, RunSink, Source
 from harvester.url_policy import redact_url_secrets
 from harvester.windows import windows
+from mappings import Mapped, MappingError
 from mappings.formats import map_payload
+from mappings.xml import parse_xml
 
 MAX_TOKEN_FALLBACKS = 5
 """Refused tokens in a row, with no new record in between, before a list is given up."""
@@ -54,21 +57,29 @@ class OaiRun(RunState):
     outside = 0  # records outside their window, not stored
 
     def store_page(
-        self, page: Page, prefix: str, span: Span = (None, None), day: bool = False
+        self,
+        page: Page,
+        prefix: str,
+        mapped: list[Any] | None = None,
+        span: Span = (None, None),
+        day: bool = False,
     ) -> list[datetime | None]:
-        """Map and store the page's records inside ``span``; their datestamps."""
+        """Map and store the page's records inside ``span``; their datestamps. ``mapped``:
+        the results of :func:`map_raw_payloads` for its records when a worker mapped them."""
         errors: list[RunError] = []
         for text in page.warnings:
             self.warn(errors, None, "fetch", text)
         items: list[IncomingRecord] = []
         stamps: list[datetime | None] = []
         outside = 0
-        for record in page.records:
+        for index, record in enumerate(page.records):
             if _outside(record.datestamp, span, day):
                 outside += 1
                 continue
             stamps.append(record.datestamp)
-            item = self.map_record(record, prefix, errors)
+            item = self.map_record(
+                record, prefix, errors, mapped[index] if mapped is not None else LOCAL
+            )
             if item is None:
                 self.counts.add(Outcome.FAILED)
             else:
@@ -84,19 +95,27 @@ class OaiRun(RunState):
         return stamps
 
     def map_record(
-        self, record: OAIRecord, prefix: str, errors: list[RunError]
+        self, record: OAIRecord, prefix: str, errors: list[RunError], mapped: Any = LOCAL
     ) -> IncomingRecord | None:
         payload = record.payload
         if not record.deleted and payload is None:
             self.fail(errors, record.source_id, "map", "record has no metadata payload")
             return None
+
+        def mapper() -> Mapped:
+            if isinstance(mapped, tuple):
+                return mapped
+            if isinstance(mapped, MapFailed):
+                raise mapped
+            return map_payload(payload)
+
         return self.incoming(
             errors,
             record.source_id,
             record.set_specs,
             record.datestamp,
             deleted=record.deleted,
-            mapper=lambda: map_payload(payload),
+            mapper=mapper,
             raw=record.raw,
             raw_format=prefix,
         )
@@ -135,7 +154,10 @@ def harvest_oai_source(
 
     def work(run: RunState) -> dict[str, Any]:
         assert isinstance(run, OaiRun)
-        with OAIClient(source.url, harvest, config=source.config) as client:
+        with (
+            OAIClient(source.url, harvest, config=source.config) as client,
+            MapAhead(map_raw_payloads, _payloads, _more) as ahead,
+        ):
             run.redact = client.redact
             identity = client.identify()
             prefix = source.metadata_prefix or client.choose_prefix()
@@ -164,7 +186,8 @@ def harvest_oai_source(
                     state.list_index, state.token = index, None
                     state.last_datestamp, state.ordered = None, True
                 set_spec, span = plan[index]
-                _harvest_list(run, client, prefix, set_spec, span, day, state, progress)
+                lister = _Lister(run, client, ahead, prefix, day, state, progress)
+                lister.harvest_list(set_spec, span)
         if run.outside:
             run.note("fetch", f"{run.outside} records outside their requested window left out "
                      "(the source ignores from/until)")  # fmt: skip
@@ -186,33 +209,6 @@ def harvest_oai_source(
     )
 
 
-def _harvest_list(
-    run: OaiRun,
-    client: OAIClient,
-    prefix: str,
-    set_spec: str | None,
-    span: Span,
-    day: bool,
-    state: Checkpoint,
-    progress: Progress | None,
-) -> None:
-    """One list (a set, a window) to its end, from ``state``; a failed window once more."""
-    retries = 0
-    while True:
-        try:
-            _list_pages(run, client, prefix, set_spec, span, day, state, progress)
-            return
-        except OAIError:
-            raise
-        except HarvestError as exc:
-            if span[1] is None or retries >= WINDOW_RETRIES:
-                raise
-            retries += 1
-            state.token = None
-            run.note("fetch", f"{_span_text(span)} failed ({exc}); listing it again alone "
-                     f"from {_restart_from(state, span[0])}")  # fmt: skip
-
-
 def _restart_from(state: Checkpoint, lo: datetime | None) -> datetime | None:
     """Where a list starts again without its token: the last committed datestamp when
     the list came in datestamp order (records before it were all seen), else its start."""
@@ -221,50 +217,109 @@ def _restart_from(state: Checkpoint, lo: datetime | None) -> datetime | None:
     return lo
 
 
-def _list_pages(
-    run: OaiRun,
-    client: OAIClient,
-    prefix: str,
-    set_spec: str | None,
-    span: Span,
-    day: bool,
-    state: Checkpoint,
-    progress: Progress | None,
-) -> None:
-    guard = ListGuard()
-    refused = 0
-    while True:
-        token = state.token
-        start = None if token else _restart_from(state, span[0])
-        pages = client.iter_pages(prefix, from_=start, until=span[1], set_=set_spec, resume=token)
-        new = False
-        started = clock.utcnow()
-        try:
-            for page in prefetched(pages):
-                if state.first_response is None:
-                    state.first_response = page.response_date or started
-                ids = [r.source_id for r in page.records]
-                new = guard.check(ids, bool(page.resumption_token)) or new
-                state.note_datestamps(run.store_page(page, prefix, span, day))
-                state.token = page.resumption_token
-                state.pages += 1
-                state.records += len(ids)
-                run.sink.save_checkpoint(run.key, run.run_id, state.to_state())
-                if progress is not None:
-                    progress(len(ids), page.complete_list_size)
-            state.token = None
-            return
-        except OAIError as exc:
-            if exc.code != "badResumptionToken" or (token is None and not state.token):
+class _Lister:
+    """Lists one set or window to its end (see the module doc)."""
+
+    def __init__(
+        self,
+        run: OaiRun,
+        client: OAIClient,
+        ahead: MapAhead[Page],
+        prefix: str,
+        day: bool,
+        state: Checkpoint,
+        progress: Progress | None,
+    ) -> None:
+        self.run, self.client, self.ahead, self.prefix = run, client, ahead, prefix
+        self.day, self.state, self.progress = day, state, progress
+
+    def harvest_list(self, set_spec: str | None, span: Span) -> None:
+        """The list to its end from ``state``; a failed window once more, alone."""
+        retries = 0
+        while True:
+            try:
+                self.pages(set_spec, span)
+                return
+            except OAIError:
                 raise
-            refused = 0 if new else refused + 1
-            if refused >= MAX_TOKEN_FALLBACKS:
-                raise HarvestError(
-                    f"the source refused {refused} resumption tokens in a row without a new "
-                    f"record in between: {exc}"
-                ) from exc
-            state.token = None
-            again = _restart_from(state, span[0])
-            order = "" if state.ordered else " (the list is not in datestamp order)"
-            run.note("fetch", f"resumption token refused ({exc.code}: {exc.message[:200]}); "
-                     f"listing again from {again or 'the start'}{order}")  # fmt: skip
+            except HarvestError as exc:
+                if span[1] is None or retries >= WINDOW_RETRIES:
+                    raise
+                retries += 1
+                self.state.token = None
+                self.run.note("fetch", f"{_span_text(span)} failed ({exc}); listing it again "
+                              f"alone from {_restart_from(self.state, span[0])}")  # fmt: skip
+
+    def pages(self, set_spec: str | None, span: Span) -> None:
+        run, state = self.run, self.state
+        guard = ListGuard()
+        refused = 0
+        while True:
+            token = state.token
+            start = None if token else _restart_from(state, span[0])
+            pages = self.client.iter_pages(
+                self.prefix, from_=start, until=span[1], set_=set_spec, resume=token
+            )
+            new = False
+            started = clock.utcnow()
+            try:
+                for page, mapped in self.ahead(prefetched(pages)):
+                    if state.first_response is None:
+                        state.first_response = page.response_date or started
+                    ids = [r.source_id for r in page.records]
+                    new = guard.check(ids, bool(page.resumption_token)) or new
+                    stamps = run.store_page(page, self.prefix, mapped, span, self.day)
+                    state.note_datestamps(stamps)
+                    state.token = page.resumption_token
+                    state.pages += 1
+                    state.records += len(ids)
+                    run.sink.save_checkpoint(run.key, run.run_id, state.to_state())
+                    if self.progress is not None:
+                        self.progress(len(ids), page.complete_list_size)
+                state.token = None
+                return
+            except OAIError as exc:
+                if exc.code != "badResumptionToken" or (token is None and not state.token):
+                    raise
+                refused = 0 if new else refused + 1
+                if refused >= MAX_TOKEN_FALLBACKS:
+                    raise HarvestError(
+                        f"the source refused {refused} resumption tokens in a row without a "
+                        f"new record in between: {exc}"
+                    ) from exc
+                state.token = None
+                again = _restart_from(state, span[0])
+                order = "" if state.ordered else " (the list is not in datestamp order)"
+                run.note("fetch", f"resumption token refused ({exc.code}: "
+                         f"{exc.message[:200]}); listing again from {again or 'the start'}"
+                         f"{order}")  # fmt: skip
+
+
+def _more(page: Page) -> bool:
+    return bool(page.resumption_token)
+
+
+def _payloads(page: Page) -> list[bytes | None]:
+    """What a worker maps of ``page``: the payload bytes of its records that have one."""
+    return [None if r.deleted or r.payload is None else r.raw for r in page.records]
+
+
+def map_raw_payloads(raws: list[bytes | None]) -> list[Any]:
+    """In a mapping worker: each payload mapped as :meth:`OaiRun.map_record` maps it, as
+    ``(metadata, warnings)``, a :class:`MapFailed` with the error row's text, or ``LOCAL``
+    (None in, or bytes the safe parser refuses: mapped in the harvest process)."""
+    results: list[Any] = []
+    for raw in raws:
+        if raw is None:
+            results.append(LOCAL)
+            continue
+        try:
+            element = parse_xml(raw)
+        except MappingError:
+            results.append(LOCAL)
+            continue
+        try:
+            results.append(map_payload(element))
+        except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
+            results.append(MapFailed(f"{type(exc).__name__}: {exc}"))
+    return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,6 +15,13 @@ from pages_site import HOSTILE_TITLE, Site
 from catalogue.search.query import identifier_key
 
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+SITEMAP_XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parents[1] / "xsd" / "sitemap.xsd")))
+
+
+def valid_sitemap(content: bytes) -> etree._Element:
+    root = etree.fromstring(content)
+    SITEMAP_XSD.assertValid(root)
+    return root
 
 
 def page(response) -> html.HtmlElement:
@@ -79,6 +87,12 @@ def test_paging_links(site: Site) -> None:
         ({"page": "0"}, "page"),
         ({"colour": "red"}, "unknown parameter"),
         ({"year": "abc"}, "years are integers"),
+        ({"q": "x" * 1001}, "longer than"),
+        ({"q": "a\x00b"}, "NUL"),
+        ({"size": "100000"}, "size"),
+        ({"page": "9999999"}, "page"),
+        ({"q": ["a", "b"]}, "more than once"),
+        ({"subject": ["s"] * 21}, "at most"),
     ],
 )
 def test_bad_search_is_a_400_page_with_a_message(site: Site, params, text) -> None:
@@ -241,7 +255,7 @@ def test_sitemap_lists_exactly_the_live_records(site: Site) -> None:
     live = {r.id for r in site.store.iter_records()}
     r = site.get("/sitemap.xml")
     assert r.headers["Content-Type"].startswith("application/xml")
-    root = etree.fromstring(r.content)
+    root = valid_sitemap(r.content)
     locs = root.xpath("//s:url/s:loc/text()", namespaces=SITEMAP_NS)
     assert len(locs) == len(set(locs)) == len(live)
     assert {loc.rsplit("/", 1)[1] for loc in locs} == live
@@ -254,13 +268,13 @@ def test_sitemap_lists_exactly_the_live_records(site: Site) -> None:
 def test_sitemap_index_past_the_limit(site: Site) -> None:
     site.app.config["SITEMAP_MAX_URLS"] = 7
     live = {r.id for r in site.store.iter_records()}
-    root = etree.fromstring(site.get("/sitemap.xml").content)
+    root = valid_sitemap(site.get("/sitemap.xml").content)
     assert etree.QName(root).localname == "sitemapindex"
     files = root.xpath("//s:sitemap/s:loc/text()", namespaces=SITEMAP_NS)
     assert len(files) == -(-len(live) // 7)
     seen: list[str] = []
     for url in files:
-        part = etree.fromstring(site.get(url.removeprefix(site.url)).content)
+        part = valid_sitemap(site.get(url.removeprefix(site.url)).content)
         locs = part.xpath("//s:url/s:loc/text()", namespaces=SITEMAP_NS)
         assert 0 < len(locs) <= 7
         seen += [loc.rsplit("/", 1)[1] for loc in locs]
@@ -303,3 +317,22 @@ def test_cors_and_gzip_on_the_json_api(site: Site) -> None:
 def test_sitemap_ids_are_identifier_keys_too() -> None:
     # a landing page URL pasted into the search box is an identifier like any other URL
     assert identifier_key("https://example.org/records/abc/") == "example.org/records/abc"
+
+
+def test_hostile_filter_values_are_escaped_everywhere(site: Site) -> None:
+    evil = '"><script>alert(1)</script>'
+    r = site.get("/search", params={"subject": evil, "q": evil})
+    assert r.status_code in (200, 400)
+    assert "<script>alert(1)" not in r.text
+    doc = page(r)
+    assert len(doc.xpath("//script")) == 1  # pages.js only
+    if r.status_code == 200:
+        [chip] = doc.xpath("//ul[@class='chips']/li/a[starts-with(@aria-label, 'Remove')]")
+        assert evil in chip.text_content()
+
+
+def test_unknown_pages_are_html_404(site: Site) -> None:
+    r = site.get("/no/such/page")
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
+    assert site.get("/api/no/such").headers["Content-Type"].startswith("application/json")
+    assert site.get("/records/abc/export/json").status_code == 404
