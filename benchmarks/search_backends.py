@@ -324,7 +324,11 @@ def main() -> None:
             from catalogue.store import Store
 
             settings = load_settings(
-                {"data_dir": tmp, "search_url": url, "search": {"index_alias": "bench"}}
+                {
+                    "data_dir": tmp,
+                    "search_url": url,
+                    "search": {"index_alias": "bench", "timeout": 120.0},
+                }
             )
             Store(settings["database_url"]).migrate()
             writer = open_index(settings, writer=True)
