@@ -744,7 +744,8 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
     token = demo_token(ctx)
     console.print(
         "open:\n"
-        f"  {base}/                          home\n"
+        f"  {base}/search                    search the records (start here)\n"
+        f"  {base}/                          home: facets, newest records, sources\n"
         f"  {base}/api/records?q=data        search API (facets: type, year, subject, ...)\n"
         f"  {base}/api/sources               harvest sources and their last runs\n"
         f"  {base}/oai?verb=Identify         OAI-PMH provider (oai_dc, oai_datacite, datacite)\n"

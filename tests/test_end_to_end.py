@@ -78,6 +78,12 @@ def test_harvest_serve_and_search(cli, replay) -> None:
         dois = [i for i in full["metadata"]["identifiers"] if i["identifierType"] == "DOI"]
         assert dois and dois[0]["identifier"].startswith("10.5281/zenodo.")
 
+        # The same record through the pages: the search page links its landing page.
+        page = requests.get(f"{base}/search", params={"q": "Oxytricha"}, timeout=5)
+        assert page.status_code == 200 and f'href="/records/{record["id"]}"' in page.text
+        landing = requests.get(f"{base}/records/{record['id']}", timeout=5)
+        assert landing.status_code == 200 and "application/ld+json" in landing.text
+
         # Removing the source while serving: serve's indexer (a child process) drops them.
         cli("sources", "remove", "zenodo")
         wait_for(f"{base}/api/records?size=1", lambda b: b.get("total") == 0)

@@ -237,3 +237,24 @@ def test_a_create_doi_body_as_datacite_clients_send_it(ingest_app) -> None:
         "/data/attributes/event" in dropped
         and "/data/attributes/publisher/publisherIdentifier" in dropped
     )
+
+
+def test_oai_datacite_without_payload_is_accepted_as_a_document(ingest_app) -> None:
+    """DSpace's oai_datacite: the kernel-4 <resource> straight inside the wrapper."""
+    kernel = (FIXTURES / "xml-kernel-4" / "datacite-example-full-v4.xml").read_bytes()
+    resource = kernel[kernel.index(b"<resource") :]
+    wrapper = (
+        b'<oai_datacite xmlns="http://schema.datacite.org/oai/oai-1.1/">'
+        b"<schemaVersion>4</schemaVersion><datacentreSymbol>X.Y</datacentreSymbol>"
+        + resource
+        + b"</oai_datacite>"
+    )
+    headers = {"Content-Type": "application/xml"}
+    r = ingest_app.call("POST", "/api/records", data=wrapper, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["metadata"]["titles"][0]["title"] == "Example Title"
+    broken = wrapper.replace(b"<publisher", b"<publisherX").replace(
+        b"</publisher>", b"</publisherX>"
+    )
+    r = ingest_app.call("POST", "/api/records", data=broken, headers=headers)
+    assert r.status_code == 400  # the resource itself is still validated

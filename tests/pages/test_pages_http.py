@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,6 +15,13 @@ from pages_site import HOSTILE_TITLE, Site
 from catalogue.search.query import identifier_key
 
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+SITEMAP_XSD = etree.XMLSchema(etree.parse(str(Path(__file__).parents[1] / "xsd" / "sitemap.xsd")))
+
+
+def valid_sitemap(content: bytes) -> etree._Element:
+    root = etree.fromstring(content)
+    SITEMAP_XSD.assertValid(root)
+    return root
 
 
 def page(response) -> html.HtmlElement:
@@ -241,7 +249,7 @@ def test_sitemap_lists_exactly_the_live_records(site: Site) -> None:
     live = {r.id for r in site.store.iter_records()}
     r = site.get("/sitemap.xml")
     assert r.headers["Content-Type"].startswith("application/xml")
-    root = etree.fromstring(r.content)
+    root = valid_sitemap(r.content)
     locs = root.xpath("//s:url/s:loc/text()", namespaces=SITEMAP_NS)
     assert len(locs) == len(set(locs)) == len(live)
     assert {loc.rsplit("/", 1)[1] for loc in locs} == live
@@ -254,13 +262,13 @@ def test_sitemap_lists_exactly_the_live_records(site: Site) -> None:
 def test_sitemap_index_past_the_limit(site: Site) -> None:
     site.app.config["SITEMAP_MAX_URLS"] = 7
     live = {r.id for r in site.store.iter_records()}
-    root = etree.fromstring(site.get("/sitemap.xml").content)
+    root = valid_sitemap(site.get("/sitemap.xml").content)
     assert etree.QName(root).localname == "sitemapindex"
     files = root.xpath("//s:sitemap/s:loc/text()", namespaces=SITEMAP_NS)
     assert len(files) == -(-len(live) // 7)
     seen: list[str] = []
     for url in files:
-        part = etree.fromstring(site.get(url.removeprefix(site.url)).content)
+        part = valid_sitemap(site.get(url.removeprefix(site.url)).content)
         locs = part.xpath("//s:url/s:loc/text()", namespaces=SITEMAP_NS)
         assert 0 < len(locs) <= 7
         seen += [loc.rsplit("/", 1)[1] for loc in locs]

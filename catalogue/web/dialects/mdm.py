@@ -146,8 +146,9 @@ def _set_of(repository: str) -> list[str]:
     return sets
 
 
-@bp.post("/api/mdm/records/<repository>")
-def add_record(repository: str) -> Response:
+@bp.post("/api/mdm/records/<repositoryName>")
+def add_record(repositoryName: str) -> Response:  # noqa: N803 - MDM's name
+    repository = repositoryName
     token = require_role(WRITE_RECORDS)
     if request.mimetype != "application/json":
         raise ApiError(
@@ -281,7 +282,7 @@ def openapi_paths() -> dict[str, Any]:
     """The OpenAPI path item of this dialect."""
     model = {"application/json": {"schema": RESPONSE_SCHEMA}}
     return {
-        "/api/mdm/records/{repository}": {
+        "/api/mdm/records/{repositoryName}": {
             "post": {
                 "operationId": "mdmAddRecord",
                 "tags": ["dialects"],
@@ -294,7 +295,7 @@ def openapi_paths() -> dict[str, Any]:
                 "security": [{"bearer": []}],
                 "parameters": [
                     {
-                        "name": "repository",
+                        "name": "repositoryName",
                         "in": "path",
                         "required": True,
                         "schema": {"type": "string", "minLength": 1},

@@ -137,7 +137,7 @@ def _answer(result: Any, record: dict[str, Any], status: int) -> Response:
         )  # fmt: skip
     response = jsonify(record)
     response.status_code = status
-    response.headers["Location"] = url_for(".get_metadata", rid=record["id"], _external=True)
+    response.headers["Location"] = url_for(".get_metadata", id=record["id"], _external=True)
     response.set_etag(result.etag)
     return response
 
@@ -175,8 +175,9 @@ def _stored(rid: str) -> tuple[Any, dict[str, Any], bytes]:
     return state, record, raw[1]
 
 
-@bp.get("/api/metastore/v2/metadata/<rid>")
-def get_metadata(rid: str) -> Response:
+@bp.get("/api/metastore/v2/metadata/<id>")
+def get_metadata(id: str) -> Response:  # noqa: A002 - metastore2's name
+    rid = id
     state, record, document = _stored(rid)
     # the record only when asked for by name (a */* client gets the document, as metastore2)
     if any(value == RECORD_TYPE and q > 0 for value, q in request.accept_mimetypes):
@@ -190,8 +191,9 @@ def get_metadata(rid: str) -> Response:
     return response.make_conditional(request)
 
 
-@bp.put("/api/metastore/v2/metadata/<rid>")
-def update_metadata(rid: str) -> Response:
+@bp.put("/api/metastore/v2/metadata/<id>")
+def update_metadata(id: str) -> Response:  # noqa: A002 - metastore2's name
+    rid = id
     token = require_role(WRITE_RECORDS)
     if "If-Match" not in request.headers:
         raise ApiError(428, "this request needs If-Match with the record's ETag (from GET)",
@@ -238,7 +240,7 @@ def openapi_paths() -> dict[str, Any]:
     record_out = {"application/json": {"schema": {"type": "object", "required": ["id"]}}}
     errors = {code: {"$ref": f"#/components/responses/E{code}"} for code in (
         "400", "401", "403", "404", "409", "410", "412", "413", "415", "422", "428")}  # fmt: skip
-    rid = {"name": "rid", "in": "path", "required": True, "schema": {"type": "string"}}
+    rid = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     headers = {"ETag": {"schema": {"type": "string"}}, "Location": {"schema": {"type": "string"}}}
     return {
         "/api/metastore/v2/metadata": {
@@ -265,7 +267,7 @@ def openapi_paths() -> dict[str, Any]:
                 },
             }
         },
-        "/api/metastore/v2/metadata/{rid}": {
+        "/api/metastore/v2/metadata/{id}": {
             "get": {
                 "operationId": "metastoreGetMetadata",
                 "tags": ["dialects"],

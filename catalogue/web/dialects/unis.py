@@ -126,7 +126,7 @@ def insert_metadata() -> Response:
             **obj,
             "id": uid,
             "ts": ts,
-            "selfRef": url_for(".get_metadata", uid=uid, _external=True),
+            "selfRef": url_for(".get_metadata", id=uid, _external=True),
         }
         try:
             metadata, _warnings = from_unis(full)
@@ -165,9 +165,9 @@ def insert_metadata() -> Response:
     return response
 
 
-@bp.get("/api/unis/metadata/<uid>")
-def get_metadata(uid: str) -> Response:
-    state, raw = dialect_record(uid, NAME)
+@bp.get("/api/unis/metadata/<id>")
+def get_metadata(id: str) -> Response:  # noqa: A002 - the reference's name
+    state, raw = dialect_record(id, NAME)
     response = Response(raw, content_type=_content_type())
     response.set_etag(state.etag)
     return response.make_conditional(request)
@@ -202,13 +202,13 @@ def openapi_paths() -> dict[str, Any]:
                 },
             }
         },
-        "/api/unis/metadata/{uid}": {
+        "/api/unis/metadata/{id}": {
             "get": {
                 "operationId": "unisGetMetadata",
                 "tags": ["dialects"],
                 "summary": "perfSONAR UNIS: one metadata object, in UNIS form",
                 "parameters": [
-                    {"name": "uid", "in": "path", "required": True, "schema": {"type": "string"}}
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
                 ],
                 "responses": {
                     "200": {"description": "The metadata object", "content": {MEDIA_TYPE: out}},
