@@ -554,9 +554,13 @@ def reindex(ctx: Context) -> None:
         ) from exc
     try:
         n = Indexer(ctx.store, index).rebuild()
+        refused = list(getattr(index, "failures", []))
     finally:
         index.close()
     console.print(f"reindexed {n} records")
+    if refused:
+        ids = ", ".join(str(f["id"]) for f in refused[:10])
+        console.print(f"[red]{len(refused)} records refused by the search index[/]: {ids}")
 
 
 @main.command()
@@ -592,32 +596,27 @@ def remap(ctx: Context, key: str | None, dry_run: bool) -> None:
 @main.command()
 @pass_ctx
 def indexer(ctx: Context) -> None:
-    """Run the indexer alone (when several web workers serve the catalogue)."""
-    stop = threading.Event()
-    thread = start_indexer(ctx, stop)
-    if thread is None:
-        raise click.ClickException("the index is held by another indexer")
-    try:
-        thread.join()
-    except KeyboardInterrupt:
-        stop.set()
+    """Run the indexer alone (when several web workers serve the catalogue).
 
+    Stops cleanly on SIGTERM or Ctrl-C: the changes read so far are applied and the index
+    (its writer lock, or a search cluster's lease) is released at once.
+    """
+    import signal
 
-def start_indexer(ctx: Context, stop: threading.Event) -> threading.Thread | None:
     from catalogue.search.base import IndexLocked
     from catalogue.search.indexer import Indexer, open_index
 
     try:
         index = open_index(ctx.settings, writer=True)
-    except IndexLocked:
-        return None
-    worker = Indexer(ctx.store, index)
-    interval = ctx.settings["search"]["indexer_interval"]
-    thread = threading.Thread(
-        target=worker.run_forever, args=(stop, interval), name="indexer", daemon=True
-    )
-    thread.start()
-    return thread
+    except IndexLocked as exc:
+        raise click.ClickException("the index is held by another indexer") from exc
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        Indexer(ctx.store, index).run_forever(stop, ctx.settings["search"]["indexer_interval"])
+    finally:
+        index.close()
 
 
 # -- serve ---------------------------------------------------------------------
@@ -626,18 +625,44 @@ def start_indexer(ctx: Context, stop: threading.Event) -> threading.Thread | Non
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-@click.option("--no-indexer", is_flag=True, help="Do not run the indexer in this process.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web worker processes (more than 1: gunicorn, not on Windows).",
+)
+@click.option("--no-indexer", is_flag=True, help="Do not run the indexer (another process does).")
 @click.option(
     "--with-scheduler", is_flag=True, help="Run the harvest scheduler in this process too."
 )
 @pass_ctx
 def serve(
-    ctx: Context, host: str, port: int, threads: int, no_indexer: bool, with_scheduler: bool
+    ctx: Context,
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    no_indexer: bool,
+    with_scheduler: bool,
 ) -> None:
-    """Serve search, OAI-PMH, ingest and the admin API over HTTP (waitress); queued runs
-    ("harvest now") start in a worker of this process when no scheduler takes them first."""
-    serve_app(ctx, host, port, threads, with_indexer=not no_indexer, with_scheduler=with_scheduler)
+    """Serve search, OAI-PMH, ingest and the admin API over HTTP, with the indexer in a
+    child process.
+
+    One worker: waitress in this process. Several: gunicorn's pre-fork workers, each with
+    its own database pool and index reader. Queued runs ("harvest now") start in a worker
+    thread of this process when no scheduler takes them first.
+    """
+    serve_app(
+        ctx,
+        host,
+        port,
+        threads,
+        with_indexer=not no_indexer,
+        workers=workers,
+        with_scheduler=with_scheduler,
+    )
 
 
 @contextmanager
@@ -671,14 +696,9 @@ def serve_app(
     threads: int,
     *,
     with_indexer: bool,
+    workers: int = 1,
     with_scheduler: bool = False,
 ) -> None:
-    from waitress import serve as waitress_serve
-
-    from catalogue.web.app import create_app
-
-    # waitress warns at every queued request under load; that is normal, not a problem.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     from catalogue.search.indexer import indexing_alongside, writer_is_free
 
     indexing: AbstractContextManager[None] = nullcontext()
@@ -687,13 +707,27 @@ def serve_app(
         indexing = indexing_alongside(ctx.settings, interval=interval)
     elif with_indexer:
         console.print("index: another process runs the indexer; serving read-only")
-    app = create_app(ctx.settings, store=ctx.store)
+    ctx.store  # noqa: B018 - migrate once, before any worker opens the store
     base = f"http://{host}:{port}"
     with indexing, harvest_workers(ctx, with_scheduler=with_scheduler) as queue:
-        app.extensions["run_queue"] = queue
         console.print(
-            f"serving on [bold]{base}/[/]  (search API: {base}/api/records)", soft_wrap=True
+            f"serving on [bold]{base}/[/]  (search API: {base}/api/records)"
+            + (f", {workers} workers" if workers > 1 else ""),
+            soft_wrap=True,
         )
+        if workers > 1:
+            from catalogue.web.workers import serve_workers
+
+            serve_workers(ctx.settings, host, port, workers, threads)
+            return
+        from waitress import serve as waitress_serve
+
+        from catalogue.web.app import create_app
+
+        # waitress warns at every queued request under load; that is normal, not a problem.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        app = create_app(ctx.settings, store=ctx.store)
+        app.extensions["run_queue"] = queue  # "harvest now" wakes it at once
         waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
 
 

@@ -16,24 +16,31 @@ from functools import partial
 from typing import Any
 
 from harvester import clock
+from harvester.map_ahead import LOCAL, MapAhead, MapFailed
 from harvester.oai import OAIClient, OAIRecord, Page
 from harvester.prefetch import prefetched
 from harvester.runs import Progress, RunState, execute_run, incremental_start
 from harvester.sink import HarvestRun, IncomingRecord, Outcome, RunError, RunSink, Source
 from harvester.url_policy import redact_url_secrets
+from mappings import Mapped, MappingError
 from mappings.formats import map_payload
+from mappings.xml import parse_xml
 
 
 class OaiRun(RunState):
     """A run's state, plus the mapping of OAI-PMH records."""
 
-    def store_page(self, page: Page, prefix: str) -> None:
+    def store_page(self, page: Page, prefix: str, mapped: list[Any] | None = None) -> None:
+        """Map and store ``page``; ``mapped``: the results of :func:`map_raw_payloads` for
+        its records when a worker mapped them."""
         errors: list[RunError] = []
         for text in page.warnings:
             self.warn(errors, None, "fetch", text)
         items: list[IncomingRecord] = []
-        for record in page.records:
-            item = self.map_record(record, prefix, errors)
+        for index, record in enumerate(page.records):
+            item = self.map_record(
+                record, prefix, errors, mapped[index] if mapped is not None else LOCAL
+            )
             if item is None:
                 self.counts.add(Outcome.FAILED)
             else:
@@ -41,19 +48,27 @@ class OaiRun(RunState):
         self.store(items, errors)
 
     def map_record(
-        self, record: OAIRecord, prefix: str, errors: list[RunError]
+        self, record: OAIRecord, prefix: str, errors: list[RunError], mapped: Any = LOCAL
     ) -> IncomingRecord | None:
         payload = record.payload
         if not record.deleted and payload is None:
             self.fail(errors, record.source_id, "map", "record has no metadata payload")
             return None
+
+        def mapper() -> Mapped:
+            if isinstance(mapped, tuple):
+                return mapped
+            if isinstance(mapped, MapFailed):
+                raise mapped
+            return map_payload(payload)
+
         return self.incoming(
             errors,
             record.source_id,
             record.set_specs,
             record.datestamp,
             deleted=record.deleted,
-            mapper=lambda: map_payload(payload),
+            mapper=mapper,
             raw=record.raw,
             raw_format=prefix,
         )
@@ -76,17 +91,20 @@ def harvest_oai_source(
     def work(run: RunState) -> dict[str, Any]:
         nonlocal first_response
         assert isinstance(run, OaiRun)
-        with OAIClient(source.url, harvest, config=source.config) as client:
+        with (
+            OAIClient(source.url, harvest, config=source.config) as client,
+            MapAhead(map_raw_payloads, _payloads, _more) as ahead,
+        ):
             run.redact = client.redact
             identity = client.identify()
             prefix = source.metadata_prefix or client.choose_prefix()
             for set_spec in source.sets or [None]:
                 started = clock.utcnow()
                 pages = client.iter_pages(prefix, from_=from_, set_=set_spec)
-                for page in prefetched(pages):
+                for page, mapped in ahead(prefetched(pages)):
                     if first_response is None:
                         first_response = page.response_date or started
-                    run.store_page(page, prefix)
+                    run.store_page(page, prefix, mapped)
                     if progress is not None:
                         progress(len(page.records), page.complete_list_size)
         return {
@@ -105,3 +123,33 @@ def harvest_oai_source(
         work,
         lambda: first_response,
     )
+
+
+def _more(page: Page) -> bool:
+    return bool(page.resumption_token)
+
+
+def _payloads(page: Page) -> list[bytes | None]:
+    """What a worker maps of ``page``: the payload bytes of its records that have one."""
+    return [None if r.deleted or r.payload is None else r.raw for r in page.records]
+
+
+def map_raw_payloads(raws: list[bytes | None]) -> list[Any]:
+    """In a mapping worker: each payload mapped as :meth:`OaiRun.map_record` maps it, as
+    ``(metadata, warnings)``, a :class:`MapFailed` with the error row's text, or ``LOCAL``
+    (None in, or bytes the safe parser refuses: mapped in the harvest process)."""
+    results: list[Any] = []
+    for raw in raws:
+        if raw is None:
+            results.append(LOCAL)
+            continue
+        try:
+            element = parse_xml(raw)
+        except MappingError:
+            results.append(LOCAL)
+            continue
+        try:
+            results.append(map_payload(element))
+        except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
+            results.append(MapFailed(f"{type(exc).__name__}: {exc}"))
+    return results

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from harvester.http import HarvestError
+from harvester.map_ahead import MapFailed
 from harvester.sink import (
     MAX_SET_SPEC_CHARS,
     SET_SPEC,
@@ -125,7 +126,8 @@ class RunState:
         try:
             metadata, warnings = mapper()
         except Exception as exc:  # noqa: BLE001 - one bad record must never stop the run
-            reason = f"{type(exc).__name__}: {exc}"
+            # MapFailed: it failed in a mapping worker, whose reason is already this text
+            reason = exc.reason if isinstance(exc, MapFailed) else f"{type(exc).__name__}: {exc}"
             log.info("source %s run %d: %s not mapped: %s", self.key, self.run_id, source_id,
                      self.redact(reason))  # fmt: skip
             self.fail(errors, source_id, "map", reason)

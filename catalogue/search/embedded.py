@@ -31,7 +31,7 @@ from catalogue.search.base import (
     SearchResult,
     sorted_buckets,
 )
-from catalogue.search.sort_keys import SORT_FIELDS
+from catalogue.search.sort_keys import INTEGER_SORT_FIELDS, SORT_FIELDS
 from catalogue.search.tantivy_query import QueryBuilder
 from catalogue.search.tantivy_schema import SCHEMA_VERSION, build_schema, tantivy_document
 
@@ -44,7 +44,7 @@ MAX_QUERY_LENGTH = 1000
 MAX_QUERY_NESTING = 16
 # tantivy allocates for page + offset up front; the API's max_result_window is far below this.
 MAX_WINDOW = 1_000_000
-# Hits read either side of a relevance page to order its edge's equal scores by record id.
+# Hits read either side of a page to order equal scores or sort keys at its edges by id.
 TIE_SLACK = 100
 
 # Facet buckets asked of tantivy beyond the FACET_SIZE returned: its order among equal
@@ -289,45 +289,136 @@ class TantivyIndex:
         self, searcher: Any, query: tantivy.Query, request: SearchQuery, offset: int
     ) -> tuple[int, list[Any]]:
         """The total and the stored documents of the requested page, in the sort's order."""
-        # tantivy panics on limit 0; a size-0 request still wants the total
-        limit = max(request.size, 1)
         spec = SORT_FIELDS[request.sort]
         if spec is None and not request.q.strip(" *"):
             spec = ("id", False)  # every score is equal: the tie-breaker alone orders
         if spec is None:
-            return self._top_by_score(searcher, query, offset, request.size)
+            return self._top_with_ties(searcher, query, offset, request.size, None, True)
         field, descending = spec
+        if request.sort in INTEGER_SORT_FIELDS:
+            field = INTEGER_SORT_FIELDS[request.sort]
+            return self._top_by_integer(searcher, query, offset, request.size, field, descending)
+        # a string key that ends with the id: unique, tantivy's order is the whole order
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
         found = searcher.search(
-            query, limit, count=True, offset=offset, order_by_field=field, order=order
+            query,
+            max(request.size, 1),
+            count=True,
+            offset=offset,
+            order_by_field=field,
+            order=order,
         )
         docs = [searcher.doc(addr) for _, addr in found.hits] if request.size else []
         return found.count, docs
 
-    def _top_by_score(
-        self, searcher: Any, query: tantivy.Query, offset: int, size: int
+    def _top_with_ties(
+        self,
+        searcher: Any,
+        query: tantivy.Query,
+        offset: int,
+        size: int,
+        field: str | None,
+        descending: bool,
     ) -> tuple[int, list[Any]]:
-        """Score, then record id: equal scores are ordered by id as the cluster orders them.
+        """By score, then record id (ascending), as the cluster orders equal scores.
 
-        tantivy breaks ties by its own document order; hits whose score ties with a page's
+        tantivy breaks ties by its own document order: hits whose score ties with a page's
         first or last hit are read around the page (up to ``TIE_SLACK`` either side) and
-        the whole tie group is ordered by id, so that pages neither overlap nor skip.
+        the whole tie group is ordered by id, so that pages neither overlap nor skip (a
+        longer run of equal scores is read whole, which only a degenerate query has).
         """
-        start = max(offset - TIE_SLACK, 0)
-        found = searcher.search(query, size + offset - start + TIE_SLACK, count=True, offset=start)
-        scored = found.hits
-        low, high = offset - start, min(offset - start + size, len(scored))
-        if not size or low >= len(scored):
-            return found.count, []
-        first = low
-        while first > 0 and scored[first - 1][0] == scored[low][0]:
-            first -= 1
-        last = high
-        while last < len(scored) and scored[last][0] == scored[high - 1][0]:
-            last += 1
-        group = [(score, searcher.doc(addr)) for score, addr in scored[first:last]]
+        del field, descending
+        start, slack = max(offset - TIE_SLACK, 0), TIE_SLACK
+        while True:
+            found = searcher.search(query, size + offset - start + slack, count=True, offset=start)
+            keyed = found.hits
+            low, high = offset - start, min(offset - start + size, len(keyed))
+            if not size or low >= len(keyed):
+                return found.count, []
+            first = low
+            while first > 0 and keyed[first - 1][0] == keyed[low][0]:
+                first -= 1
+            last = high
+            while last < len(keyed) and keyed[last][0] == keyed[high - 1][0]:
+                last += 1
+            # a run of equal scores reaching past what was read: read wider and look again
+            if first == 0 and start > 0:
+                start = 0
+            elif last == len(keyed) and start + len(keyed) < found.count:
+                slack *= 4
+            else:
+                break
+        group = [(score, searcher.doc(addr)) for score, addr in keyed[first:last]]
         group.sort(key=lambda pair: (-pair[0], pair[1].get_first("id")))
         return found.count, [doc for _, doc in group[low - first : high - first]]
+
+    def _top_by_integer(
+        self,
+        searcher: Any,
+        query: tantivy.Query,
+        offset: int,
+        size: int,
+        field: str,
+        descending: bool,
+    ) -> tuple[int, list[Any]]:
+        """By an integer sort key, then record id in the key's direction, exactly.
+
+        The page as tantivy orders it tells the keys at its edges; the records of an edge
+        key (which may run on before or after the page) are counted and read in id order
+        with a range query of their own, so a run of equal keys of any length pages
+        without overlap or gap (harvests give thousands of records one datestamp).
+        """
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        found = searcher.search(
+            query, max(size, 1), count=True, offset=offset, order_by_field=field, order=order
+        )
+        if not size or not found.hits:
+            return found.count, []
+        first_key, last_key = found.hits[0][0], found.hits[-1][0]
+        docs = self._run_of_key(searcher, query, field, descending, first_key, offset, size)
+        if last_key != first_key:
+            inner = [(k, searcher.doc(a)) for k, a in found.hits if k not in (first_key, last_key)]
+            inner.sort(key=lambda pair: (pair[0], pair[1].get_first("id")), reverse=descending)
+            docs += [doc for _, doc in inner]
+            docs += self._run_of_key(searcher, query, field, descending, last_key, offset, size)
+        return found.count, docs[:size]
+
+    def _run_of_key(
+        self,
+        searcher: Any,
+        query: tantivy.Query,
+        field: str,
+        descending: bool,
+        key: int,
+        offset: int,
+        size: int,
+    ) -> list[Any]:
+        """The records with sort key ``key`` that fall on the page, in id order."""
+        integer = tantivy.FieldType.Integer
+        if descending:
+            beyond = tantivy.Query.range_query(
+                self._schema, field, integer, key, None, include_lower=False
+            )
+        else:
+            beyond = tantivy.Query.range_query(
+                self._schema, field, integer, None, key, include_upper=False
+            )
+        before = searcher.search(_all_of([query, beyond]), 1, count=True).count
+        same = tantivy.Query.range_query(self._schema, field, integer, key, key)
+        low = max(offset - before, 0)
+        high = offset + size - before
+        if high <= low:
+            return []
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        found = searcher.search(
+            _all_of([query, same]),
+            high - low,
+            count=False,
+            offset=low,
+            order_by_field="id",
+            order=order,
+        )
+        return [searcher.doc(addr) for _, addr in found.hits]
 
     def _facets(
         self,

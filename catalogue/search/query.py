@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 from urllib.parse import unquote
 
@@ -165,8 +166,12 @@ def looks_like_identifier(token: str) -> bool:
     return bool(_IDENTIFIER_START.match(token) or _DOI_BARE.match(token))
 
 
+@lru_cache(maxsize=512)
 def parse_query(q: str) -> ParsedQuery:
-    """Parse a user query; QuerySyntaxError (a 400 for the API) with a readable reason."""
+    """Parse a user query; QuerySyntaxError (a 400 for the API) with a readable reason.
+
+    Cached: the argument check, the backend and the page all parse the same ``q`` (the
+    result is immutable)."""
     q = q.strip()
     if len(q) > MAX_QUERY_LENGTH:
         raise QuerySyntaxError(f"the query is longer than {MAX_QUERY_LENGTH} characters")

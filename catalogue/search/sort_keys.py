@@ -1,8 +1,11 @@
-"""The sort keys every backend sorts by: one string per sort and document.
+"""The sort keys every backend sorts by: one order per sort, the record id breaking ties.
 
-Each key ends with the record id, so no two documents tie: paging (by offset or by
-search_after) never repeats or skips a record, and the embedded and cluster backends list
-the same records in the same order for every sort but relevance (whose scores differ).
+The cluster backend sorts on strings that end with the record id (``sort_keys``), so no two
+documents tie and search_after pages never repeat or skip. tantivy sorts strings slowly
+deep into a result (~0.7 s at offset 10,000 of 20,000 documents against ~1 ms for an
+integer), so the embedded backend sorts on the integer part (``integer_sort_keys``) and
+orders each run of equal integers by id itself: both list the same records in the same
+order for every sort but relevance (whose scores differ).
 """
 
 from __future__ import annotations
@@ -39,6 +42,24 @@ def sort_keys(doc: Mapping[str, Any]) -> dict[str, str]:
         "sort_oldest": f"{oldest + _NO_YEAR:05d}{seconds:012d}{SEPARATOR}{rid}",
         "sort_updated": f"{seconds:012d}{SEPARATOR}{rid}",
         "sort_title": f"{doc.get('title_sort') or ''}{SEPARATOR}{rid}",
+    }
+
+
+# sort name -> the embedded index's integer field for it (title sorts on the string key)
+INTEGER_SORT_FIELDS = {"newest": "sort_newest", "oldest": "sort_oldest", "updated": "datestamp"}
+_YEAR_SCALE = 10**12  # above any epoch second up to year 9999
+
+
+def integer_sort_keys(doc: Mapping[str, Any]) -> dict[str, int]:
+    """The integer sort fields (without the id) of a search document."""
+    year = doc.get("year")
+    seconds = epoch_seconds(doc.get("datestamp"))
+    newest = -_NO_YEAR if year is None else year
+    oldest = _NO_YEAR if year is None else year
+    return {
+        "sort_newest": newest * _YEAR_SCALE + seconds,
+        "sort_oldest": oldest * _YEAR_SCALE + seconds,
+        "datestamp": seconds,
     }
 
 

@@ -9,12 +9,12 @@ from typing import Any
 import tantivy
 
 from catalogue.search.base import FACETS
-from catalogue.search.sort_keys import SORT_FIELDS, epoch_seconds, sort_keys
+from catalogue.search.sort_keys import integer_sort_keys, sort_keys
 
 # Bump whenever the schema below or the way documents are indexed changes.
 # 2: identifier and facet_folded fields. 3: string sort keys ending with the record id
-# (unique), id fast and stored (relevance ties ordered by id).
-SCHEMA_VERSION = 3
+# (unique), id fast and stored (ties ordered by id). 4: integer keys back for the date sorts.
+SCHEMA_VERSION = 4
 
 # Analysed (English stemming) fields a user query searches; ``text`` holds everything.
 TEXT_FIELDS = ("title", "description", "creator", "text")
@@ -25,8 +25,6 @@ _LIST_FIELDS = (*TEXT_FIELDS, *RAW_FIELDS, "identifier")
 # fielded queries compare case-insensitively while the fast fields keep the spelling shown.
 FOLDED_FIELD = "facet_folded"
 _FOLDED = tuple(name for name in FACETS if name != "year")
-
-SORT_KEY_FIELDS = tuple(sorted({spec[0] for spec in SORT_FIELDS.values() if spec}))
 
 
 def build_schema() -> tantivy.Schema:
@@ -42,8 +40,9 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field(FOLDED_FIELD, tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("year", indexed=True, fast=True)
     sb.add_integer_field("datestamp", indexed=True, fast=True)
-    for name in SORT_KEY_FIELDS:
-        sb.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    sb.add_integer_field("sort_newest", fast=True)
+    sb.add_integer_field("sort_oldest", fast=True)
+    sb.add_text_field("sort_title", tokenizer_name="raw", fast=True, index_option="basic")
     sb.add_bytes_field("record", stored=True)
     return sb.build()
 
@@ -61,8 +60,8 @@ def tantivy_document(doc: Mapping[str, Any]) -> tantivy.Document:
     year = doc.get("year")
     if year is not None:
         values["year"] = year
-    values["datestamp"] = epoch_seconds(doc.get("datestamp"))
-    values.update(sort_keys(doc))
+    values.update(integer_sort_keys(doc))
+    values["sort_title"] = sort_keys(doc)["sort_title"]
     values["record"] = doc["record"].encode()
     # one call with typed values: cheaper than an add_* call per value
     return tantivy.Document.from_dict(values, _schema())

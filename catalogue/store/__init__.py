@@ -16,7 +16,6 @@ from catalogue.store.leases import LEASE_SECONDS, Holder, Lease, LeaseLost, Leas
 from catalogue.store.local import LocalWrites, record_etag
 from catalogue.store.oai import OaiReads
 from catalogue.store.reads import RecordReads
-from catalogue.store.records import RAW_COMPRESSION_LEVEL, compress_raw
 from catalogue.store.runs import Runs
 from catalogue.store.schemas import Schemas
 from catalogue.store.sources import Sources
@@ -43,6 +42,7 @@ from catalogue.store.types import (
     StoredRecord,
     StoreError,
 )
+from catalogue.store.write_plan import RAW_COMPRESSION_LEVEL, compress_raw
 from harvester.clock import utcnow
 
 __all__ = [

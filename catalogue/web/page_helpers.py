@@ -4,6 +4,7 @@ links, licence names. Pure functions of the stored record's JSON."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -52,6 +53,11 @@ def hit_view(hit: dict[str, Any], words: list[str]) -> SimpleNamespace:
 
 
 def _pattern(words: list[str]) -> re.Pattern[str] | None:
+    return _compiled(tuple(words))
+
+
+@lru_cache(maxsize=256)
+def _compiled(words: tuple[str, ...]) -> re.Pattern[str] | None:
     stems = sorted(
         {_stem(w) for w in words if len(w) > 1 and w.upper() not in ("AND", "OR", "NOT")},
         key=len,

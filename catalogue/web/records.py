@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from catalogue.store import RecordState
@@ -83,8 +84,9 @@ def _page(state: RecordState) -> tuple[str, int, dict[str, str]]:
     md = record.metadata or {}
     url = url_for("records.landing_page", rid=record.id, _external=True)
     jsonld = landing_json_ld(state, url)
+    export_url = url_for("records.export", rid=record.id, fmt="FORMAT")
     exports = [
-        (name, label, mimetype, url_for("records.export", rid=record.id, fmt=name))
+        (name, label, mimetype, export_url.replace("FORMAT", name))
         for name, (label, mimetype) in EXPORTS.items()
     ]
     html = render_template(
@@ -135,7 +137,7 @@ def landing_json_ld(state: RecordState, url: str) -> dict[str, Any]:
 
 def _script_json(doc: dict[str, Any]) -> Markup:
     """JSON for a <script> element: '<' escaped so that no value can close the element."""
-    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
@@ -169,9 +171,9 @@ def signposting(state: RecordState, url: str, jsonld: dict[str, Any]) -> str:
     rid = state.record.id
     doi = doi_of(md)
     links = [(f"https://doi.org/{doi}" if doi else url, "cite-as", None)]
+    export_url = url_for("records.export", rid=rid, fmt="FORMAT", _external=True)
     for name in ("json", "datacite", "jsonld"):
-        target = url_for("records.export", rid=rid, fmt=name, _external=True)
-        links.append((target, "describedby", EXPORTS[name][1]))
+        links.append((export_url.replace("FORMAT", name), "describedby", EXPORTS[name][1]))
     links += [(u, "license", None) for u in licence_urls(md)]
     links.append((f"https://schema.org/{jsonld.get('@type', 'CreativeWork')}", "type", None))
     links.append(("https://schema.org/AboutPage", "type", None))
@@ -241,14 +243,27 @@ def _words(camel: str | None) -> str | None:
 
 
 def _source_view(record: Any) -> dict[str, Any]:
-    source = services().store.get_source(record.source) if record.source != "local" else None
     return {
         "key": record.source,
-        "url": source.url if source else None,
+        "url": _source_urls().get(record.source),
         "search": url_for("pages.search", source=record.source),
         "source_id": record.source_id,
         "source_link": identifier_url(record.source_id, None),
     }
+
+
+_SOURCES_TTL = 30.0
+
+
+def _source_urls() -> dict[str, str]:
+    """Source key -> endpoint URL, read at most every 30 s per app (one query per landing
+    page would cost as much as the rest of the page)."""
+    cache = current_app.extensions.setdefault("pages.sources", {"at": None, "urls": {}})
+    now = time.monotonic()
+    if cache["at"] is None or now - cache["at"] >= _SOURCES_TTL:
+        cache["urls"] = {s.key: s.url for s in services().store.list_sources()}
+        cache["at"] = now
+    return cache["urls"]
 
 
 def _tombstone(state: RecordState) -> dict[str, Any]:

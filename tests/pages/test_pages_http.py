@@ -87,6 +87,12 @@ def test_paging_links(site: Site) -> None:
         ({"page": "0"}, "page"),
         ({"colour": "red"}, "unknown parameter"),
         ({"year": "abc"}, "years are integers"),
+        ({"q": "x" * 1001}, "longer than"),
+        ({"q": "a\x00b"}, "NUL"),
+        ({"size": "100000"}, "size"),
+        ({"page": "9999999"}, "page"),
+        ({"q": ["a", "b"]}, "more than once"),
+        ({"subject": ["s"] * 21}, "at most"),
     ],
 )
 def test_bad_search_is_a_400_page_with_a_message(site: Site, params, text) -> None:
@@ -311,3 +317,22 @@ def test_cors_and_gzip_on_the_json_api(site: Site) -> None:
 def test_sitemap_ids_are_identifier_keys_too() -> None:
     # a landing page URL pasted into the search box is an identifier like any other URL
     assert identifier_key("https://example.org/records/abc/") == "example.org/records/abc"
+
+
+def test_hostile_filter_values_are_escaped_everywhere(site: Site) -> None:
+    evil = '"><script>alert(1)</script>'
+    r = site.get("/search", params={"subject": evil, "q": evil})
+    assert r.status_code in (200, 400)
+    assert "<script>alert(1)" not in r.text
+    doc = page(r)
+    assert len(doc.xpath("//script")) == 1  # pages.js only
+    if r.status_code == 200:
+        [chip] = doc.xpath("//ul[@class='chips']/li/a[starts-with(@aria-label, 'Remove')]")
+        assert evil in chip.text_content()
+
+
+def test_unknown_pages_are_html_404(site: Site) -> None:
+    r = site.get("/no/such/page")
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
+    assert site.get("/api/no/such").headers["Content-Type"].startswith("application/json")
+    assert site.get("/records/abc/export/json").status_code == 404

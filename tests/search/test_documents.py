@@ -146,15 +146,13 @@ def test_tantivy_document_values() -> None:
     assert values["id"] == ["abc123"] and values["title"] == ["X"]
     assert values["subject"] == ["a", "b"] and values["access"] == ["open"]
     assert "year" not in values and "creator" not in values and "type" not in values
-    # sort keys: year (records without one last), datestamp, then the record id
-    assert values["datestamp"] == [0]
-    assert values["sort_oldest"] == [f"20000{0:012d}\x1fabc123"]
+    assert values["datestamp"] == [0] and values["sort_oldest"] == [10_000 * 10**12]
+    assert values["sort_title"] == ["x\x1fabc123"]  # ends with the id: unique
     assert values["record"] == [doc["record"].encode()]
     doc.update(year=2021, datestamp="2024-05-06T07:08:09Z")
     values = tantivy_document(doc).to_dict()
     assert values["year"] == [2021] and values["datestamp"] == [1714979289]
-    assert values["sort_newest"] == ["12021001714979289\x1fabc123"]
-    assert values["sort_updated"] == ["001714979289\x1fabc123"]
+    assert values["sort_newest"] == [2021 * 10**12 + 1714979289]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,126 @@
+"""Several processes: `catalogue serve --workers N` (gunicorn workers, the indexer in a
+process of its own), and the cluster backend driven by the real commands (reindex, two
+indexers on one search index)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.search.cluster_support import unique_alias
+from tests.test_end_to_end import free_port, wait_for
+
+RECORD = {
+    "metadata": {
+        "titles": [{"title": "Workers deposit test"}],
+        "creators": [{"name": "Doe, Jane"}],
+        "publisher": "Example",
+        "publicationYear": 2024,
+        "types": {"resourceTypeGeneral": "Dataset"},
+    }
+}
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(c) for c in text]
+    return found
+
+
+def start(cli, *args: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "catalogue", "serve", "--port", str(port), *args],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url + "/api/records?size=0", lambda body: "total" in body)
+    return server, url
+
+
+def test_serve_with_workers_deposits_and_searches(cli) -> None:
+    token = cli("tokens", "create", "--role", "depositor").stdout.strip()
+    server, url = start(cli, "--workers", "2", "--threads", "4")
+    try:
+        # gunicorn's master has 2 workers and serve's indexer as children
+        assert len(children(server.pid)) >= 3
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        for _ in range(6):  # spread over the workers
+            created = requests.post(
+                url + "/api/records", data=json.dumps(RECORD), headers=headers, timeout=10
+            )
+            assert created.status_code == 201, created.text
+        found = wait_for(url + "/api/records?q=workers+deposit", lambda b: b["total"] == 6)
+        assert {h["metadata"]["titles"][0]["title"] for h in found["hits"]} == {
+            "Workers deposit test"
+        }
+    finally:
+        server.terminate()
+        server.wait(20)
+    assert server.returncode == 0, server.stderr.read() if server.stderr else ""
+
+
+def test_workers_must_be_positive(cli) -> None:
+    bad = cli("serve", "--workers", "0", check=False)
+    assert bad.returncode != 0 and "--workers" in bad.stderr
+
+
+@pytest.fixture
+def cluster_cli(cli, request: pytest.FixtureRequest):
+    real = os.environ.get("CATALOGUE_TEST_SEARCH_URL")
+    url = real or f"opensearch+{request.getfixturevalue('osmem_url')}"
+    cli.env.update(CATALOGUE_SEARCH_URL=url, CATALOGUE_SEARCH_INDEX_ALIAS=unique_alias())
+    return cli
+
+
+def test_reindex_and_two_indexers_on_a_cluster(cluster_cli, replay) -> None:
+    cli = cluster_cli
+    cli("sources", "add", "zenodo", f"{replay}/zenodo/oai", "--prefix", "oai_dc")
+    assert "zenodo: succeeded added 104" in cli("harvest", "zenodo").stderr
+    first = cli("reindex")
+    assert "reindexed 104 records" in first.stderr
+    indexer = subprocess.Popen(
+        [sys.executable, "-m", "catalogue", "indexer"],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+        second = cli("indexer", check=False)  # the lease is held: it must not apply anything
+        assert second.returncode != 0 and "held by another indexer" in second.stderr
+        locked = cli("reindex", check=False)
+        assert locked.returncode != 0
+    finally:
+        indexer.terminate()
+        indexer.wait(20)
+    server, url = start(cli, "--no-indexer")
+    try:
+        body = requests.get(url + "/api/records", params={"size": 0}, timeout=10).json()
+        assert body["total"] == 104
+        assert sum(b["count"] for b in body["aggregations"]["source"]) == 104
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+@pytest.fixture
+def replay():
+    from catalogue.demo.replay import start_replay_server, stop_replay_server
+
+    server, base_url = start_replay_server(page_size=20)
+    yield base_url
+    stop_replay_server(server)
