@@ -19,6 +19,7 @@ from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
+from harvester.url_policy import public_url
 
 console = Console(stderr=True)
 
@@ -27,7 +28,12 @@ class Context:
     """Settings and a lazily opened, migrated store shared by the subcommands."""
 
     def __init__(self) -> None:
+        from catalogue.store.files import prepare_data_dir
+
         self.settings = load_settings()
+        # First thing: whatever a command creates in it next (index, database), the data
+        # directory is owner-only.
+        prepare_data_dir(self.settings["data_dir"])
         self._store: Store | None = None
 
     @property
@@ -127,7 +133,7 @@ def sources_add(
     except SourceExists as exc:
         raise click.ClickException(str(exc)) from exc
     when = f", {schedule}" if schedule else ""
-    console.print(f"added source [bold]{key}[/] ({type_}{when}) {url}")
+    console.print(f"added source [bold]{key}[/] ({type_}{when}) {public_url(url)}")
 
 
 @sources.command("edit")
@@ -253,7 +259,7 @@ def sources_import(ctx: Context, path: str) -> None:
             config=config,
             schedule=entry["schedule"],
         )
-        console.print(f"added source [bold]{entry['key']}[/] {entry['url']}")
+        console.print(f"added source [bold]{entry['key']}[/] {public_url(entry['url'])}")
 
 
 @sources.command("list")
@@ -720,15 +726,14 @@ def serve_app(
 
             serve_workers(ctx.settings, host, port, workers, threads)
             return
-        from waitress import serve as waitress_serve
-
         from catalogue.web.app import create_app
+        from catalogue.web.server import make_server
 
         # waitress warns at every queued request under load; that is normal, not a problem.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         app = create_app(ctx.settings, store=ctx.store)
         app.extensions["run_queue"] = queue  # "harvest now" wakes it at once
-        waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
+        make_server(app, host=host, port=port, threads=threads, ident="catalogue").run()
 
 
 # -- demo ----------------------------------------------------------------------
@@ -820,7 +825,7 @@ def tokens() -> None:
     "--role",
     type=click.Choice(("admin", "depositor", "reader")),
     required=True,
-    help="admin: everything; depositor: deposit and change records, register schemas; "
+    help="admin: everything (registering schemas too); depositor: deposit and change records; "
     "reader: reads only.",
 )
 @click.option("--name", help="Who or what uses it (recorded as created_by/updated_by).")

@@ -1,15 +1,15 @@
 """sources.schedule and APScheduler's job store table
 
-Revision ID: 0021_source_schedule
-Revises: 0020_source_leases
+Revision ID: 0031_source_schedule
+Revises: 0030_harvest_checkpoints
 Create Date: 2026-11-26 01:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_source_schedule"
-down_revision = "0020_source_leases"
+revision = "0031_source_schedule"
+down_revision = "0030_harvest_checkpoints"
 branch_labels = None
 depends_on = None
 
