@@ -4,19 +4,25 @@ Transient failures (connection errors, timeouts, 408, 429 and 5xx) are retried w
 exponential backoff; a ``Retry-After`` header (seconds or an HTTP date) wins over the
 backoff. Any other status is handed back to the caller, because protocols such as
 OAI-PMH put their own errors in 4xx bodies (Zenodo answers OAI errors with HTTP 422).
+
+Every wait is bounded by the settings: ``timeout`` per socket read, ``response_timeout``
+for a whole response while its body streams in (a server sending one byte every 2 s never
+trips a read timeout), and ``timeout * max_retries`` for all the waits one request may
+spend in retries (``Retry-After: 600`` five times would otherwise be 50 minutes).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cache
 
 import requests
+import urllib3
 
 from harvester.settings import HarvestSettings
 from harvester.url_policy import (
@@ -116,6 +122,7 @@ def fetch(
     transient status after ``max_retries`` retries, ResponseTooLarge over the size cap.
     """
     attempt = 0
+    waited = 0.0
     try:
         url_policy(settings.deny_networks).check_url(url)
     except UrlRefused as exc:
@@ -144,6 +151,13 @@ def fetch(
             wait = settings.backoff * (2**attempt)
         if wait > MAX_RETRY_AFTER:
             raise FetchError(f"{problem} from {url}: server asks to wait {wait:.0f} s")
+        if waited + wait > settings.retry_wait_budget:
+            raise FetchError(
+                f"{problem} from {url}: waiting {wait:.0f} s more would exceed the "
+                f"{settings.retry_wait_budget:.0f} s of retry waits allowed per request "
+                f"(timeout x max_retries; {waited:.0f} s waited, {attempt} retries)"
+            )
+        waited += wait
         attempt += 1
         log.warning(
             "%s from %s; retry %d/%d in %.1f s", problem, url, attempt, settings.max_retries, wait
@@ -164,6 +178,7 @@ def _get(
     allow_redirects: bool = True,
 ) -> Fetched:
     limit = settings.max_page_bytes
+    deadline = time.monotonic() + settings.response_timeout
     with session.get(
         url,
         params=params,
@@ -178,9 +193,37 @@ def _get(
         chunks: list[bytes] = []
         size = 0
         # Counted after gzip decoding, so a compressed bomb is caught as well.
-        for chunk in response.iter_content(_CHUNK):
+        for chunk in _body(response, deadline, settings.response_timeout):
             size += len(chunk)
             if size > limit:
                 raise ResponseTooLarge(f"response from {url} exceeds {limit} bytes")
             chunks.append(chunk)
         return Fetched(response.url, response.status_code, response.headers, b"".join(chunks))
+
+
+class ResponseTimeout(requests.Timeout):
+    """A response whose body did not arrive within ``response_timeout`` (transient)."""
+
+
+def _body(response: requests.Response, deadline: float, seconds: float) -> Iterator[bytes]:
+    """The decoded body as it arrives, given up at ``deadline`` (``time.monotonic``).
+
+    ``read1`` returns whatever one socket read brought, so the deadline is checked at least
+    once per ``timeout`` however slowly the bytes come; ``iter_content`` would wait for
+    whole 64 KB chunks.
+    """
+    raw = response.raw
+    while True:
+        if time.monotonic() > deadline:
+            raise ResponseTimeout(f"the response took longer than {seconds:g} s")
+        try:
+            chunk = raw.read1(_CHUNK, decode_content=True)
+        except urllib3.exceptions.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+        if not chunk:
+            return
+        yield chunk

@@ -26,6 +26,7 @@ from typing import Any
 
 from harvester.settings import HarvestSettings
 from harvester.url_policy import instance_id, parse_networks
+from harvester.windows import WINDOW_UNITS
 
 ENV_PREFIX = "CATALOGUE_"
 CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
@@ -100,6 +101,13 @@ class MdmSettings:
 @dataclass(frozen=True)
 class SchedulerSettings:
     lease_seconds: float = _limits(positive=True)
+    jitter_seconds: float = _limits(0)
+    misfire_grace_seconds: float = _limits(0)
+    sync_seconds: float = _limits(positive=True)
+    queue_poll_seconds: float = _limits(positive=True)
+    workers: int = _limits(1)
+    keep_runs_days: float = _limits(positive=True)
+    keep_runs_per_source: int = _limits(1)
 
 
 @dataclass(frozen=True)
@@ -137,11 +145,18 @@ def _table_values() -> frozenset[str]:
     return frozenset(names)
 
 
+def _window(unit: str) -> None:
+    if unit and unit not in WINDOW_UNITS:
+        raise ValueError(f"use one of {', '.join(WINDOW_UNITS)} or nothing")
+
+
 # Limits of sections whose dataclass lives outside the catalogue (the harvester's carries
 # no configuration machinery).
 _LIMITS: dict[type, dict[str, dict[str, Any]]] = {
     HarvestSettings: {
         "timeout": {"positive": True},
+        "response_timeout": {"positive": True},
+        "window": {"check": _window},
         "max_retries": {"min": 0, "max": 20},
         "backoff": {"min": 0},
         "overlap_seconds": {"min": 0},
