@@ -1,12 +1,14 @@
 """Harvest benchmark: bare sickle iteration vs the full pipeline (parse, map, store, index).
 
     .venv/bin/python benchmarks/harvest_bench.py [--n 100000] [--rss-n 10000]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 A synthetic OAI-PMH server (benchmarks/synthetic_oai.py, pages of 500 oai_dc records) runs
 in a subprocess. Each measurement runs in its own child process, so its peak RSS
 (ru_maxrss) is its own: bare sickle over N records (as is, and with the GC settings the
 `catalogue` command uses); the pipeline exactly as `catalogue harvest` runs it
-(``harvest_source`` into a fresh SQLite store while an indexer process follows the change
+(``harvest_source`` into a fresh store, SQLite unless ``--database-url`` names a
+PostgreSQL database (a throw-away schema of it), while an indexer process follows the change
 log into the embedded index, then the rest of the log applied) over the RSS sizes and N.
 Prints the figures; the last line is one JSON object of them.
 """
@@ -39,11 +41,13 @@ def _sickle(url: str, queue: mp.Queue, tuned: bool = False) -> None:
     started = time.perf_counter()
     count = sum(1 for _ in Sickle(url).ListRecords(metadataPrefix="oai_dc"))
     seconds = time.perf_counter() - started
-    queue.put({"records": count, "seconds": seconds, "rss_mb": _rss_mb()})
+    queue.put({"records": count, "seconds": seconds, "rss_mb": _rss_mb(), "cpu_s": _cpu_s()})
 
 
-def _pipeline(url: str, queue: mp.Queue) -> None:
-    sys.path.insert(0, str(ROOT))
+def _pipeline(url: str, queue: mp.Queue, database_url: str | None = None) -> None:
+    sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+    from bench_db import bench_database
+
     from catalogue.config import load_settings
     from catalogue.runtime import tune_gc
     from catalogue.search.indexer import catch_up_if_free, indexing_alongside
@@ -53,8 +57,12 @@ def _pipeline(url: str, queue: mp.Queue) -> None:
     tune_gc()  # as the `catalogue` command does at start-up
 
     # The index directory may still be busy when the child ends: leave cleanup to best effort.
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
-        settings = load_settings({"data_dir": tmp}, env={})
+    with (
+        tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp,
+        bench_database(database_url) as db_url,
+    ):
+        overrides = {"data_dir": tmp} | ({"database_url": db_url} if db_url else {})
+        settings = load_settings(overrides, env={})
         store = Store(settings["database_url"])
         store.migrate()
         store.add_source("bench", "oai-pmh", url, metadata_prefix="oai_dc")
@@ -77,6 +85,7 @@ def _pipeline(url: str, queue: mp.Queue) -> None:
                 "indexed": indexed_count,
                 "seconds": done - started,
                 "rss_mb": _rss_mb(),
+                "cpu_s": _cpu_s(),
                 "indexer_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             }
         )
@@ -91,6 +100,14 @@ def _indexed(settings: dict) -> int:
         return index.count()
     finally:
         index.close()
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its ended children (the indexer, mapping workers):
+    on a shared, noisy host the CPU a record costs varies less than the wall clock."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _rss_mb() -> float:
@@ -124,6 +141,9 @@ def main() -> None:
         help="extra pipeline sizes measured for peak RSS",
     )
     parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL URL (a throw-away schema of it); default SQLite"
+    )
     args = parser.parse_args()
 
     server = subprocess.Popen(
@@ -153,7 +173,7 @@ def main() -> None:
         rss: dict[str, float] = {}
         indexer_rss: dict[str, float] = {}
         for n in [*args.rss_n, args.n]:
-            result = _in_child(_pipeline, f"{base}/{n}")
+            result = _in_child(_pipeline, f"{base}/{n}", args.database_url)
             rss[str(n)] = round(result["rss_mb"], 1)
             indexer_rss[str(n)] = round(result["indexer_rss_mb"], 1)
             print(
@@ -165,6 +185,7 @@ def main() -> None:
         harvest_rate = result["records"] / result["harvest_seconds"]
         combined = result["records"] / result["seconds"]
         figures = {
+            "database": "postgresql" if args.database_url else "sqlite",
             "n": args.n,
             "page_size": args.page_size,
             "sickle_records_per_s": round(rates["sickle_records_per_s"]),
@@ -180,6 +201,8 @@ def main() -> None:
             "pipeline_peak_rss_mb": rss,
             "indexer_peak_rss_mb": indexer_rss,
             "sickle_peak_rss_mb": round(sickle["rss_mb"], 1),
+            "sickle_cpu_ms_per_1k": round(1e6 * sickle["cpu_s"] / sickle["records"]),
+            "pipeline_cpu_ms_per_1k": round(1e6 * result["cpu_s"] / result["records"]),
         }
         print(
             f"pipeline (harvest + index): {combined:.0f}/s = "

@@ -1,14 +1,15 @@
 """REST harvest benchmark: 100,000 B2SHARE-shaped records, full and 1% incremental harvests.
 
     .venv/bin/python benchmarks/rest_harvest_bench.py [--n 100000] [--page-size 100]
-        [--changed 0.01]
+        [--changed 0.01] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 A local B2SHARE server (tests/harvester/rest/rest_servers.py: the real record shape, the
 10,000-hit paging limit, gzip) runs in a subprocess with N records spread over eight years
 of update times. Measured, in this order:
 
-1. full harvest: ``harvest_source`` (list in time windows, map, store into a fresh SQLite
-   store), records/s and the requests it took;
+1. full harvest: ``harvest_source`` (list in time windows, map, store into a fresh store:
+   SQLite, or a throw-away schema of the PostgreSQL database ``--database-url`` names),
+   records/s and the requests it took;
 2. anchor: bare ``requests`` + ``json.loads`` replaying exactly the listing requests the
    harvest made (same pages, same gzip), records/s - the transport and parse floor;
 3. incremental harvest after the server updated ``--changed`` of the records: records
@@ -93,14 +94,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL URL (a throw-away schema of it); default SQLite"
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
         return
 
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
     import requests
+    from bench_db import bench_database
 
     from catalogue.config import load_settings
     from catalogue.runtime import tune_gc
@@ -113,8 +118,9 @@ def main() -> None:
     )
     try:
         base = f"http://127.0.0.1:{int(server.stdout.readline().split()[1])}"
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = load_settings({"data_dir": tmp}, env={})
+        with tempfile.TemporaryDirectory() as tmp, bench_database(args.database_url) as db_url:
+            overrides = {"data_dir": tmp} | ({"database_url": db_url} if db_url else {})
+            settings = load_settings(overrides, env={})
             store = Store(settings["database_url"])
             store.migrate()
             store.add_source("bench", "b2share", base, config={"page_size": args.page_size})
@@ -142,6 +148,7 @@ def main() -> None:
         server.wait()
 
     figures = {
+        "database": "postgresql" if args.database_url else "sqlite",
         "records": args.n,
         "page_size": args.page_size,
         "full_seconds": round(full_s, 2),

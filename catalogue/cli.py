@@ -20,6 +20,7 @@ from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
+from harvester.url_policy import public_url
 
 console = Console(stderr=True)
 
@@ -28,7 +29,12 @@ class Context:
     """Settings and a lazily opened, migrated store shared by the subcommands."""
 
     def __init__(self) -> None:
+        from catalogue.store.files import prepare_data_dir
+
         self.settings = load_settings()
+        # First thing: whatever a command creates in it next (index, database), the data
+        # directory is owner-only.
+        prepare_data_dir(self.settings["data_dir"])
         self._store: Store | None = None
 
     @property
@@ -103,7 +109,7 @@ def sources_add(
         ctx.store.add_source(key, type_, url, metadata_prefix=prefix, sets=sets, config=config)
     except SourceExists as exc:
         raise click.ClickException(str(exc)) from exc
-    console.print(f"added source [bold]{key}[/] ({type_}) {url}")
+    console.print(f"added source [bold]{key}[/] ({type_}) {public_url(url)}")
 
 
 @sources.command("import")
@@ -154,7 +160,7 @@ def sources_import(ctx: Context, path: str) -> None:
             sets=entry.get("sets", ()),
             config=config,
         )
-        console.print(f"added source [bold]{entry['key']}[/] {entry['url']}")
+        console.print(f"added source [bold]{entry['key']}[/] {public_url(entry['url'])}")
 
 
 @sources.command("list")
@@ -487,14 +493,13 @@ def serve_app(
 
             serve_workers(ctx.settings, host, port, workers, threads)
             return
-        from waitress import serve as waitress_serve
-
         from catalogue.web.app import create_app
+        from catalogue.web.server import make_server
 
         # waitress warns at every queued request under load; that is normal, not a problem.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         app = create_app(ctx.settings, store=ctx.store)
-        waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
+        make_server(app, host=host, port=port, threads=threads, ident="catalogue").run()
 
 
 # -- demo ----------------------------------------------------------------------
@@ -586,7 +591,7 @@ def tokens() -> None:
     "--role",
     type=click.Choice(("admin", "depositor", "reader")),
     required=True,
-    help="admin: everything; depositor: deposit and change records, register schemas; "
+    help="admin: everything (registering schemas too); depositor: deposit and change records; "
     "reader: reads only.",
 )
 @click.option("--name", help="Who or what uses it (recorded as created_by/updated_by).")

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify
 from catalogue.store import HarvestRun, Source
 from catalogue.web.errors import ApiError
 from catalogue.web.services import services
+from harvester.url_policy import public_url, redact_url_secrets
 
 bp = Blueprint("admin", __name__)
 
@@ -17,17 +18,19 @@ def source_json(source: Source, last_run: HarvestRun | None, records: int) -> di
     return {
         "key": source.key,
         "type": source.type,
-        "url": source.url,
+        "url": public_url(source.url),  # never the credentials a URL may carry
         "metadata_prefix": source.metadata_prefix,
         "sets": source.sets,
         "enabled": source.enabled,
         "records": records,
         "harvest_from": _iso(source.harvest_from),
-        "last_run": run_json(last_run) if last_run else None,
+        "last_run": run_json(last_run, source.url) if last_run else None,
     }
 
 
-def run_json(run: HarvestRun) -> dict[str, Any]:
+def run_json(run: HarvestRun, source_url: str = "") -> dict[str, Any]:
+    """A run as the API shows it; texts are redacted of the source URL's credentials
+    (runs recorded before redaction existed may hold them)."""
     return {
         "id": run.id,
         "source": run.source,
@@ -38,7 +41,7 @@ def run_json(run: HarvestRun) -> dict[str, Any]:
         "from": _iso(run.from_date),
         "response_date": _iso(run.response_date),
         "counts": vars(run.counts),
-        "message": run.message,
+        "message": redact_url_secrets(run.message, source_url) if run.message else run.message,
     }
 
 
@@ -59,11 +62,15 @@ def list_sources() -> Response:
 @bp.get("/api/sources/<key>/runs")
 def list_runs(key: str) -> Response:
     store = services().store
-    if store.get_source(key) is None:
+    source = store.get_source(key)
+    if source is None:
         raise ApiError(404, f"no source {key!r}")
     runs = []
     for run in store.list_runs(key, limit=50):
-        item = run_json(run)
-        item["errors"] = [vars(e) for e in store.run_errors(run.id)[:100]]
+        item = run_json(run, source.url)
+        item["errors"] = [
+            {**vars(e), "reason": redact_url_secrets(e.reason, source.url)}
+            for e in store.run_errors(run.id)[:100]
+        ]
         runs.append(item)
     return jsonify({"runs": runs})

@@ -32,11 +32,12 @@ ERROR_STATUSES = {
     "409": "Conflict: the id or the DOI is in use, or the record is not a local one",
     "410": "The record was deleted (a tombstone)",
     "412": "If-Match does not hold the record's current ETag",
-    "413": "The body is larger than the configured limit (max_request_bytes)",
+    "413": "Too large: the body (max_request_bytes), a record (ingest.max_record_bytes), "
+    "a JSON Patch (ingest.max_patch_operations) or the record it would make",
     "415": "Unsupported Content-Type",
-    "422": "The document does not satisfy its registered schema",
+    "422": "The registered schema cannot judge the record in time (ingest.schema_timeout)",
     "428": "If-Match is required",
-    "503": "The search engine cannot answer now; try again after Retry-After seconds",
+    "503": "The search engine, or every schema validator, is busy or away; try again",
 }
 
 
@@ -174,8 +175,14 @@ def _schemas() -> dict[str, Any]:
                     "type": ["object", "null"],
                     "properties": {"id": {"type": "string"}, "version": {"type": "integer"}},
                 },
-                "created_by": {"type": ["string", "null"]},
-                "updated_by": {"type": ["string", "null"]},
+                "created_by": {
+                    "type": ["string", "null"],
+                    "description": "Token name; shown to admins only",
+                },
+                "updated_by": {
+                    "type": ["string", "null"],
+                    "description": "Token name; shown to admins only",
+                },
                 "links": {
                     "type": "object",
                     "required": ["self"],
@@ -262,7 +269,10 @@ def _schemas() -> dict[str, Any]:
                 "comment": {"type": ["string", "null"]},
                 "sha256": {"type": "string"},
                 "created_at": {"type": "string"},
-                "created_by": {"type": ["string", "null"]},
+                "created_by": {
+                    "type": ["string", "null"],
+                    "description": "Token name; shown to admins only",
+                },
                 "content": {},
                 "links": {"type": "object"},
             },
@@ -271,7 +281,24 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["hits", "total", "aggregations", "links"],
             "properties": {
-                "hits": {"type": "array", "items": {"type": "object", "required": ["id"]}},
+                "hits": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {
+                            "highlight": {
+                                "description": "With q: matched words in <mark> (HTML, "
+                                "escaped otherwise), by field: title, description",
+                                "type": "object",
+                                "additionalProperties": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                },
+                            }
+                        },
+                    },
+                },
                 "total": {"type": "integer"},
                 "aggregations": {
                     "type": "object",
@@ -439,7 +466,7 @@ def _record_paths() -> dict[str, Any]:
                         },
                         "content": _json({"oneOf": [_ref("Record"), _ref("ListResult")]}),
                     },
-                    **_errors("400", "401", "403", "409", "413", "415"),
+                    **_errors("400", "401", "403", "409", "413", "415", "422", "503"),
                 },
             },
         },
@@ -471,7 +498,20 @@ def _record_paths() -> dict[str, Any]:
                         **written,
                         "content": _json({"oneOf": [_ref("Record"), _ref("ValidationResult")]}),
                     },
-                    **_errors("400", "401", "403", "404", "409", "410", "412", "413", "415", "428"),
+                    **_errors(
+                        "400",
+                        "401",
+                        "403",
+                        "404",
+                        "409",
+                        "410",
+                        "412",
+                        "413",
+                        "415",
+                        "422",
+                        "428",
+                        "503",
+                    ),
                 },
             },
             "patch": {
@@ -492,7 +532,20 @@ def _record_paths() -> dict[str, Any]:
                         **written,
                         "content": _json({"oneOf": [_ref("Record"), _ref("ValidationResult")]}),
                     },
-                    **_errors("400", "401", "403", "404", "409", "410", "412", "413", "415", "428"),
+                    **_errors(
+                        "400",
+                        "401",
+                        "403",
+                        "404",
+                        "409",
+                        "410",
+                        "412",
+                        "413",
+                        "415",
+                        "422",
+                        "428",
+                        "503",
+                    ),
                 },
             },
             "delete": {

@@ -1,0 +1,132 @@
+"""Map the next page in a worker process while this one stores the current page.
+
+Mapping is pure CPU (``mappings`` does no I/O) and about half of a harvest's time; storing
+is most of the rest. Run in one process they take turns on one core. Here a worker
+process maps page N+1 while the harvest process stores page N (and its fetch thread reads
+page N+2), so a harvest uses both cores.
+
+What crosses to the worker is each record's payload as the bytes the store keeps anyway;
+the worker parses them with the same safe parser and maps them. The results are exactly
+those of mapping in this process: a payload the worker cannot re-parse (in practice none),
+a worker that dies, and small pages (not worth the round trip) are mapped here.
+The worker starts at the first large page that has more pages after it, and ends with
+the run.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+MIN_PAGE = 100
+"""Records a page needs for its mapping to go to the worker."""
+
+P = TypeVar("P")  # a page
+
+LOCAL = "local"
+"""A worker result meaning: map this record in the harvest process."""
+
+
+class MapFailed(Exception):
+    """A record whose mapping failed in the worker; ``reason`` is the error row's text,
+    as the harvest process would have written it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _init_worker(thresholds: tuple[int, int, int]) -> None:
+    # The worker collects garbage as seldom as the harvest process does (mapping allocates
+    # many short-lived containers; see catalogue.runtime.tune_gc).
+    gc.freeze()
+    gc.set_threshold(*thresholds)
+
+
+class MapAhead(Generic[P]):
+    """Pages in, (page, worker results or None) out, each page's mapping started one page
+    ahead. ``work(batch)`` runs in the worker (a module-level function: it is pickled by
+    name); ``batch_of(page)`` is what to send it, or None to map the page here.
+    ``more(page)`` says whether pages follow (the worker is only started when they do)."""
+
+    def __init__(
+        self,
+        work: Callable[[list[Any]], list[Any]],
+        batch_of: Callable[[P], list[Any] | None],
+        more: Callable[[P], bool],
+    ) -> None:
+        self.work = work
+        self.batch_of = batch_of
+        self.more = more
+        self.pool: ProcessPoolExecutor | None = None
+        self.broken = False
+
+    def __enter__(self) -> MapAhead[P]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def _submit(self, page: P) -> Future[list[Any]] | None:
+        if self.broken:
+            return None
+        batch = self.batch_of(page)
+        if batch is None or len(batch) < MIN_PAGE:
+            return None
+        if self.pool is None:
+            if not self.more(page):
+                return None  # a single page: starting a process costs more than it saves
+            self.pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(gc.get_threshold(),),
+            )
+        try:
+            return self.pool.submit(self.work, batch)
+        except (BrokenProcessPool, RuntimeError) as exc:
+            self._give_up(exc)
+            return None
+
+    def _result(self, future: Future[list[Any]] | None) -> list[Any] | None:
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            self._give_up(exc)
+            return None
+
+    def _give_up(self, exc: BaseException) -> None:
+        log.warning("mapping worker unavailable (%s): mapping in the harvest process", exc)
+        self.broken = True
+
+    def __call__(self, pages: Iterator[P]) -> Iterator[tuple[P, list[Any] | None]]:
+        pending: tuple[P, Future[list[Any]] | None] | None = None
+        pages = iter(pages)
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                break
+            except Exception:
+                # The next page failed: the one already read is still stored first, as it
+                # was before mapping went ahead.
+                if pending is not None:
+                    yield pending[0], self._result(pending[1])
+                raise
+            future = self._submit(page)
+            if pending is not None:
+                yield pending[0], self._result(pending[1])
+            pending = (page, future)
+        if pending is not None:
+            yield pending[0], self._result(pending[1])
