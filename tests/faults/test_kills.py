@@ -20,7 +20,6 @@ from sqlalchemy import select
 from catalogue.store import Store, create_store_engine
 from catalogue.tables import HarvestRunRow, RecordRow
 from harvester.checkpoints import Checkpoint
-from tests.faults.oai_faults import Fault
 
 KILLS = int(os.environ.get("CATALOGUE_TEST_KILLS", "20"))
 SEED = 20261126
@@ -46,8 +45,7 @@ def source_ids(store: Store, key: str) -> list[str]:
 def statuses(store: Store, key: str) -> list[str]:
     with store.engine.connect() as conn:
         return list(
-            conn.execute(select(HarvestRunRow.status).where(HarvestRunRow.source == key))
-            .scalars()
+            conn.execute(select(HarvestRunRow.status).where(HarvestRunRow.source == key)).scalars()
         )
 
 
@@ -66,9 +64,7 @@ def env(tmp_path: Path) -> dict:
     return values
 
 
-def kill_and_rerun(
-    env, store, server, key, n_kills, pages, expected, seed, max_seconds
-) -> dict:
+def kill_and_rerun(env, store, server, key, n_kills, pages, expected, seed, max_seconds) -> dict:
     """The kill loop shared by the OAI-PMH and REST tests; returns its figures."""
     rng = random.Random(seed)
     figures = {"kills": 0, "reruns": 0, "resumed": 0, "lost": 0, "duplicates": 0}
