@@ -149,6 +149,18 @@ class HarvestRunRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
 
 
+class HarvestCheckpointRow(Base):
+    """Where a source's unfinished run got to: written after every committed page, read by
+    the next run to resume there, deleted when a run succeeds (see harvester.checkpoints)."""
+
+    __tablename__ = "harvest_checkpoints"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[int] = mapped_column(SeqType)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class HarvestErrorRow(Base):
     """One row per problem in a run: which record, at which stage, why (ckanext-harvest style)."""
 

@@ -68,6 +68,7 @@ class Identity:
     earliest_datestamp: datetime | None
     deleted_record: str | None
     granularity: str
+    response_date: datetime | None = None  # the repository's clock when it answered
 
 
 class MetadataFormat(NamedTuple):
@@ -208,6 +209,16 @@ class _SafeSickle(Sickle):
         self.settings = client.settings
 
     def harvest(self, **kwargs: str) -> _SafeResponse:
+        # A body that cannot be read even after repair is most often cut short on the way
+        # (a connection closed mid-body with a Content-Length saying so): asked for again.
+        for _attempt in range(self.settings.max_retries):
+            try:
+                return self._harvest_once(kwargs)
+            except UnreadableResponse as exc:
+                log.warning("%s; asking again", self.client.redact(str(exc))[:300])
+        return self._harvest_once(kwargs)
+
+    def _harvest_once(self, kwargs: dict[str, str]) -> _SafeResponse:
         fetched = self.client.get_any(self.endpoint, kwargs, accept=XML_ACCEPT)
         if fetched.status >= 400:
             # Many providers send OAI errors with 4xx: read the body before judging the status.
@@ -263,7 +274,8 @@ class OAIClient:
 
     def identify(self) -> Identity:
         """Identify the repository; remembers its granularity for later from/until."""
-        node = self._single("Identify").find(_OAI + "Identify")
+        root = self._single("Identify")
+        node = root.find(_OAI + "Identify")
         if node is None:
             raise UnreadableResponse(f"Identify response from {self.base_url} has no Identify")
 
@@ -282,6 +294,7 @@ class OAIClient:
             earliest_datestamp=parse_datestamp(text("earliestDatestamp")),
             deleted_record=text("deletedRecord"),
             granularity=granularity,
+            response_date=parse_datestamp(root.findtext(_OAI + "responseDate")),
         )
 
     def list_metadata_formats(self) -> list[MetadataFormat]:
@@ -326,8 +339,12 @@ class OAIClient:
         from_: datetime | None = None,
         until: datetime | None = None,
         set_: str | None = None,
+        *,
+        resume: str | None = None,
     ) -> Iterator[Page]:
-        """ListRecords page by page; dates are sent in the repository's granularity."""
+        """ListRecords page by page; dates are sent in the repository's granularity.
+        ``resume``: a resumption token of this list to go on from (the other arguments
+        are then not sent)."""
         params = {"verb": "ListRecords", "metadataPrefix": prefix}
         if from_ is not None:
             params["from"] = format_datestamp(from_, self.granularity)
@@ -335,6 +352,8 @@ class OAIClient:
             params["until"] = format_datestamp(until, self.granularity)
         if set_:
             params["set"] = set_
+        if resume:
+            params = {"verb": "ListRecords", "resumptionToken": resume}
         iterator = _PageIterator(self._sickle, params)
         for response in iterator:
             yield _page(response, iterator.resumption_token)

@@ -32,6 +32,7 @@ from typing import Any
 
 from harvester.http import HarvestError
 from harvester.map_ahead import MapFailed
+from harvester.messages import shorten
 from harvester.sink import (
     MAX_SET_SPEC_CHARS,
     SET_SPEC,
@@ -90,6 +91,13 @@ class RunState:
         if self.warning_rows < MAX_WARNING_ROWS:
             self.warning_rows += 1
             errors.append(RunError(source_id, stage, self.redact(text), severity="warning"))
+
+    def note(self, stage: str, text: str) -> None:
+        """A warning row about the run itself, stored at once."""
+        errors: list[RunError] = []
+        self.warn(errors, None, stage, text)
+        log.warning("source %s run %d: %s", self.key, self.run_id, shorten(self.redact(text)))
+        self.sink.add_run_errors(self.run_id, errors)
 
     def fail(self, errors: list[RunError], source_id: str | None, stage: str, text: str) -> None:
         """An error row (the caller counts the failure)."""
@@ -169,6 +177,12 @@ def with_instance_id(settings: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**settings, "harvest": harvest}
 
 
+def _internal(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return f"interrupted ({type(exc).__name__}); the next run resumes from its checkpoint"
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
 def execute_run(
     sink: RunSink,
     source: Source,
@@ -183,7 +197,9 @@ def execute_run(
     ``work(run)`` fetches, maps and stores, and returns what to save on the source when
     it succeeds (``harvest_from`` and the like). A :class:`HarvestError` ends the run as
     ``failed`` with its message (never raised); any other error (of the store, of our own
-    code, an interrupt) marks the run failed and is raised. ``response_date()`` is the
+    code, an interrupt) marks the run failed and is raised. A run that succeeds forgets
+    its source's checkpoint (:mod:`harvester.checkpoints`); a failed one leaves it for
+    the next run to resume from. ``response_date()`` is the
     source's clock at the run's first response, once there was one.
     """
     run = run_type(sink.start_run(source.key, mode, from_))
@@ -192,12 +208,14 @@ def execute_run(
     try:
         updates = work(run)
     except HarvestError as exc:
-        log.warning("source %s run %d failed: %s", source.key, run.run_id, run.redact(str(exc)))
-        return run.finish("failed", response_date(), str(exc))
+        message = shorten(str(exc))
+        log.warning("source %s run %d failed: %s", source.key, run.run_id, run.redact(message))
+        return run.finish("failed", response_date(), message)
     except BaseException as exc:
-        run.finish("failed", response_date(), f"internal error: {type(exc).__name__}: {exc}")
+        run.finish("failed", response_date(), shorten(_internal(exc)))
         raise
     sink.update_source(source.key, **updates)
+    sink.clear_checkpoint(source.key)
     result = run.finish("succeeded", response_date())
     log.info("source %s run %d succeeded: %s", source.key, run.run_id, result.counts)
     return result

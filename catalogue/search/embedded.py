@@ -31,6 +31,7 @@ from catalogue.search.base import (
     SearchResult,
     sorted_buckets,
 )
+from catalogue.search.highlight import highlights
 from catalogue.search.sort_keys import INTEGER_SORT_FIELDS, SORT_FIELDS
 from catalogue.search.tantivy_query import QueryBuilder
 from catalogue.search.tantivy_schema import SCHEMA_VERSION, build_schema, tantivy_document
@@ -271,7 +272,8 @@ class TantivyIndex:
         aggregations = self._facets(searcher, main, filters, query) if query.facets else {}
         more = query.size and offset + len(hits) < total
         cursor = ("offset", offset + len(hits)) if more else None
-        return SearchResult(total, hits, aggregations, cursor=cursor)
+        marked = highlights(hits, query.q) if hits else {}
+        return SearchResult(total, hits, aggregations, cursor=cursor, highlights=marked)
 
     def _parse(self, q: str) -> tantivy.Query:
         """The query language of ``query.py``; guards first against inputs that stall

@@ -13,6 +13,7 @@ from catalogue.store.rows import _run
 from catalogue.store.types import HarvestRun, RunCounts, RunError
 from catalogue.tables import HarvestErrorRow, HarvestRunRow
 from harvester import clock
+from harvester.messages import shorten
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Runs(StoreBase):
                 "source_id": e.source_id,
                 "stage": e.stage,
                 "severity": e.severity,
-                "reason": e.reason[:4000],
+                "reason": shorten(e.reason),
             }
             for e in errors
         ]
@@ -115,7 +116,7 @@ class Runs(StoreBase):
             row.status = status
             row.finished_at = clock.utcnow()
             row.response_date = response_date
-            row.message = message
+            row.message = shorten(message) if message is not None else None
             for name in ("added", "updated", "unchanged", "deleted", "failed", "warnings"):
                 setattr(row, name, getattr(counts, name))
             return _run(row)

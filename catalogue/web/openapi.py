@@ -281,7 +281,24 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["hits", "total", "aggregations", "links"],
             "properties": {
-                "hits": {"type": "array", "items": {"type": "object", "required": ["id"]}},
+                "hits": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {
+                            "highlight": {
+                                "description": "With q: matched words in <mark> (HTML, "
+                                "escaped otherwise), by field: title, description",
+                                "type": "object",
+                                "additionalProperties": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                },
+                            }
+                        },
+                    },
+                },
                 "total": {"type": "integer"},
                 "aggregations": {
                     "type": "object",

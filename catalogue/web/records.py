@@ -24,6 +24,7 @@ from catalogue.web.services import services
 from harvester.url_policy import public_url
 from mappings.export.citation import citation_line, doi_of, title_of
 from mappings.export.schemaorg import to_schema_org
+from mappings.quality import missing_properties
 
 bp = Blueprint("records", __name__)
 
@@ -103,6 +104,7 @@ def _page(state: RecordState) -> tuple[str, int, dict[str, str]]:
         meta=highwire_meta(md, url),
         view=record_view(md),
         source=_source_view(record),
+        missing=missing_properties(md),
         original_url=url_for("ingest.get_document", rid=record.id)
         if record.original_format
         else None,

@@ -204,6 +204,9 @@ def search_records() -> Response:
     if args.page > 1 and (args.page - 1) * args.size <= window:
         links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"
     hits = [_with_links(hit) for hit in result.hits]
+    for hit in hits:
+        if marked := result.highlights.get(hit["id"]):
+            hit["highlight"] = marked  # HTML fragments: matched words in <mark>, rest escaped
     return jsonify(
         {"hits": hits, "total": result.total, "aggregations": result.aggregations, "links": links}
     )

@@ -173,6 +173,10 @@ def test_missing_mandatory_properties_are_reported_and_year_is_never_0000(ingest
     rid = body["id"]
     got = ingest_app.get(f"/api/records/{rid}")
     assert got.json()["missing_mandatory"] == expected
+    page = ingest_app.get(f"/records/{rid}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Missing DataCite properties" in page.text
+    assert "identifier, creator, publisher, publicationYear" in page.text
     # validate-only says the same
     v = ingest_app.post({"metadata": minimal}, path="/api/records?validate=true")
     assert v.json()["warnings"] == body["warnings"]
