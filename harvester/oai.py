@@ -315,6 +315,18 @@ class OAIClient:
                 )
         return formats
 
+    def list_sets(self, limit: int = 200) -> tuple[list[tuple[str, str]], bool]:
+        """The first ``limit`` sets (spec, name) of the first ListSets page, and whether the
+        repository has more (a resumption token or more than ``limit``)."""
+        iterator = _PageIterator(self._sickle, {"verb": "ListSets"})
+        sets = []
+        for node in iterator.oai_response.xml.iter(_OAI + "set"):
+            spec = (node.findtext(_OAI + "setSpec") or "").strip()
+            if spec:
+                sets.append((spec, (node.findtext(_OAI + "setName") or "").strip()))
+        more = iterator.resumption_token is not None and bool(iterator.resumption_token.token)
+        return sets[:limit], more or len(sets) > limit
+
     def choose_prefix(self, preferred: Sequence[str] = HARVEST_PREFERENCE) -> str:
         """The first of ``preferred`` the repository offers (matched by prefix, then namespace)."""
         offered = self.list_metadata_formats()

@@ -60,6 +60,7 @@ class Source:
     created_at: datetime
     harvest_from: datetime | None
     granularity: str | None
+    schedule: str | None = None  # the catalogue's scheduler's; the harvester ignores it
 
 
 @dataclass

@@ -144,7 +144,12 @@ def _schemas() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {**envelope_props, "metadata": _ref("Metadata"), **read_only},
             "description": "A canonical record as sent: metadata plus optional id, sets and "
-            "schema. Server-set members (as GET returns them) are accepted and ignored.",
+            "schema. Server-set members (as GET returns them) are accepted and ignored. "
+            "metadata may also be DataCite's own JSON (a kernel-4.x JSON document, a REST API "
+            "data.attributes object or the whole {data: {type: dois, attributes}} envelope, "
+            "which is also taken as the body itself): it is normalised, dropped DataCite "
+            "members are listed in warnings, and members no DataCite version defines are "
+            "a 400 naming them.",
         },
         "RecordEnvelope": {
             "type": "object",
