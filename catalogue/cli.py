@@ -14,12 +14,15 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from catalogue.config import Settings, SettingsError, is_default_secret, load_settings
 from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
+from catalogue.shutdown import address_in_use, stop_cleanly_on_signals
 from catalogue.store import TOKEN_ROLES, HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
+from harvester.messages import shorten
 from harvester.url_policy import public_url
 
 console = Console(stderr=True)
@@ -79,6 +82,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     )
     ctx.obj = Context()
     tune_gc()
+    stop_cleanly_on_signals()
 
 
 # -- sources -------------------------------------------------------------------
@@ -421,11 +425,15 @@ def harvest_one(ctx: Context, key: str, full: bool) -> bool:
     try:
         return run_harvest(ctx, key, full).status == "succeeded"
     except SourceHeld as exc:
-        console.print(f"[red]{key}: not run[/] {exc}", soft_wrap=True)
+        console.print(Text(f"{key}: not run ", style="red") + Text(str(exc)), soft_wrap=True)
         return False
     except Exception as exc:
         logging.getLogger(__name__).exception("harvest of %s crashed", key)
-        console.print(f"[red]{key}: failed[/] internal error: {exc}", soft_wrap=True)
+        console.print(
+            Text(f"{key}: failed", style="red") + Text(f" internal error: {shorten(str(exc))}"),
+            soft_wrap=True,
+            highlight=False,
+        )
         return False
 
 
@@ -438,12 +446,15 @@ def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
         )
     c = run.counts
     style = "green" if run.status == "succeeded" else "red"
-    console.print(
-        f"[{style}]{key}: {run.status}[/] added {c.added}, updated {c.updated}, "
-        f"unchanged {c.unchanged}, deleted {c.deleted}, failed {c.failed}, warnings {c.warnings}"
-        + (f" - {run.message}" if run.message else ""),
-        soft_wrap=True,
+    # The message is the source's text: shown short and as it is, never read as rich markup
+    # nor highlighted (the highlighter is quadratic on long tokens: minutes for 100 KB).
+    line = Text(f"{key}: {run.status}", style=style)
+    line.append(
+        f" added {c.added}, updated {c.updated}, unchanged {c.unchanged}, deleted {c.deleted}, "
+        f"failed {c.failed}, warnings {c.warnings}"
+        + (f" - {shorten(run.message)}" if run.message else "")
     )
+    console.print(line, soft_wrap=True, highlight=False)
     return run
 
 
@@ -745,25 +756,41 @@ def serve_app(
         console.print("index: another process runs the indexer; serving read-only")
     ctx.store  # noqa: B018 - migrate once, before any worker opens the store
     base = f"http://{host}:{port}"
-    with indexing, harvest_workers(ctx, with_scheduler=with_scheduler) as queue:
-        console.print(
-            f"serving on [bold]{base}/[/]  (search API: {base}/api/records)"
-            + (f", {workers} workers" if workers > 1 else ""),
-            soft_wrap=True,
-        )
-        if workers > 1:
-            from catalogue.web.workers import serve_workers
-
-            serve_workers(ctx.settings, host, port, workers, threads)
-            return
+    server = None
+    app = None
+    if workers == 1:
         from catalogue.web.app import create_app
         from catalogue.web.server import make_server
 
         # waitress warns at every queued request under load; that is normal, not a problem.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         app = create_app(ctx.settings, store=ctx.store)
+        try:  # bound before the indexer starts: a busy port is one line, nothing left behind
+            server = make_server(app, host=host, port=port, threads=threads, ident="catalogue")
+        except OSError as exc:
+            if address_in_use(exc):
+                raise click.ClickException(
+                    f"cannot listen on {host}:{port}: {exc.strerror} (is another server "
+                    "running there? choose another --port)"
+                ) from None
+            raise
+    with indexing, harvest_workers(ctx, with_scheduler=with_scheduler) as queue:
+        console.print(
+            f"serving on [bold]{base}/[/]  (search API: {base}/api/records)"
+            + (f", {workers} workers" if workers > 1 else ""),
+            soft_wrap=True,
+        )
+        if server is None or app is None:
+            from catalogue.web.workers import serve_workers
+
+            serve_workers(ctx.settings, host, port, workers, threads)
+            return
         app.extensions["run_queue"] = queue  # "harvest now" wakes it at once
-        make_server(app, host=host, port=port, threads=threads, ident="catalogue").run()
+        try:
+            server.run()  # returns on SIGTERM or Ctrl-C (catalogue.shutdown)
+        finally:
+            server.close()
+    console.print("stopped; the indexer applied the last changes")
 
 
 # -- demo ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, render_template
 
 from catalogue.model import SET_SPEC, metadata_schema
 from catalogue.search.base import FACETS
-from catalogue.web import dialects, negotiation
+from catalogue.web import admin_openapi, dialects, negotiation
 from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
 from catalogue.web.openapi_examples import add_examples
@@ -333,6 +333,7 @@ def _schemas() -> dict[str, Any]:
         },
     }
     schemas.update(_hoisted_metadata())
+    schemas.update(admin_openapi.schemas())
     return schemas
 
 
@@ -708,6 +709,15 @@ Q_SYNTAX = (
 )
 
 
+def _merged_paths(*groups: dict[str, Any]) -> dict[str, Any]:
+    """Path items of several surfaces, the methods of one path from several of them joined."""
+    paths: dict[str, Any] = {}
+    for group in groups:
+        for path, item in group.items():
+            paths.setdefault(path, {}).update(item)
+    return paths
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     return add_examples(_document())
@@ -725,7 +735,9 @@ def _document() -> dict[str, Any]:
             "with `catalogue tokens create --role depositor`). Every error has the body "
             "{status, message, errors: [{field, message}]}, fields as JSON pointers.",
         },
-        "paths": {**_record_paths(), **_other_paths(), **dialects.openapi_paths()},
+        "paths": _merged_paths(
+            _record_paths(), _other_paths(), dialects.openapi_paths(), admin_openapi.paths()
+        ),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(),

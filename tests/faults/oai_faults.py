@@ -161,6 +161,7 @@ class FaultServer(ThreadingHTTPServer):
         self.page_delay = page_delay
         self.log: list[dict[str, str]] = []
         self.injected: Counter[str] = Counter()
+        self.fault_log: list[int] = []  # the index in ``log`` of each request given a fault
         self._previous_last: bytes | None = None
         self._lock = threading.Lock()
         self._nonce = 0
@@ -171,10 +172,20 @@ class FaultServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}/oai"
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (killed, timed out) is part of the tests: not reported."""
+
     def inject(self, *faults: Fault) -> None:
         """Queue one-shot faults for the next ListRecords requests, in order."""
         with self._lock:
             self.queue.extend(faults)
+
+    def faults_since(self, list_request: int) -> int:
+        """Faults injected since the ``list_request``-th ListRecords request."""
+        with self._lock:
+            listing = [i for i, q in enumerate(self.log) if q.get("verb") == "ListRecords"]
+            start = listing[list_request] if list_request < len(listing) else len(self.log)
+            return sum(1 for i in self.fault_log if i >= start)
 
     def list_requests(self) -> list[dict[str, str]]:
         """The arguments of every ListRecords request so far."""
@@ -217,6 +228,7 @@ class FaultServer(ThreadingHTTPServer):
                     fault = self.rng.choice(choices) if choices else None
             if fault is not None:
                 self.injected[fault.name] += 1
+                self.fault_log.append(len(self.log) - 1)
             return fault
 
     def _next_nonce(self) -> int:
