@@ -26,6 +26,7 @@ access token there), so nothing else has to remember to.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +49,8 @@ from mappings import Mapped
 
 log = logging.getLogger(__name__)
 
+STORE_ATTEMPTS = 4
+"""Times a page is written when the database stays busy (then the run fails)."""
 MAX_WARNING_ROWS = 1000
 """Warning rows stored per run; counts.warnings still counts every warning."""
 
@@ -152,8 +155,23 @@ class RunState:
         )
 
     def store(self, items: list[IncomingRecord], errors: list[RunError]) -> None:
-        """Store mapped records and error rows (one transaction each), counting outcomes."""
-        for _rid, outcome in self.sink.upsert_page(self.key, items, errors=errors):
+        """Store mapped records and error rows (one transaction each), counting outcomes.
+
+        A page the store cannot write because another writer held the database past its
+        lock timeout (``sink.is_busy``) rolled back whole: it is written again, up to
+        :data:`STORE_ATTEMPTS` times, before the run fails.
+        """
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                written = self.sink.upsert_page(self.key, items, errors=errors)
+                break
+            except Exception as exc:
+                if attempt == STORE_ATTEMPTS or not self.sink.is_busy(exc):
+                    raise
+                log.warning("source %s run %d: the database is busy; storing the page again "
+                            "(%d/%d)", self.key, self.run_id, attempt, STORE_ATTEMPTS)  # fmt: skip
+                time.sleep(min(2.0, 0.2 * 2**attempt))
+        for _rid, outcome in written:
             self.counts.add(outcome)
         self.sink.add_run_errors(self.run_id, errors)
 

@@ -257,3 +257,32 @@ def test_no_internals_in_error_messages(served) -> None:
     )
     assert r.status_code == 400
     assert "sys." not in r.text and "4300 digits" in r.text
+
+
+def test_metastore_dialect_validation_is_time_boxed_too(served, timed) -> None:
+    branch = {"type": "array", "items": {"$ref": "#/$defs/n"}}
+    exploding = {
+        "$defs": {"n": {"anyOf": [branch, dict(branch)]}},
+        "properties": {"v": {"$ref": "#/$defs/n"}},
+    }
+    body = {"id": "exploding-ms", "type": "json", "content": exploding}
+    assert served.call("POST", "/api/schemas", json=body, token=served.tokens["admin"]).ok
+    nested: Any = 1
+    for _ in range(24):
+        nested = [nested]
+    record = {
+        "titles": [{"value": "exploding"}],
+        "resourceType": {"value": "JSON_Metadata", "typeGeneral": "MODEL"},
+        "relatedIdentifiers": [
+            {"identifierType": "URL", "value": "exploding-ms", "relationType": "HAS_METADATA"},
+            {"identifierType": "URL", "value": "https://repo/x", "relationType": "IS_METADATA_FOR"},
+        ],
+    }
+    files = {
+        "record": ("record.json", json.dumps(record), "application/json"),
+        "document": ("doc.json", json.dumps({"v": nested}), "application/json"),
+    }
+    with timed(6):
+        r = served.call("POST", "/api/metastore/v2/metadata", files=files)
+    assert r.status_code == 422, r.text
+    assert "longer than" in r.json()["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from lxml import etree
 
 from catalogue.web.oai.arguments import ListArgs
@@ -176,8 +178,8 @@ def test_oai_pages_are_bounded_in_bytes_and_memory(served, bulky, timed) -> None
     assert growth < 300, f"peak RSS grew {growth:.0f} MB"
 
 
-def test_raw_non_ascii_bytes_in_the_target_get_the_json_shape(served) -> None:
-    parts = urlsplit(served.url)
+def _assert_raw_bytes_get_json(url: str) -> None:
+    parts = urlsplit(url)
     for target in (b"/api/records/\xff\xfe", b"/api/records?q=\xff", b"/oai?verb=\xc3"):
         with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
             sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -189,6 +191,39 @@ def test_raw_non_ascii_bytes_in_the_target_get_the_json_shape(served) -> None:
         assert b"application/json" in head
         error = json.loads(body)
         assert error["status"] == 400 and isinstance(error["errors"], list)
+
+
+def test_raw_non_ascii_bytes_in_the_target_get_the_json_shape(served) -> None:
+    _assert_raw_bytes_get_json(served.url)
+
+
+def test_raw_bytes_get_the_json_shape_from_several_workers_too(served, tmp_path) -> None:
+    if served.backend != "sqlite":
+        pytest.skip("the server choice does not depend on the database")
+    env = {**served.env, "CATALOGUE_DATA_DIR": str(tmp_path), "CATALOGUE_DATABASE_URL": ""}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "catalogue", "serve", "--port", str(port), "--workers", "2",
+         "--no-indexer"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/oai?verb=Identify", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.2)
+        _assert_raw_bytes_get_json(url)
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 def test_internal_fields_and_engine_errors_stay_inside(served, bulky) -> None:
