@@ -435,6 +435,7 @@ def harvest_all(ctx: Context, keys: list[str], full: bool, jobs: int) -> list[st
     from catalogue.harvesting import run_harvest as harvest_under_lease
 
     outcomes: dict[str, tuple[str, HarvestRun | None, str, float]] = {}
+    listeners = run_listeners(ctx)
     columns = (TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(),
                TextColumn("records"), TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=console, transient=False) as bar:
@@ -448,7 +449,8 @@ def harvest_all(ctx: Context, keys: list[str], full: bool, jobs: int) -> list[st
 
             try:
                 run = harvest_under_lease(ctx.store, key, ctx.settings, full=full,
-                                          progress=advance, purpose="cli")  # fmt: skip
+                                          progress=advance, purpose="cli",
+                                          listeners=listeners)  # fmt: skip
                 outcomes[key] = (run.status, run, run.message or "", time.monotonic() - started)
             except SourceHeld as exc:
                 outcomes[key] = ("not run", None, str(exc), time.monotonic() - started)
@@ -497,8 +499,9 @@ def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
 
     with harvest_progress(key) as progress:
         run = harvest_under_lease(
-            ctx.store, key, ctx.settings, full=full, progress=progress, purpose="cli"
-        )
+            ctx.store, key, ctx.settings, full=full, progress=progress, purpose="cli",
+            listeners=run_listeners(ctx),
+        )  # fmt: skip
     c = run.counts
     style = "green" if run.status == "succeeded" else "red"
     # The message is the source's text: shown short and as it is, never read as rich markup
@@ -603,10 +606,8 @@ def scheduler(ctx: Context) -> None:
 
 def run_listeners(ctx: Context) -> list[Any]:
     """What hears of finished runs: failure notices, when configured."""
-    try:
-        from catalogue.notices import listeners_from_settings
-    except ImportError:
-        return []
+    from catalogue.notices import listeners_from_settings
+
     return listeners_from_settings(ctx.store, ctx.settings)
 
 
