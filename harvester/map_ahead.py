@@ -43,6 +43,36 @@ class MapFailed(Exception):
         self.reason = reason
 
 
+def worker_result(mapped: Any, preparer: Any, raw: bytes | None) -> tuple[Any, Any, Any]:
+    """A worker's result for a mapped record: (metadata, warnings, None), or with the
+    sink's ``preparer``, (None, warnings, what it made of metadata and raw): the metadata
+    then stays in the worker (a deep structure costs more to pickle than to map). When
+    the preparer fails, the metadata goes as without one (the store then fails the same
+    way itself)."""
+    metadata, warnings = mapped
+    if preparer is not None:
+        try:
+            return None, warnings, preparer(metadata or {}, raw)
+        except Exception:  # noqa: BLE001 - left to the store, which reports it
+            pass
+    return metadata, warnings, None
+
+
+def local_or_mapped(result: Any, map_here: Callable[[], Any]) -> tuple[Any, Any]:
+    """(mapper, prepared) of a record from its worker ``result``: the worker's mapping, its
+    failure re-raised, or ``map_here`` (LOCAL, or no worker)."""
+    if isinstance(result, tuple):
+        metadata, warnings, prepared = result
+        return (lambda: (metadata, warnings)), prepared
+    if isinstance(result, MapFailed):
+
+        def failed() -> Any:
+            raise result
+
+        return failed, None
+    return map_here, None
+
+
 def _init_worker(thresholds: tuple[int, int, int]) -> None:
     # The worker collects garbage as seldom as the harvest process does (mapping allocates
     # many short-lived containers; see catalogue.runtime.tune_gc).

@@ -10,10 +10,13 @@ import pytest
 
 from catalogue.demo.replay import load_datacite_examples, load_recorded
 from catalogue.store import Store
+from catalogue.store.write_plan import prepare_record
 from harvester import map_ahead
 from harvester.harvest import harvest_source
 from harvester.map_ahead import LOCAL, MapAhead, MapFailed
 from harvester.oai_run import map_raw_payloads
+from mappings.formats import map_payload
+from mappings.xml import parse_xml
 
 
 def _snapshot(store: Store, key: str, run) -> dict:
@@ -75,6 +78,10 @@ def test_worker_mapping_stores_exactly_what_local_mapping_stores(
         run = harvest_source(store, key, settings)
         assert run.status == "succeeded", run.message
         snapshots.append(_snapshot(store, key, run))
+        # harvested again in this process: the same content hashes, so nothing changes
+        monkeypatch.setattr(map_ahead, "MIN_PAGE", 10**9)
+        again = harvest_source(store, key, settings, full=True)
+        assert again.counts.unchanged == run.counts.seen - run.counts.failed
         store.dispose()
     local, worker = snapshots
     assert local["counts"].failed >= 1 and local["counts"].seen >= 3
@@ -87,9 +94,13 @@ def test_map_raw_payloads_reports_each_record_as_the_harvest_process_would():
         b'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
         b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>T</dc:title></oai_dc:dc>'
     )
-    results = map_raw_payloads([good, None, b'<x:thing xmlns:x="urn:x"/>', b"<broken"])
-    metadata, warnings = results[0]
-    assert metadata["titles"][0]["title"] == "T" and isinstance(warnings, list)
+    raws = [good, None, b'<x:thing xmlns:x="urn:x"/>', b"<broken"]
+    results = map_raw_payloads([(prepare_record, r) if r else None for r in raws])
+    metadata, warnings = map_payload(parse_xml(good))
+    assert metadata["titles"][0]["title"] == "T"
+    # with the store's preparer, its own work is done there, and the metadata stays there
+    assert results[0] == (None, warnings, prepare_record(metadata, good))
+    assert map_raw_payloads([(None, good)])[0] == (metadata, warnings, None)
     assert results[1] == LOCAL  # nothing to map there: the harvest process decides
     assert isinstance(results[2], MapFailed) and results[2].reason.startswith("MappingError: ")
     assert "urn:x" in results[2].reason
