@@ -87,7 +87,7 @@ def harvest_oai_source(
         assert isinstance(run, OaiRun)
         with (
             OAIClient(source.url, harvest, config=source.config) as client,
-            MapAhead(map_raw_payloads, _batch_of(getattr(sink, "preparer", None)), _more) as ahead,
+            MapAhead(map_raw_payloads, _batch_of(getattr(sink, "preparer", None)), _total) as ahead,
         ):
             run.redact = client.redact
             identity = client.identify()
@@ -119,8 +119,9 @@ def harvest_oai_source(
     )
 
 
-def _more(page: Page) -> bool:
-    return bool(page.resumption_token)
+def _total(page: Page) -> int | None:
+    """The records of the whole list when the page tells; 0 on the last page (no token)."""
+    return page.complete_list_size if page.resumption_token else 0
 
 
 def _batch_of(preparer: Any) -> Any:

@@ -218,7 +218,7 @@ def harvest_rest_source(
     def work(run: RunState) -> dict[str, Any]:
         assert isinstance(run, _RestRun)
         batch_of = _batch_of(harvester, getattr(sink, "preparer", None))
-        with client, MapAhead(map_rest_payloads, batch_of, _more) as ahead:
+        with client, MapAhead(map_rest_payloads, batch_of, _total) as ahead:
             try:
                 for page, mapped in ahead(prefetched(distinct_pages(harvester.pages(since)))):
                     run.add_page(page, mapped)
@@ -243,8 +243,8 @@ def harvest_rest_source(
     )
 
 
-def _more(page: RestPage) -> bool:
-    return page.total is None or page.total > len(page.records)
+def _total(page: RestPage) -> int | None:
+    return page.total
 
 
 def _batch_of(harvester: Harvester, preparer: Any) -> Callable[[RestPage], list[Any] | None]:

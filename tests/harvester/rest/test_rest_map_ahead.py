@@ -56,6 +56,8 @@ def test_worker_mapping_stores_exactly_what_local_mapping_stores(
     snapshots = []
     for min_page in (10**9, 1):  # in this process; then every page in the worker
         monkeypatch.setattr(map_ahead, "MIN_PAGE", min_page)
+        monkeypatch.setattr(map_ahead, "MIN_REMAINING", 0)
+        monkeypatch.setattr(map_ahead, "WAIT_FOR_WORKER", True)
         store = Store(db_url)
         store.migrate()
         key = f"b{min_page}"
