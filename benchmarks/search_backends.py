@@ -192,7 +192,7 @@ def engine_call(index: Any, query: SearchQuery) -> Callable[[], Any]:
     inner = index
     spec = SORT_FIELDS[query.sort]
     if query.sort in INTEGER_SORT_FIELDS:  # what the embedded index sorts these on
-        spec = (INTEGER_SORT_FIELDS[query.sort], spec[1])
+        spec = (INTEGER_SORT_FIELDS[query.sort][0], spec[1])
     main = inner._parse(query.q)
     filters = [inner._filter(name, values) for name, values in query.filters.items()]
     combined = (
@@ -324,7 +324,11 @@ def main() -> None:
             from catalogue.store import Store
 
             settings = load_settings(
-                {"data_dir": tmp, "search_url": url, "search": {"index_alias": "bench"}}
+                {
+                    "data_dir": tmp,
+                    "search_url": url,
+                    "search": {"index_alias": "bench", "timeout": 120.0},
+                }
             )
             Store(settings["database_url"]).migrate()
             writer = open_index(settings, writer=True)

@@ -8,18 +8,21 @@ import threading
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from catalogue.config import load_settings
 from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
+from catalogue.shutdown import address_in_use, stop_cleanly_on_signals
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
+from harvester.messages import shorten
+from harvester.url_policy import public_url
 
 console = Console(stderr=True)
 
@@ -28,7 +31,12 @@ class Context:
     """Settings and a lazily opened, migrated store shared by the subcommands."""
 
     def __init__(self) -> None:
+        from catalogue.store.files import prepare_data_dir
+
         self.settings = load_settings()
+        # First thing: whatever a command creates in it next (index, database), the data
+        # directory is owner-only.
+        prepare_data_dir(self.settings["data_dir"])
         self._store: Store | None = None
 
     @property
@@ -52,7 +60,15 @@ def open_store(settings: dict[str, Any]) -> Store:
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
+def table_console() -> Console:
+    """stdout for tables: as wide as the terminal, or wide enough when piped."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 220)
+
+
 @click.group()
+@click.version_option(package_name="catalogue", prog_name="catalogue")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
@@ -63,9 +79,14 @@ def main(ctx: click.Context, verbose: bool) -> None:
     )
     ctx.obj = Context()
     tune_gc()
+    stop_cleanly_on_signals()
 
 
 # -- sources -------------------------------------------------------------------
+
+SCHEDULE_OPTION_HELP = (
+    'When the scheduler harvests it: cron in UTC ("0 3 * * *"), "every 6h" (s, m, h, d), or "none".'
+)
 
 
 @main.group()
@@ -85,6 +106,8 @@ def sources() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="JSON or TOML file with the options of a REST source type (checked now).",
 )
+@click.option("--schedule", help=SCHEDULE_OPTION_HELP)
+@click.option("--check", is_flag=True, help="Contact the source first; refuse it if that fails.")
 @pass_ctx
 def sources_add(
     ctx: Context,
@@ -94,16 +117,98 @@ def sources_add(
     prefix: str | None,
     sets: tuple[str, ...],
     config_path: str | None,
+    schedule: str | None,
+    check: bool,
 ) -> None:
     """Register source KEY harvested from URL."""
     check_source_key(key)
     check_url(url, ctx.settings)
+    check_sets(sets)
+    schedule = check_schedule(schedule)
     config = source_config(type_, read_config_file(config_path) if config_path else None)
+    if ctx.store.get_source(key) is not None:
+        raise click.ClickException(f"source {key!r} already exists")
+    if check:
+        probe_or_fail(ctx, type_, url, config)
     try:
-        ctx.store.add_source(key, type_, url, metadata_prefix=prefix, sets=sets, config=config)
+        ctx.store.add_source(
+            key, type_, url, metadata_prefix=prefix, sets=sets, config=config, schedule=schedule
+        )
     except SourceExists as exc:
         raise click.ClickException(str(exc)) from exc
-    console.print(f"added source [bold]{key}[/] ({type_}) {url}")
+    when = f", {schedule}" if schedule else ""
+    console.print(f"added source [bold]{key}[/] ({type_}{when}) {public_url(url)}")
+
+
+@sources.command("edit")
+@click.argument("key")
+@click.option("--url", help="A new URL of the source.")
+@click.option("--prefix", help="OAI-PMH metadataPrefix ('' for the best the source offers).")
+@click.option("--set", "sets", multiple=True, help="Harvest only these setSpecs (repeatable).")
+@click.option("--all-sets", is_flag=True, help="Harvest every set again.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON or TOML file with the options of a REST source type (checked now).",
+)
+@click.option("--schedule", help=SCHEDULE_OPTION_HELP)
+@click.option("--enabled/--disabled", default=None, help="Resume or pause its harvests.")
+@pass_ctx
+def sources_edit(
+    ctx: Context,
+    key: str,
+    url: str | None,
+    prefix: str | None,
+    sets: tuple[str, ...],
+    all_sets: bool,
+    config_path: str | None,
+    schedule: str | None,
+    enabled: bool | None,
+) -> None:
+    """Change source KEY's settings; its records stay as they are (a changed URL, prefix
+    or sets makes the next run a full one)."""
+    from catalogue.source_fields import RESTART_FIELDS
+
+    source = ctx.store.get_source(key)
+    if source is None:
+        raise click.ClickException(f"no source {key!r}")
+    if sets and all_sets:
+        raise click.UsageError("give --set or --all-sets, not both")
+    values: dict[str, Any] = {}
+    if url is not None:
+        check_url(url, ctx.settings)
+        values["url"] = url
+    if prefix is not None:
+        values["metadata_prefix"] = prefix.strip() or None
+    if sets or all_sets:
+        check_sets(sets)
+        values["sets"] = list(dict.fromkeys(sets))
+    if config_path is not None:
+        values["config"] = source_config(source.type, read_config_file(config_path))
+    if schedule is not None:
+        values["schedule"] = check_schedule(schedule)
+    if enabled is not None:
+        values["enabled"] = enabled
+    if not values:
+        raise click.UsageError("nothing to change; see --help")
+    changed = {k: v for k, v in values.items() if getattr(source, k) != v}
+    if any(k in RESTART_FIELDS for k in changed):
+        changed["harvest_from"] = None
+    if changed:
+        ctx.store.update_source(key, **changed)
+    shown = ", ".join(f"{k}={v!r}" for k, v in changed.items() if k != "harvest_from")
+    console.print(f"source [bold]{key}[/]: " + (shown or "unchanged"), soft_wrap=True)
+    if "harvest_from" in changed:
+        console.print("the next run is a full harvest (what is harvested changed)")
+
+
+def check_sets(sets: tuple[str, ...] | list[str]) -> None:
+    from harvester.sink import MAX_SET_SPEC_CHARS, SET_SPEC
+
+    for spec in sets:
+        if not SET_SPEC.fullmatch(spec) or len(spec) > MAX_SET_SPEC_CHARS:
+            raise click.BadParameter(f"not OAI-PMH setSpec syntax: {spec!r}", param_hint="--set")
 
 
 @sources.command("import")
@@ -120,7 +225,9 @@ def sources_import(ctx: Context, path: str) -> None:
         except tomllib.TOMLDecodeError as exc:
             raise click.ClickException(f"{path}: {exc}") from exc
     for n, entry in enumerate(entries, 1):
-        unknown = set(entry) - {"key", "type", "url", "prefix", "sets", "config", "config_file"}
+        unknown = set(entry) - {
+            "key", "type", "url", "prefix", "sets", "config", "config_file", "schedule"
+        }  # fmt: skip
         if (
             unknown
             or "key" not in entry
@@ -135,6 +242,7 @@ def sources_import(ctx: Context, path: str) -> None:
     for n, entry in enumerate(entries, 1):
         check_source_key(entry["key"])
         check_url(entry["url"], ctx.settings)
+        entry["schedule"] = check_schedule(entry.get("schedule"))
         config = entry.get("config")
         if "config_file" in entry:  # relative to the imported file
             config = read_config_file(str(Path(path).parent / entry["config_file"]))
@@ -153,24 +261,34 @@ def sources_import(ctx: Context, path: str) -> None:
             metadata_prefix=entry.get("prefix"),
             sets=entry.get("sets", ()),
             config=config,
+            schedule=entry["schedule"],
         )
-        console.print(f"added source [bold]{entry['key']}[/] {entry['url']}")
+        console.print(f"added source [bold]{entry['key']}[/] {public_url(entry['url'])}")
 
 
 @sources.command("list")
 @pass_ctx
 def sources_list(ctx: Context) -> None:
     """List sources with their record counts and last run."""
-    table = Table("key", "type", "url", "prefix", "sets", "records", "last run")
+    from catalogue.scheduler import next_runs
+
+    upcoming = next_runs(ctx.store)
+    table = Table("key", "type", "url", "prefix", "sets", "schedule", "records", "last run")
     for source in ctx.store.list_sources():
         runs = ctx.store.list_runs(source.key, limit=1)
         last = f"{runs[0].status} {runs[0].started_at:%Y-%m-%d %H:%M}" if runs else "never"
+        schedule = source.schedule or "manual"
+        if not source.enabled:
+            schedule += " (paused)"
+        elif source.key in upcoming:
+            schedule += f", next {upcoming[source.key]:%Y-%m-%d %H:%M}"
         table.add_row(
             source.key,
             source.type,
             source.url,
             source.metadata_prefix or "(auto)",
             " ".join(source.sets) or "(all)",
+            schedule,
             str(ctx.store.count_records(source.key)),
             last,
         )
@@ -206,49 +324,32 @@ def read_config_file(path: str) -> Any:
 
 
 def source_config(type_: str, config: Any) -> dict[str, Any]:
-    """The checked config of a ``type_`` source: REST types by their JSON Schema, so that a
-    bad field map is refused at registration rather than mid-harvest; OAI-PMH takes none."""
-    from harvester.rest.core import ConfigError
-    from harvester.rest.registry import validate_config
+    """The checked config of a ``type_`` source (:func:`catalogue.source_fields.config_problem`)."""
+    from catalogue.source_fields import config_problem
 
-    if type_ == "oai":
-        from harvester.rest.registry import validate_oai_config
-
-        try:
-            return validate_oai_config({} if config is None else config)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    try:
-        return validate_config(type_, {} if config is None else config)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    checked, problem = config_problem(type_, config)
+    if problem is not None:
+        raise click.ClickException(problem)
+    return checked
 
 
 def check_source_key(key: str) -> None:
-    if not key or len(key) > 64 or not all(c.isalnum() or c in "-_." for c in key):
-        raise click.BadParameter("use 1-64 letters, digits, '-', '_' or '.'", param_hint="KEY")
-    if key == LOCAL_SOURCE:
-        raise click.BadParameter(
-            f"{LOCAL_SOURCE!r} is reserved for records deposited through the API",
-            param_hint="KEY",
-        )
+    from catalogue.source_fields import key_problem
+
+    if (problem := key_problem(key)) is not None:
+        raise click.BadParameter(problem, param_hint="KEY")
 
 
 def check_url(url: str, settings: dict[str, Any] | None = None) -> None:
     """An http(s) URL without whitespace (a newline splits requests), outside the denied
     address ranges (checked now on the resolved addresses, again at every connection) and
     not this catalogue's own OAI-PMH endpoint."""
-    from harvester.url_policy import UrlPolicy, UrlRefused, url_secrets
+    from catalogue.source_fields import url_problem
+    from harvester.url_policy import url_secrets
 
     settings = settings if settings is not None else load_settings()
-    try:
-        UrlPolicy.from_settings(settings.get("harvest", {})).check_url(url)
-    except UrlRefused as exc:
-        raise click.BadParameter(str(exc), param_hint="URL") from None
-    own = settings.get("oai", {}).get("base_url")
-    if own and _same_endpoint(url, own):
-        raise click.BadParameter("this is the catalogue's own OAI-PMH endpoint", param_hint="URL")
+    if (problem := url_problem(url, settings)) is not None:
+        raise click.BadParameter(problem, param_hint="URL")
     if url_secrets(url):
         console.print(
             "[yellow]warning:[/] the URL carries credentials; they are never shown, but "
@@ -258,15 +359,33 @@ def check_url(url: str, settings: dict[str, Any] | None = None) -> None:
         )
 
 
-def _same_endpoint(a: str, b: str) -> bool:
-    def key(url: str) -> tuple[str, str | None, int | None, str]:
-        parts = urlsplit(url)
-        return (parts.scheme, parts.hostname, parts.port, parts.path.rstrip("/"))
+def check_schedule(spec: str | None) -> str | None:
+    from catalogue.schedules import BadSchedule, normalize_schedule
 
     try:
-        return key(a) == key(b)
-    except ValueError:
-        return False
+        return normalize_schedule(spec)
+    except BadSchedule as exc:
+        raise click.BadParameter(str(exc), param_hint="--schedule") from None
+
+
+def probe_or_fail(ctx: Context, type_: str, url: str, config: dict[str, Any]) -> None:
+    """``--check``: probe the source as the admin API's probe does; refuse it if it fails."""
+    from harvester.probe import probe_source
+
+    result = probe_source(type_, url, ctx.settings.get("harvest", {}), config)
+    if not result.ok:
+        raise click.ClickException(f"check failed: {result.error}")
+    if type_ == "oai":
+        formats = ", ".join(f["prefix"] for f in result.metadata_formats) or "none"
+        console.print(
+            f"check: [bold]{result.repository_name or '(unnamed)'}[/], OAI-PMH "
+            f"{result.protocol_version}, formats {formats}, "
+            f"{len(result.sets)}{'+' if result.more_sets else ''} sets",
+            soft_wrap=True,
+        )
+    else:
+        total = "?" if result.total_records is None else result.total_records
+        console.print(f"check: {type_} API, {total} records listed", soft_wrap=True)
 
 
 # -- harvest -------------------------------------------------------------------
@@ -303,11 +422,15 @@ def harvest_one(ctx: Context, key: str, full: bool) -> bool:
     try:
         return run_harvest(ctx, key, full).status == "succeeded"
     except SourceHeld as exc:
-        console.print(f"[red]{key}: not run[/] {exc}", soft_wrap=True)
+        console.print(Text(f"{key}: not run ", style="red") + Text(str(exc)), soft_wrap=True)
         return False
     except Exception as exc:
         logging.getLogger(__name__).exception("harvest of %s crashed", key)
-        console.print(f"[red]{key}: failed[/] internal error: {exc}", soft_wrap=True)
+        console.print(
+            Text(f"{key}: failed", style="red") + Text(f" internal error: {shorten(str(exc))}"),
+            soft_wrap=True,
+            highlight=False,
+        )
         return False
 
 
@@ -320,12 +443,15 @@ def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
         )
     c = run.counts
     style = "green" if run.status == "succeeded" else "red"
-    console.print(
-        f"[{style}]{key}: {run.status}[/] added {c.added}, updated {c.updated}, "
-        f"unchanged {c.unchanged}, deleted {c.deleted}, failed {c.failed}, warnings {c.warnings}"
-        + (f" - {run.message}" if run.message else ""),
-        soft_wrap=True,
+    # The message is the source's text: shown short and as it is, never read as rich markup
+    # nor highlighted (the highlighter is quadratic on long tokens: minutes for 100 KB).
+    line = Text(f"{key}: {run.status}", style=style)
+    line.append(
+        f" added {c.added}, updated {c.updated}, unchanged {c.unchanged}, deleted {c.deleted}, "
+        f"failed {c.failed}, warnings {c.warnings}"
+        + (f" - {shorten(run.message)}" if run.message else "")
     )
+    console.print(line, soft_wrap=True, highlight=False)
     return run
 
 
@@ -353,6 +479,78 @@ def catch_up_index(ctx: Context) -> None:
     applied = catch_up_if_free(ctx.store, ctx.settings)
     if applied is None:
         console.print("index: another indexer holds the index; it will apply the changes")
+
+
+@main.command()
+@click.argument("key")
+@click.argument("run_id", type=int, required=False)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@pass_ctx
+def runs(ctx: Context, key: str, run_id: int | None, limit: int) -> None:
+    """List source KEY's runs, newest first; with RUN_ID, that run and its errors."""
+    if ctx.store.get_source(key) is None and not ctx.store.list_runs(key, limit=1):
+        raise click.ClickException(f"no source {key!r}")
+    if run_id is None:
+        table = Table("run", "status", "mode", "started", "took", "added", "updated",
+                      "unchanged", "deleted", "failed", "warnings", "message")  # fmt: skip
+        for run in ctx.store.list_runs(key, limit=limit):
+            c = run.counts
+            took = f"{(run.finished_at - run.started_at).total_seconds():.0f} s" if (
+                run.finished_at and run.status != "queued") else ""  # fmt: skip
+            table.add_row(str(run.id), run.status, run.mode, f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+                          took, str(c.added), str(c.updated), str(c.unchanged), str(c.deleted),
+                          str(c.failed), str(c.warnings), (run.message or "")[:120])  # fmt: skip
+        table_console().print(table)
+        return
+    run = ctx.store.get_run(run_id)
+    if run is None or run.source != key:
+        raise click.ClickException(f"no run {run_id} of source {key!r}")
+    c = run.counts
+    started = run.started_at.strftime("%Y-%m-%d %H:%M:%S")
+    click.echo(
+        f"run {run.id} of {key}: {run.status} ({run.mode}), started {started}, "
+        f"finished {run.finished_at or '-'}; added {c.added}, updated {c.updated}, "
+        f"unchanged {c.unchanged}, deleted {c.deleted}, failed {c.failed}, warnings {c.warnings}"
+    )
+    if run.message:
+        click.echo(f"message: {run.message}")
+    errors = ctx.store.run_errors(run_id)
+    if not errors:
+        click.echo("no errors")
+        return
+    table = Table("severity", "stage", "record", "reason")
+    for error in errors[:1000]:
+        table.add_row(error.severity, error.stage, error.source_id or "", error.reason[:300])
+    table_console().print(table)
+    if len(errors) > 1000:
+        click.echo(f"... and {len(errors) - 1000} more")
+
+
+@main.command()
+@pass_ctx
+def scheduler(ctx: Context) -> None:
+    """Run the harvest scheduler (any number may run; a source never runs twice at once)."""
+    import signal
+
+    from catalogue.scheduler import CatalogueScheduler
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    sched = CatalogueScheduler(ctx.store, ctx.settings, listeners=run_listeners(ctx))
+    sched.start()
+    console.print("scheduler running (Ctrl-C stops it after the running harvests)")
+    stop.wait()
+    sched.shutdown(wait=True)
+
+
+def run_listeners(ctx: Context) -> list[Any]:
+    """What hears of finished runs: failure notices, when configured."""
+    try:
+        from catalogue.notices import listeners_from_settings
+    except ImportError:
+        return []
+    return listeners_from_settings(ctx.store, ctx.settings)
 
 
 # -- index ---------------------------------------------------------------------
@@ -453,18 +651,70 @@ def indexer(ctx: Context) -> None:
     help="Web worker processes (more than 1: gunicorn, not on Windows).",
 )
 @click.option("--no-indexer", is_flag=True, help="Do not run the indexer (another process does).")
+@click.option(
+    "--with-scheduler", is_flag=True, help="Run the harvest scheduler in this process too."
+)
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, threads: int, workers: int, no_indexer: bool) -> None:
-    """Serve search, OAI-PMH and ingest over HTTP, with the indexer in a child process.
+def serve(
+    ctx: Context,
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    no_indexer: bool,
+    with_scheduler: bool,
+) -> None:
+    """Serve search, OAI-PMH, ingest and the admin API over HTTP, with the indexer in a
+    child process.
 
     One worker: waitress in this process. Several: gunicorn's pre-fork workers, each with
-    its own database pool and index reader.
+    its own database pool and index reader. Queued runs ("harvest now") start in a worker
+    thread of this process when no scheduler takes them first.
     """
-    serve_app(ctx, host, port, threads, with_indexer=not no_indexer, workers=workers)
+    serve_app(
+        ctx,
+        host,
+        port,
+        threads,
+        with_indexer=not no_indexer,
+        workers=workers,
+        with_scheduler=with_scheduler,
+    )
+
+
+@contextmanager
+def harvest_workers(ctx: Context, *, with_scheduler: bool):
+    """The scheduler (with its queue worker), or the queue worker alone, while serving."""
+    from catalogue.run_queue import QueueWorker
+    from catalogue.scheduler import CatalogueScheduler
+
+    listeners = run_listeners(ctx)
+    if with_scheduler:
+        sched = CatalogueScheduler(ctx.store, ctx.settings, listeners=listeners)
+        sched.start()
+        try:
+            yield sched.queue
+        finally:
+            sched.shutdown(wait=False)
+        return
+    ctx.store.reap_dead_runs()
+    worker = QueueWorker(ctx.store, ctx.settings, listeners=listeners)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(wait=False)
 
 
 def serve_app(
-    ctx: Context, host: str, port: int, threads: int, *, with_indexer: bool, workers: int = 1
+    ctx: Context,
+    host: str,
+    port: int,
+    threads: int,
+    *,
+    with_indexer: bool,
+    workers: int = 1,
+    with_scheduler: bool = False,
 ) -> None:
     from catalogue.search.indexer import indexing_alongside, writer_is_free
 
@@ -476,25 +726,41 @@ def serve_app(
         console.print("index: another process runs the indexer; serving read-only")
     ctx.store  # noqa: B018 - migrate once, before any worker opens the store
     base = f"http://{host}:{port}"
-    with indexing:
+    server = None
+    app = None
+    if workers == 1:
+        from catalogue.web.app import create_app
+        from catalogue.web.server import make_server
+
+        # waitress warns at every queued request under load; that is normal, not a problem.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        app = create_app(ctx.settings, store=ctx.store)
+        try:  # bound before the indexer starts: a busy port is one line, nothing left behind
+            server = make_server(app, host=host, port=port, threads=threads, ident="catalogue")
+        except OSError as exc:
+            if address_in_use(exc):
+                raise click.ClickException(
+                    f"cannot listen on {host}:{port}: {exc.strerror} (is another server "
+                    "running there? choose another --port)"
+                ) from None
+            raise
+    with indexing, harvest_workers(ctx, with_scheduler=with_scheduler) as queue:
         console.print(
             f"serving on [bold]{base}/[/]  (search API: {base}/api/records)"
             + (f", {workers} workers" if workers > 1 else ""),
             soft_wrap=True,
         )
-        if workers > 1:
+        if server is None or app is None:
             from catalogue.web.workers import serve_workers
 
             serve_workers(ctx.settings, host, port, workers, threads)
             return
-        from waitress import serve as waitress_serve
-
-        from catalogue.web.app import create_app
-
-        # waitress warns at every queued request under load; that is normal, not a problem.
-        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-        app = create_app(ctx.settings, store=ctx.store)
-        waitress_serve(app, host=host, port=port, threads=threads, ident="catalogue")
+        app.extensions["run_queue"] = queue  # "harvest now" wakes it at once
+        try:
+            server.run()  # returns on SIGTERM or Ctrl-C (catalogue.shutdown)
+        finally:
+            server.close()
+    console.print("stopped; the indexer applied the last changes")
 
 
 # -- demo ----------------------------------------------------------------------
@@ -556,7 +822,7 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
         f'"types": {{"resourceTypeGeneral": "Dataset"}}}}}}\' {base}/api/records',
         soft_wrap=True,
     )
-    serve_app(ctx, host, port, 8, with_indexer=True)
+    serve_app(ctx, host, port, 8, with_indexer=True, with_scheduler=True)
 
 
 def demo_token(ctx: Context) -> str:
@@ -586,7 +852,7 @@ def tokens() -> None:
     "--role",
     type=click.Choice(("admin", "depositor", "reader")),
     required=True,
-    help="admin: everything; depositor: deposit and change records, register schemas; "
+    help="admin: everything (registering schemas too); depositor: deposit and change records; "
     "reader: reads only.",
 )
 @click.option("--name", help="Who or what uses it (recorded as created_by/updated_by).")

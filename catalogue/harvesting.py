@@ -102,6 +102,12 @@ class LeasedSink:
                 self.counts.warnings += 1
         return result
 
+    def save_checkpoint(self, source: str, run_id: int, state: dict[str, Any]) -> None:
+        # A stalled holder must not move the checkpoint of the run that took over.
+        if self.lost.is_set():
+            raise LeaseLost(f"the lease of source {source!r} was taken over; run stopped")
+        self._store.save_checkpoint(source, run_id, state)
+
     def mark_deleted(self, source: str, source_ids: Iterable[str]) -> int:
         if self.lost.is_set():
             raise LeaseLost(f"the lease of source {source!r} was taken over; run stopped")

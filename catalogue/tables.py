@@ -13,12 +13,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    Unicode,
     UniqueConstraint,
     text,
 )
@@ -49,6 +51,8 @@ class SourceRow(Base):
     # incremental run starts (minus an overlap), never our clock.
     harvest_from: Mapped[datetime | None] = mapped_column(DateTime)
     granularity: Mapped[str | None] = mapped_column(String(32))
+    # When the scheduler harvests it: a cron expression or "every 6h"; NULL: manual only.
+    schedule: Mapped[str | None] = mapped_column(String(100))
 
 
 class RecordRow(Base):
@@ -149,6 +153,18 @@ class HarvestRunRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
 
 
+class HarvestCheckpointRow(Base):
+    """Where a source's unfinished run got to: written after every committed page, read by
+    the next run to resume there, deleted when a run succeeds (see harvester.checkpoints)."""
+
+    __tablename__ = "harvest_checkpoints"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[int] = mapped_column(SeqType)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class HarvestErrorRow(Base):
     """One row per problem in a run: which record, at which stage, why (ckanext-harvest style)."""
 
@@ -230,3 +246,14 @@ class SourceLeaseRow(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SchedulerJobRow(Base):
+    """APScheduler 3's SQLAlchemy job store (its own table layout, created here by the
+    migrations so that the schema has one owner): one job per scheduled source."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)

@@ -4,13 +4,18 @@ Transient failures (connection errors, timeouts, 408, 429 and 5xx) are retried w
 exponential backoff; a ``Retry-After`` header (seconds or an HTTP date) wins over the
 backoff. Any other status is handed back to the caller, because protocols such as
 OAI-PMH put their own errors in 4xx bodies (Zenodo answers OAI errors with HTTP 422).
+
+Every wait is bounded by the settings: ``timeout`` per socket read, ``response_timeout``
+for a whole response while its body streams in (a server sending one byte every 2 s never
+trips a read timeout), and ``timeout * max_retries`` for all the waits one request may
+spend in retries (``Retry-After: 600`` five times would otherwise be 50 minutes).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,6 +23,7 @@ from functools import cache
 from typing import Any
 
 import requests
+import urllib3
 
 from harvester.url_policy import (
     DEFAULT_DENY_NETWORKS,
@@ -66,6 +72,8 @@ class HttpSettings:
     backoff: float = 1.0
     max_page_bytes: int = 50 * 1024 * 1024
     user_agent: str = "catalogue-harvester"
+    # Longest a whole response may take to arrive, body included, seconds.
+    response_timeout: float = 300.0
     # CIDR ranges no request may reach (harvester.url_policy); a string is comma-separated.
     deny_networks: tuple[str, ...] = DEFAULT_DENY_NETWORKS
     # This catalogue's instance id: a response carrying it is refused (no self-harvest).
@@ -74,7 +82,14 @@ class HttpSettings:
     @classmethod
     def from_settings(cls, harvest: Mapping[str, Any]) -> HttpSettings:
         """Build from ``settings["harvest"]``; missing keys keep their defaults."""
-        names = ("timeout", "max_retries", "backoff", "max_page_bytes", "user_agent")
+        names = (
+            "timeout",
+            "max_retries",
+            "backoff",
+            "max_page_bytes",
+            "user_agent",
+            "response_timeout",
+        )
         values: dict[str, Any] = {name: harvest[name] for name in names if name in harvest}
         deny = harvest.get("deny_networks")
         if deny is not None:
@@ -84,6 +99,11 @@ class HttpSettings:
         if harvest.get("instance_id"):
             values["instance_id"] = str(harvest["instance_id"])
         return cls(**values)
+
+    @property
+    def retry_wait_budget(self) -> float:
+        """The most one request may spend waiting between its retries, seconds."""
+        return self.timeout * self.max_retries
 
     @property
     def policy(self) -> UrlPolicy:
@@ -149,6 +169,7 @@ def fetch(
     transient status after ``max_retries`` retries, ResponseTooLarge over the size cap.
     """
     attempt = 0
+    waited = 0.0
     try:
         settings.policy.check_url(url)
     except UrlRefused as exc:
@@ -177,6 +198,13 @@ def fetch(
             wait = settings.backoff * (2**attempt)
         if wait > MAX_RETRY_AFTER:
             raise FetchError(f"{problem} from {url}: server asks to wait {wait:.0f} s")
+        if waited + wait > settings.retry_wait_budget:
+            raise FetchError(
+                f"{problem} from {url}: waiting {wait:.0f} s more would exceed the "
+                f"{settings.retry_wait_budget:.0f} s of retry waits allowed per request "
+                f"(timeout x max_retries; {waited:.0f} s waited, {attempt} retries)"
+            )
+        waited += wait
         attempt += 1
         log.warning(
             "%s from %s; retry %d/%d in %.1f s", problem, url, attempt, settings.max_retries, wait
@@ -197,6 +225,7 @@ def _get(
     allow_redirects: bool = True,
 ) -> Fetched:
     limit = settings.max_page_bytes
+    deadline = time.monotonic() + settings.response_timeout
     with session.get(
         url,
         params=params,
@@ -211,9 +240,37 @@ def _get(
         chunks: list[bytes] = []
         size = 0
         # Counted after gzip decoding, so a compressed bomb is caught as well.
-        for chunk in response.iter_content(_CHUNK):
+        for chunk in _body(response, deadline, settings.response_timeout):
             size += len(chunk)
             if size > limit:
                 raise ResponseTooLarge(f"response from {url} exceeds {limit} bytes")
             chunks.append(chunk)
         return Fetched(response.url, response.status_code, response.headers, b"".join(chunks))
+
+
+class ResponseTimeout(requests.Timeout):
+    """A response whose body did not arrive within ``response_timeout`` (transient)."""
+
+
+def _body(response: requests.Response, deadline: float, seconds: float) -> Iterator[bytes]:
+    """The decoded body as it arrives, given up at ``deadline`` (``time.monotonic``).
+
+    ``read1`` returns whatever one socket read brought, so the deadline is checked at least
+    once per ``timeout`` however slowly the bytes come; ``iter_content`` would wait for
+    whole 64 KB chunks.
+    """
+    raw = response.raw
+    while True:
+        if time.monotonic() > deadline:
+            raise ResponseTimeout(f"the response took longer than {seconds:g} s")
+        try:
+            chunk = raw.read1(_CHUNK, decode_content=True)
+        except urllib3.exceptions.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+        if not chunk:
+            return
+        yield chunk

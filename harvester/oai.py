@@ -68,6 +68,7 @@ class Identity:
     earliest_datestamp: datetime | None
     deleted_record: str | None
     granularity: str
+    response_date: datetime | None = None  # the repository's clock when it answered
 
 
 class MetadataFormat(NamedTuple):
@@ -208,6 +209,16 @@ class _SafeSickle(Sickle):
         self.settings = client.settings
 
     def harvest(self, **kwargs: str) -> _SafeResponse:
+        # A body that cannot be read even after repair is most often cut short on the way
+        # (a connection closed mid-body with a Content-Length saying so): asked for again.
+        for _attempt in range(self.settings.max_retries):
+            try:
+                return self._harvest_once(kwargs)
+            except UnreadableResponse as exc:
+                log.warning("%s; asking again", self.client.redact(str(exc))[:300])
+        return self._harvest_once(kwargs)
+
+    def _harvest_once(self, kwargs: dict[str, str]) -> _SafeResponse:
         fetched = self.client.get_any(self.endpoint, kwargs, accept=XML_ACCEPT)
         if fetched.status >= 400:
             # Many providers send OAI errors with 4xx: read the body before judging the status.
@@ -263,7 +274,8 @@ class OAIClient:
 
     def identify(self) -> Identity:
         """Identify the repository; remembers its granularity for later from/until."""
-        node = self._single("Identify").find(_OAI + "Identify")
+        root = self._single("Identify")
+        node = root.find(_OAI + "Identify")
         if node is None:
             raise UnreadableResponse(f"Identify response from {self.base_url} has no Identify")
 
@@ -282,6 +294,7 @@ class OAIClient:
             earliest_datestamp=parse_datestamp(text("earliestDatestamp")),
             deleted_record=text("deletedRecord"),
             granularity=granularity,
+            response_date=parse_datestamp(root.findtext(_OAI + "responseDate")),
         )
 
     def list_metadata_formats(self) -> list[MetadataFormat]:
@@ -301,6 +314,18 @@ class OAIClient:
                     )
                 )
         return formats
+
+    def list_sets(self, limit: int = 200) -> tuple[list[tuple[str, str]], bool]:
+        """The first ``limit`` sets (spec, name) of the first ListSets page, and whether the
+        repository has more (a resumption token or more than ``limit``)."""
+        iterator = _PageIterator(self._sickle, {"verb": "ListSets"})
+        sets = []
+        for node in iterator.oai_response.xml.iter(_OAI + "set"):
+            spec = (node.findtext(_OAI + "setSpec") or "").strip()
+            if spec:
+                sets.append((spec, (node.findtext(_OAI + "setName") or "").strip()))
+        more = iterator.resumption_token is not None and bool(iterator.resumption_token.token)
+        return sets[:limit], more or len(sets) > limit
 
     def choose_prefix(self, preferred: Sequence[str] = HARVEST_PREFERENCE) -> str:
         """The first of ``preferred`` the repository offers (matched by prefix, then namespace)."""
@@ -326,8 +351,12 @@ class OAIClient:
         from_: datetime | None = None,
         until: datetime | None = None,
         set_: str | None = None,
+        *,
+        resume: str | None = None,
     ) -> Iterator[Page]:
-        """ListRecords page by page; dates are sent in the repository's granularity."""
+        """ListRecords page by page; dates are sent in the repository's granularity.
+        ``resume``: a resumption token of this list to go on from (the other arguments
+        are then not sent)."""
         params = {"verb": "ListRecords", "metadataPrefix": prefix}
         if from_ is not None:
             params["from"] = format_datestamp(from_, self.granularity)
@@ -335,6 +364,8 @@ class OAIClient:
             params["until"] = format_datestamp(until, self.granularity)
         if set_:
             params["set"] = set_
+        if resume:
+            params = {"verb": "ListRecords", "resumptionToken": resume}
         iterator = _PageIterator(self._sickle, params)
         for response in iterator:
             yield _page(response, iterator.resumption_token)

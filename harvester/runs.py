@@ -26,12 +26,14 @@ access token there), so nothing else has to remember to.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from harvester.http import HarvestError
 from harvester.map_ahead import MapFailed
+from harvester.messages import shorten
 from harvester.sink import (
     MAX_SET_SPEC_CHARS,
     SET_SPEC,
@@ -47,6 +49,8 @@ from mappings import Mapped
 
 log = logging.getLogger(__name__)
 
+STORE_ATTEMPTS = 4
+"""Times a page is written when the database stays busy (then the run fails)."""
 MAX_WARNING_ROWS = 1000
 """Warning rows stored per run; counts.warnings still counts every warning."""
 
@@ -90,6 +94,13 @@ class RunState:
         if self.warning_rows < MAX_WARNING_ROWS:
             self.warning_rows += 1
             errors.append(RunError(source_id, stage, self.redact(text), severity="warning"))
+
+    def note(self, stage: str, text: str) -> None:
+        """A warning row about the run itself, stored at once."""
+        errors: list[RunError] = []
+        self.warn(errors, None, stage, text)
+        log.warning("source %s run %d: %s", self.key, self.run_id, shorten(self.redact(text)))
+        self.sink.add_run_errors(self.run_id, errors)
 
     def fail(self, errors: list[RunError], source_id: str | None, stage: str, text: str) -> None:
         """An error row (the caller counts the failure)."""
@@ -146,8 +157,23 @@ class RunState:
         )
 
     def store(self, items: list[IncomingRecord], errors: list[RunError]) -> None:
-        """Store mapped records and error rows (one transaction each), counting outcomes."""
-        for _rid, outcome in self.sink.upsert_page(self.key, items, errors=errors):
+        """Store mapped records and error rows (one transaction each), counting outcomes.
+
+        A page the store cannot write because another writer held the database past its
+        lock timeout (``sink.is_busy``) rolled back whole: it is written again, up to
+        :data:`STORE_ATTEMPTS` times, before the run fails.
+        """
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                written = self.sink.upsert_page(self.key, items, errors=errors)
+                break
+            except Exception as exc:
+                if attempt == STORE_ATTEMPTS or not self.sink.is_busy(exc):
+                    raise
+                log.warning("source %s run %d: the database is busy; storing the page again "
+                            "(%d/%d)", self.key, self.run_id, attempt, STORE_ATTEMPTS)  # fmt: skip
+                time.sleep(min(2.0, 0.2 * 2**attempt))
+        for _rid, outcome in written:
             self.counts.add(outcome)
         self.sink.add_run_errors(self.run_id, errors)
 
@@ -171,6 +197,12 @@ def with_instance_id(settings: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**settings, "harvest": harvest}
 
 
+def _internal(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return f"interrupted ({type(exc).__name__}); the next run resumes from its checkpoint"
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
 def execute_run(
     sink: RunSink,
     source: Source,
@@ -185,7 +217,9 @@ def execute_run(
     ``work(run)`` fetches, maps and stores, and returns what to save on the source when
     it succeeds (``harvest_from`` and the like). A :class:`HarvestError` ends the run as
     ``failed`` with its message (never raised); any other error (of the store, of our own
-    code, an interrupt) marks the run failed and is raised. ``response_date()`` is the
+    code, an interrupt) marks the run failed and is raised. A run that succeeds forgets
+    its source's checkpoint (:mod:`harvester.checkpoints`); a failed one leaves it for
+    the next run to resume from. ``response_date()`` is the
     source's clock at the run's first response, once there was one.
     """
     run = run_type(sink.start_run(source.key, mode, from_))
@@ -194,12 +228,14 @@ def execute_run(
     try:
         updates = work(run)
     except HarvestError as exc:
-        log.warning("source %s run %d failed: %s", source.key, run.run_id, run.redact(str(exc)))
-        return run.finish("failed", response_date(), str(exc))
+        message = shorten(str(exc))
+        log.warning("source %s run %d failed: %s", source.key, run.run_id, run.redact(message))
+        return run.finish("failed", response_date(), message)
     except BaseException as exc:
-        run.finish("failed", response_date(), f"internal error: {type(exc).__name__}: {exc}")
+        run.finish("failed", response_date(), shorten(_internal(exc)))
         raise
     sink.update_source(source.key, **updates)
+    sink.clear_checkpoint(source.key)
     result = run.finish("succeeded", response_date())
     log.info("source %s run %d succeeded: %s", source.key, run.run_id, result.counts)
     return result

@@ -62,6 +62,7 @@ class Source:
     created_at: datetime
     harvest_from: datetime | None
     granularity: str | None
+    schedule: str | None = None  # the catalogue's scheduler's; the harvester ignores it
 
 
 @dataclass
@@ -142,3 +143,13 @@ class RunSink(Protocol):
     def mark_deleted(self, source: str, source_ids: Iterable[str]) -> int: ...
 
     def live_source_ids(self, source: str) -> set[str]: ...
+
+    def save_checkpoint(self, source: str, run_id: int, state: dict[str, Any]) -> None: ...
+
+    def load_checkpoint(self, source: str) -> tuple[int, dict[str, Any]] | None: ...
+
+    def clear_checkpoint(self, source: str) -> None: ...
+
+    def is_busy(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a write that timed out waiting for the database's lock."""
+        ...

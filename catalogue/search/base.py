@@ -48,6 +48,9 @@ class SearchQuery:
     sort: str = "relevance"
     facets: bool = True
     after: tuple[Any, ...] | None = None
+    # First hit (0-based) instead of ``(page - 1) * size``, without ``after``: the API reads
+    # a page in chunks (pages are bounded in bytes; catalogue.web.search_pages).
+    start: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.filters) - set(FACETS)
@@ -60,7 +63,7 @@ class SearchQuery:
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.size
+        return self.start if self.start is not None else (self.page - 1) * self.size
 
 
 @dataclass

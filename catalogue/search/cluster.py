@@ -159,6 +159,14 @@ class _NotFound(SearchError):
     pass
 
 
+def _status(value: Any) -> int:
+    """A bulk item's HTTP status; 0 for a transport failure ("TIMEOUT", "N/A"): retried."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _reason(exc: Exception) -> str:
     info = getattr(exc, "info", None) or getattr(exc, "body", None)
     if isinstance(info, dict):
@@ -378,7 +386,7 @@ class ClusterIndex:
                 if ok:
                     continue
                 op, result = next(iter(item.items()))
-                status = int(result.get("status", 0) or 0)
+                status = _status(result.get("status"))
                 if op == "delete" and status == 404:
                     continue  # not indexed: nothing to delete
                 action = by_id.get((op, result.get("_id")))

@@ -31,6 +31,7 @@ from catalogue.search.base import (
     SearchResult,
     sorted_buckets,
 )
+from catalogue.search.highlight import highlights
 from catalogue.search.sort_keys import INTEGER_SORT_FIELDS, SORT_FIELDS
 from catalogue.search.tantivy_query import QueryBuilder
 from catalogue.search.tantivy_schema import SCHEMA_VERSION, build_schema, tantivy_document
@@ -271,7 +272,8 @@ class TantivyIndex:
         aggregations = self._facets(searcher, main, filters, query) if query.facets else {}
         more = query.size and offset + len(hits) < total
         cursor = ("offset", offset + len(hits)) if more else None
-        return SearchResult(total, hits, aggregations, cursor=cursor)
+        marked = highlights(hits, query.q) if hits else {}
+        return SearchResult(total, hits, aggregations, cursor=cursor, highlights=marked)
 
     def _parse(self, q: str) -> tantivy.Query:
         """The query language of ``query.py``; guards first against inputs that stall
@@ -296,9 +298,11 @@ class TantivyIndex:
             return self._top_with_ties(searcher, query, offset, request.size, None, True)
         field, descending = spec
         if request.sort in INTEGER_SORT_FIELDS:
-            field = INTEGER_SORT_FIELDS[request.sort]
-            return self._top_by_integer(searcher, query, offset, request.size, field, descending)
-        # a string key that ends with the id: unique, tantivy's order is the whole order
+            field, tie = INTEGER_SORT_FIELDS[request.sort]
+            return self._top_by_integer(
+                searcher, query, offset, request.size, field, tie, descending
+            )
+        # the id: unique, tantivy's order is the whole order
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
         found = searcher.search(
             query,
@@ -359,9 +363,10 @@ class TantivyIndex:
         offset: int,
         size: int,
         field: str,
+        tie: str,
         descending: bool,
     ) -> tuple[int, list[Any]]:
-        """By an integer sort key, then record id in the key's direction, exactly.
+        """By an integer sort key, then ``tie`` (stored, unique) in the key's direction.
 
         The page as tantivy orders it tells the keys at its edges; the records of an edge
         key (which may run on before or after the page) are counted and read in id order
@@ -375,12 +380,13 @@ class TantivyIndex:
         if not size or not found.hits:
             return found.count, []
         first_key, last_key = found.hits[0][0], found.hits[-1][0]
-        docs = self._run_of_key(searcher, query, field, descending, first_key, offset, size)
+        run = (searcher, query, field, tie, descending)
+        docs = self._run_of_key(*run, first_key, offset, size)
         if last_key != first_key:
             inner = [(k, searcher.doc(a)) for k, a in found.hits if k not in (first_key, last_key)]
-            inner.sort(key=lambda pair: (pair[0], pair[1].get_first("id")), reverse=descending)
+            inner.sort(key=lambda pair: (pair[0], pair[1].get_first(tie)), reverse=descending)
             docs += [doc for _, doc in inner]
-            docs += self._run_of_key(searcher, query, field, descending, last_key, offset, size)
+            docs += self._run_of_key(*run, last_key, offset, size)
         return found.count, docs[:size]
 
     def _run_of_key(
@@ -388,12 +394,13 @@ class TantivyIndex:
         searcher: Any,
         query: tantivy.Query,
         field: str,
+        tie: str,
         descending: bool,
         key: int,
         offset: int,
         size: int,
     ) -> list[Any]:
-        """The records with sort key ``key`` that fall on the page, in id order."""
+        """The records with sort key ``key`` that fall on the page, in ``tie`` order."""
         integer = tantivy.FieldType.Integer
         if descending:
             beyond = tantivy.Query.range_query(
@@ -415,7 +422,7 @@ class TantivyIndex:
             high - low,
             count=False,
             offset=low,
-            order_by_field="id",
+            order_by_field=tie,
             order=order,
         )
         return [searcher.doc(addr) for _, addr in found.hits]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -180,25 +181,34 @@ def catch_up_if_free(store: Store, settings: Mapping[str, Any]) -> int | None:
 
 class _UntilParentGone:
     """A stop event that is also set once the parent process is gone: a child indexer of a
-    killed ``catalogue serve`` must not live on, holding the index's writer lock."""
+    killed ``catalogue serve`` must not live on, holding the index's writer lock.
+
+    The parent says stop by writing to (or closing) a pipe, not with a multiprocessing
+    Event: an Event is a named semaphore, which a parent killed with SIGKILL leaks. A dead
+    parent's end of the pipe closes by itself, so the child sees that at once too.
+    """
 
     POLL = 1.0
 
     def __init__(self, stop: Any, parent: int) -> None:
-        self.stop = stop
+        self.stop = stop  # the reading end of the parent's pipe
         self.parent = parent
 
     def is_set(self) -> bool:
-        return self.stop.is_set() or os.getppid() != self.parent
+        return self.stop.poll() or os.getppid() != self.parent
 
     def wait(self, timeout: float) -> bool:
         while timeout > 0 and not self.is_set():
-            self.stop.wait(min(timeout, self.POLL))
+            self.stop.poll(min(timeout, self.POLL))
             timeout -= self.POLL
         return self.is_set()
 
 
 def _indexer_process(settings: Mapping[str, Any], stop: Any, interval: float, parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops this child through the pipe,
+    # once the changes it wrote are in the log, so the child applies them all first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tune_gc()
     store = Store(settings["database_url"])
     try:
@@ -225,17 +235,19 @@ def indexing_alongside(settings: Mapping[str, Any], interval: float = 0.2) -> It
     before the context exits, and exits by itself if this process dies.
     """
     ctx = multiprocessing.get_context("spawn")
-    stop = ctx.Event()
+    stop_reader, stop = ctx.Pipe(duplex=False)
     child = ctx.Process(
         target=_indexer_process,
-        args=(dict(settings), stop, interval, os.getpid()),
+        args=(dict(settings), stop_reader, interval, os.getpid()),
         name="indexer",
     )
     child.start()
+    stop_reader.close()
     try:
         yield
     finally:
-        stop.set()
+        stop.send(True)
+        stop.close()
         child.join(CHILD_TIMEOUT)
         if child.is_alive():
             log.error("indexer process still busy after %d s; stopping it", CHILD_TIMEOUT)

@@ -45,21 +45,32 @@ def sort_keys(doc: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-# sort name -> the embedded index's integer field for it (title sorts on the string key)
-INTEGER_SORT_FIELDS = {"newest": "sort_newest", "oldest": "sort_oldest", "updated": "datestamp"}
+# sort name -> (the embedded index's integer field, the stored field that orders its ties):
+# dates tie-break on the id; titles on the whole string key (its first bytes are the integer)
+INTEGER_SORT_FIELDS: dict[str, tuple[str, str]] = {
+    "newest": ("sort_newest", "id"),
+    "oldest": ("sort_oldest", "id"),
+    "updated": ("datestamp", "id"),
+    "title": ("sort_title_prefix", "sort_title"),
+    "-title": ("sort_title_prefix", "sort_title"),
+}
 _YEAR_SCALE = 10**12  # above any epoch second up to year 9999
+_PREFIX_BYTES = 7  # of the title key in a positive 64-bit integer
 
 
 def integer_sort_keys(doc: Mapping[str, Any]) -> dict[str, int]:
-    """The integer sort fields (without the id) of a search document."""
+    """The integer sort fields of a search document: the same order as the string keys,
+    with ties where those go on (a run of equal integers is ordered by its tie field)."""
     year = doc.get("year")
     seconds = epoch_seconds(doc.get("datestamp"))
     newest = -_NO_YEAR if year is None else year
     oldest = _NO_YEAR if year is None else year
+    title_key = sort_keys(doc)["sort_title"].encode()[:_PREFIX_BYTES]
     return {
         "sort_newest": newest * _YEAR_SCALE + seconds,
         "sort_oldest": oldest * _YEAR_SCALE + seconds,
         "datestamp": seconds,
+        "sort_title_prefix": int.from_bytes(title_key.ljust(_PREFIX_BYTES, b"\0"), "big"),
     }
 
 

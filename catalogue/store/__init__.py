@@ -11,6 +11,7 @@ the OAI-PMH provider on its ``OaiRepository``, the indexer on ``ChangeFeed``.
 
 from __future__ import annotations
 
+from catalogue.store.checkpoints import Checkpoints
 from catalogue.store.engine import StoreBase, create_store_engine
 from catalogue.store.leases import LEASE_SECONDS, Holder, Lease, LeaseLost, Leases, SourceHeld
 from catalogue.store.local import LocalWrites, record_etag
@@ -84,6 +85,9 @@ __all__ = [
 ]
 
 
-class Store(Sources, LocalWrites, RecordReads, Runs, Leases, OaiReads, Tokens, Schemas):
-    """Records, sources, change log, runs, leases, OAI-PMH reads, deposits, tokens and schemas over
-    one SQLAlchemy engine (each aggregate in its own module)."""
+class Store(
+    Sources, LocalWrites, RecordReads, Runs, Checkpoints, Leases, OaiReads, Tokens, Schemas
+):
+    """Records, sources, change log, runs and their checkpoints, leases, OAI-PMH reads,
+    deposits, tokens and schemas over one SQLAlchemy engine (each aggregate in its own
+    module)."""

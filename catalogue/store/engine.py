@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import DateTime, create_engine, event
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,11 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
     cache or mmap made no measurable difference and only cost memory.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # Writers queue for SQLite's one write lock at most this long (``?timeout=`` in the
+        # URL, seconds); past it the write fails as is_lock_timeout(): the API answers 503
+        # with Retry-After, a harvest stores its page again (RunState.store).
+        timeout = float(make_url(url).query.get("timeout", DEFAULT_LOCK_TIMEOUT))
+        engine = create_engine(url, connect_args={"timeout": timeout}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -32,12 +37,29 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             cur.execute("PRAGMA wal_autocheckpoint=16384")  # pages of 4 KiB
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+DEFAULT_LOCK_TIMEOUT = 30.0
+"""Seconds a SQLite writer waits for the write lock unless the URL says ``?timeout=``."""
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write that could not get the database's lock in time (SQLite's
+    "database is locked"; PostgreSQL's lock_timeout), so trying again later may succeed."""
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc.orig).lower()
+    return (
+        "database is locked" in text
+        or "database table is locked" in text
+        or ("lock timeout" in text)
+    )
 
 
 # Ids per IN (...) list: far below every backend's bound-parameter limit.
@@ -61,6 +83,10 @@ class StoreBase:
         self.is_postgres = dialect.name == "postgresql"
         # datetime -> the driver's form (SQLite: SQLAlchemy's text format); None stays None
         self._db_datetime = DateTime().dialect_impl(dialect).bind_processor(dialect) or _same
+
+    def is_busy(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a write that timed out waiting for the database's lock."""
+        return is_lock_timeout(exc)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (creates it on a new database)."""

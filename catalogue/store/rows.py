@@ -63,6 +63,7 @@ def _source(row: SourceRow) -> Source:
         created_at=row.created_at,
         harvest_from=row.harvest_from,
         granularity=row.granularity,
+        schedule=row.schedule,
     )
 
 

@@ -6,13 +6,14 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from catalogue.store.engine import StoreBase
 from catalogue.store.rows import _run
 from catalogue.store.types import HarvestRun, RunCounts, RunError
 from catalogue.tables import HarvestErrorRow, HarvestRunRow
 from harvester import clock
+from harvester.messages import shorten
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Runs(StoreBase):
                 "source_id": e.source_id,
                 "stage": e.stage,
                 "severity": e.severity,
-                "reason": e.reason[:4000],
+                "reason": shorten(e.reason),
             }
             for e in errors
         ]
@@ -115,7 +116,7 @@ class Runs(StoreBase):
             row.status = status
             row.finished_at = clock.utcnow()
             row.response_date = response_date
-            row.message = message
+            row.message = shorten(message) if message is not None else None
             for name in ("added", "updated", "unchanged", "deleted", "failed", "warnings"):
                 setattr(row, name, getattr(counts, name))
             return _run(row)
@@ -150,3 +151,29 @@ class Runs(StoreBase):
                 .limit(1)
             ).first()
             return _run(row) if row else None
+
+    def prune_runs(self, *, older_than: datetime, keep_per_source: int) -> int:
+        """Delete finished runs (and their error rows) that finished before ``older_than``
+        or are not among their source's ``keep_per_source`` newest; how many went."""
+        runs = HarvestRunRow.__table__
+        errors = HarvestErrorRow.__table__
+        rank = (
+            func.row_number()
+            .over(partition_by=runs.c.source, order_by=runs.c.id.desc())
+            .label("rank")
+        )
+        ranked = (
+            select(runs.c.id, runs.c.finished_at, rank)
+            .where(runs.c.status.not_in(("queued", "running")))
+            .subquery()
+        )
+        doomed = select(ranked.c.id).where(
+            or_(ranked.c.finished_at < older_than, ranked.c.rank > keep_per_source)
+        )
+        with self.engine.begin() as conn:
+            ids = [r for (r,) in conn.execute(doomed)]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(delete(errors).where(errors.c.run_id.in_(chunk)))
+                conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
+        return len(ids)

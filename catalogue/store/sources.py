@@ -29,6 +29,8 @@ class Sources(StoreBase):
         metadata_prefix: str | None = None,
         sets: Sequence[str] = (),
         config: dict[str, Any] | None = None,
+        schedule: str | None = None,
+        enabled: bool = True,
     ) -> Source:
         row = SourceRow(
             key=key,
@@ -37,7 +39,8 @@ class Sources(StoreBase):
             metadata_prefix=metadata_prefix,
             sets=list(sets),
             config=config or {},
-            enabled=True,
+            enabled=enabled,
+            schedule=schedule,
             created_at=clock.utcnow(),
         )
         try:

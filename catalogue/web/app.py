@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from catalogue.config import load_settings
 from catalogue.search.base import SearchIndex
@@ -13,6 +13,7 @@ from catalogue.store import Store
 from catalogue.store.files import prepare_data_dir, prepare_database_file
 from catalogue.web.errors import register_error_handlers
 from catalogue.web.services import Services
+from harvester.url_policy import INSTANCE_HEADER, instance_id
 
 
 def create_app(
@@ -65,5 +66,13 @@ def create_app(
 
     dialects.register(app)
     register_error_handlers(app)
+    own_id = instance_id(str(settings["secret_key"]), str(settings["database_url"]))
+
+    @app.after_request
+    def _mark_instance(response: Response) -> Response:
+        # Lets this catalogue's harvester recognise (and refuse) its own responses.
+        response.headers[INSTANCE_HEADER] = own_id
+        return response
+
     http.install(app)
     return app

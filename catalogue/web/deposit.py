@@ -109,6 +109,9 @@ def parse_deposit(request: Request, store: Store, max_items: int) -> tuple[list[
     if mimetype in JSON_TYPES:
         _check_charset(request)
         doc = read_json(request.get_data(cache=True))
+        if isinstance(doc, dict) and "metadata" not in doc and isinstance(doc.get("data"), list):
+            # a DataCite REST API list ({"data": [{"type": "dois", ...}], "meta": ...})
+            doc = [{"metadata": {"data": item}} for item in doc["data"]]
         if isinstance(doc, list):
             if not doc:
                 raise ApiError(400, "empty list", [{"field": "", "message": "no records given"}])

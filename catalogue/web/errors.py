@@ -9,11 +9,16 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from catalogue.store.engine import is_lock_timeout
 from catalogue.web.limits import MAX_ERRORS, MAX_TOP_MESSAGE_CHARS, cap_errors, cap_items, shorten
 
 log = logging.getLogger(__name__)
+
+BUSY_RETRY_AFTER = 1
+"""Seconds a client is asked to wait after a 503 for a busy database."""
 
 
 class ApiError(Exception):
@@ -73,6 +78,17 @@ def register_error_handlers(app: Flask) -> None:
                 return exc
             return render_template("error.html", error=exc), exc.code
         return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(OperationalError)
+    def _database_busy(exc: OperationalError) -> Response:
+        if not is_lock_timeout(exc):
+            return _unexpected(exc)
+        # Another writer held the database longer than its lock timeout (SQLite): nothing
+        # was written; the client may send the same request again.
+        log.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
+        response = error_response(503, "the database is busy with other writes; try again")
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, render_template
 
 from catalogue.model import SET_SPEC, metadata_schema
 from catalogue.search.base import FACETS
-from catalogue.web import dialects, negotiation
+from catalogue.web import admin_openapi, dialects, negotiation
 from catalogue.web.deposit import ID_PATTERN, MAX_SETS, READ_ONLY, RESERVED_ID, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
 from catalogue.web.openapi_examples import add_examples
@@ -32,11 +32,12 @@ ERROR_STATUSES = {
     "409": "Conflict: the id or the DOI is in use, or the record is not a local one",
     "410": "The record was deleted (a tombstone)",
     "412": "If-Match does not hold the record's current ETag",
-    "413": "The body is larger than the configured limit (max_request_bytes)",
+    "413": "Too large: the body (max_request_bytes), a record (ingest.max_record_bytes), "
+    "a JSON Patch (ingest.max_patch_operations) or the record it would make",
     "415": "Unsupported Content-Type",
-    "422": "The document does not satisfy its registered schema",
+    "422": "The registered schema cannot judge the record in time (ingest.schema_timeout)",
     "428": "If-Match is required",
-    "503": "The search engine cannot answer now; try again after Retry-After seconds",
+    "503": "The search engine, or every schema validator, is busy or away; try again",
 }
 
 
@@ -143,7 +144,12 @@ def _schemas() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {**envelope_props, "metadata": _ref("Metadata"), **read_only},
             "description": "A canonical record as sent: metadata plus optional id, sets and "
-            "schema. Server-set members (as GET returns them) are accepted and ignored.",
+            "schema. Server-set members (as GET returns them) are accepted and ignored. "
+            "metadata may also be DataCite's own JSON (a kernel-4.x JSON document, a REST API "
+            "data.attributes object or the whole {data: {type: dois, attributes}} envelope, "
+            "which is also taken as the body itself): it is normalised, dropped DataCite "
+            "members are listed in warnings, and members no DataCite version defines are "
+            "a 400 naming them.",
         },
         "RecordEnvelope": {
             "type": "object",
@@ -174,8 +180,14 @@ def _schemas() -> dict[str, Any]:
                     "type": ["object", "null"],
                     "properties": {"id": {"type": "string"}, "version": {"type": "integer"}},
                 },
-                "created_by": {"type": ["string", "null"]},
-                "updated_by": {"type": ["string", "null"]},
+                "created_by": {
+                    "type": ["string", "null"],
+                    "description": "Token name; shown to admins only",
+                },
+                "updated_by": {
+                    "type": ["string", "null"],
+                    "description": "Token name; shown to admins only",
+                },
                 "links": {
                     "type": "object",
                     "required": ["self"],
@@ -262,7 +274,10 @@ def _schemas() -> dict[str, Any]:
                 "comment": {"type": ["string", "null"]},
                 "sha256": {"type": "string"},
                 "created_at": {"type": "string"},
-                "created_by": {"type": ["string", "null"]},
+                "created_by": {
+                    "type": ["string", "null"],
+                    "description": "Token name; shown to admins only",
+                },
                 "content": {},
                 "links": {"type": "object"},
             },
@@ -271,7 +286,24 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["hits", "total", "aggregations", "links"],
             "properties": {
-                "hits": {"type": "array", "items": {"type": "object", "required": ["id"]}},
+                "hits": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {
+                            "highlight": {
+                                "description": "With q: matched words in <mark> (HTML, "
+                                "escaped otherwise), by field: title, description",
+                                "type": "object",
+                                "additionalProperties": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                },
+                            }
+                        },
+                    },
+                },
                 "total": {"type": "integer"},
                 "aggregations": {
                     "type": "object",
@@ -301,6 +333,7 @@ def _schemas() -> dict[str, Any]:
         },
     }
     schemas.update(_hoisted_metadata())
+    schemas.update(admin_openapi.schemas())
     return schemas
 
 
@@ -439,7 +472,7 @@ def _record_paths() -> dict[str, Any]:
                         },
                         "content": _json({"oneOf": [_ref("Record"), _ref("ListResult")]}),
                     },
-                    **_errors("400", "401", "403", "409", "413", "415"),
+                    **_errors("400", "401", "403", "409", "413", "415", "422", "503"),
                 },
             },
         },
@@ -471,7 +504,20 @@ def _record_paths() -> dict[str, Any]:
                         **written,
                         "content": _json({"oneOf": [_ref("Record"), _ref("ValidationResult")]}),
                     },
-                    **_errors("400", "401", "403", "404", "409", "410", "412", "413", "415", "428"),
+                    **_errors(
+                        "400",
+                        "401",
+                        "403",
+                        "404",
+                        "409",
+                        "410",
+                        "412",
+                        "413",
+                        "415",
+                        "422",
+                        "428",
+                        "503",
+                    ),
                 },
             },
             "patch": {
@@ -492,7 +538,20 @@ def _record_paths() -> dict[str, Any]:
                         **written,
                         "content": _json({"oneOf": [_ref("Record"), _ref("ValidationResult")]}),
                     },
-                    **_errors("400", "401", "403", "404", "409", "410", "412", "413", "415", "428"),
+                    **_errors(
+                        "400",
+                        "401",
+                        "403",
+                        "404",
+                        "409",
+                        "410",
+                        "412",
+                        "413",
+                        "415",
+                        "422",
+                        "428",
+                        "503",
+                    ),
                 },
             },
             "delete": {
@@ -650,6 +709,15 @@ Q_SYNTAX = (
 )
 
 
+def _merged_paths(*groups: dict[str, Any]) -> dict[str, Any]:
+    """Path items of several surfaces, the methods of one path from several of them joined."""
+    paths: dict[str, Any] = {}
+    for group in groups:
+        for path, item in group.items():
+            paths.setdefault(path, {}).update(item)
+    return paths
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     return add_examples(_document())
@@ -667,7 +735,9 @@ def _document() -> dict[str, Any]:
             "with `catalogue tokens create --role depositor`). Every error has the body "
             "{status, message, errors: [{field, message}]}, fields as JSON pointers.",
         },
-        "paths": {**_record_paths(), **_other_paths(), **dialects.openapi_paths()},
+        "paths": _merged_paths(
+            _record_paths(), _other_paths(), dialects.openapi_paths(), admin_openapi.paths()
+        ),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": _schemas(),

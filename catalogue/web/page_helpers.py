@@ -3,6 +3,7 @@ links, licence names. Pure functions of the stored record's JSON."""
 
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 from types import SimpleNamespace
@@ -28,18 +29,28 @@ SNIPPET_CHARS = 240
 CREATORS_SHOWN = 3
 
 
-def hit_view(hit: dict[str, Any], words: list[str]) -> SimpleNamespace:
+def hit_view(
+    hit: dict[str, Any], words: list[str], marked: dict[str, list[str]] | None = None
+) -> SimpleNamespace:
     """One search result: title, creators, year, type, source, DOI and a snippet (an
-    object: Jinja reads attributes of objects faster than keys of dicts)."""
+    object: Jinja reads attributes of objects faster than keys of dicts).
+
+    ``marked`` is the backend's highlighting of this hit (SearchResult.highlights), used
+    when it is plain escaped text with <mark> (it stems as the index does); otherwise the
+    page marks the words itself."""
     md = hit.get("metadata") or {}
     creators = [c.get("name") for c in md.get("creators") or [] if c.get("name")]
     descriptions = [d.get("description") for d in md.get("descriptions") or []]
     text = next((d for d in descriptions if d), "")
+    title = title_of(md)
+    marked = marked or {}
+    marked_title = _safe_marked(marked.get("title"), title)
+    marked_text = _safe_marked(marked.get("description"))
     return SimpleNamespace(
         **{
             "id": hit["id"],
             "url": url_for("records.landing_page", rid=hit["id"]),
-            "title": highlight(title_of(md), words),
+            "title": marked_title or highlight(title, words),
             "creators": creators[:CREATORS_SHOWN],
             "creators_text": "; ".join(creators[:CREATORS_SHOWN]),
             "more_creators": max(0, len(creators) - CREATORS_SHOWN),
@@ -47,9 +58,26 @@ def hit_view(hit: dict[str, Any], words: list[str]) -> SimpleNamespace:
             "type": (md.get("types") or {}).get("resourceTypeGeneral"),
             "source": hit.get("source"),
             "doi": doi_of(md),
-            "snippet": highlight(snippet(text, words), words) if text else None,
+            "snippet": marked_text or (highlight(snippet(text, words), words) if text else None),
         }
     )
+
+
+_ONLY_MARKS = re.compile(r"^(?:[^<>]|<mark>|</mark>)*$")
+_MARK_TAGS = re.compile(r"</?mark>")
+
+
+def _safe_marked(fragments: list[str] | None, plain: str | None = None) -> Markup | None:
+    """The first fragment as Markup if it holds no tag but <mark> (and, given ``plain``,
+    is that text); None otherwise."""
+    if not fragments or not isinstance(fragments[0], str):
+        return None
+    first = fragments[0]
+    if not _ONLY_MARKS.match(first):
+        return None
+    if plain is not None and html.unescape(_MARK_TAGS.sub("", first)) != plain:
+        return None
+    return Markup(first)
 
 
 def _pattern(words: list[str]) -> re.Pattern[str] | None:

@@ -148,7 +148,7 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         "q": args.q,
         "errors": [],
         "total": result.total,
-        "hits": [hit_view(h, words) for h in result.hits],
+        "hits": [hit_view(h, words, result.highlights.get(h["id"])) for h in result.hits],
         "facets": facets,
         "chips": chips,
         "sorts": SORT_LABELS,

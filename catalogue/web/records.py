@@ -21,8 +21,10 @@ from catalogue.web import citations, negotiation
 from catalogue.web.errors import ApiError
 from catalogue.web.page_helpers import identifier_url, licence_urls, licence_view
 from catalogue.web.services import services
+from harvester.url_policy import public_url
 from mappings.export.citation import citation_line, doi_of, title_of
 from mappings.export.schemaorg import to_schema_org
+from mappings.quality import missing_properties
 
 bp = Blueprint("records", __name__)
 
@@ -102,6 +104,7 @@ def _page(state: RecordState) -> tuple[str, int, dict[str, str]]:
         meta=highwire_meta(md, url),
         view=record_view(md),
         source=_source_view(record),
+        missing=missing_properties(md),
         original_url=url_for("ingest.get_document", rid=record.id)
         if record.original_format
         else None,
@@ -261,7 +264,8 @@ def _source_urls() -> dict[str, str]:
     cache = current_app.extensions.setdefault("pages.sources", {"at": None, "urls": {}})
     now = time.monotonic()
     if cache["at"] is None or now - cache["at"] >= _SOURCES_TTL:
-        cache["urls"] = {s.key: s.url for s in services().store.list_sources()}
+        # shown to anyone: never the credentials a source URL may carry
+        cache["urls"] = {s.key: public_url(s.url) for s in services().store.list_sources()}
         cache["at"] = now
     return cache["urls"]
 

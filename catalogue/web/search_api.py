@@ -27,6 +27,8 @@ from catalogue.search.base import (
 )
 from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
+from catalogue.web.query_guard import public_message, refuse_internal_fields
+from catalogue.web.search_pages import bounded_search
 from catalogue.web.services import services
 
 bp = Blueprint("search", __name__)
@@ -46,6 +48,7 @@ MAX_FILTER_CHARS = 500
 MAX_FILTER_VALUES = 20
 # ASCII digits only: str.isdigit() also accepts "²" and Arabic-Indic digits.
 _YEAR = re.compile(r"-?[0-9]{1,4}")
+_INT = re.compile(r"-?[0-9]{1,12}")
 
 
 @dataclass(frozen=True)
@@ -170,11 +173,11 @@ def _int_arg(
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        errors.append({"field": name, "message": "must be an integer"})
+    # ASCII digits only: int() also takes "+5", "5_0", " 5" and full-width digits.
+    if not _INT.fullmatch(raw):
+        errors.append({"field": name, "message": "must be an integer (digits 0-9)"})
         return default
+    value = int(raw)
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f">= {low}"
         errors.append({"field": name, "message": f"must be {bound}"})
@@ -190,8 +193,10 @@ def search_records() -> Response:
     base = url_for("search.search_records", _external=True)
     links = {"self": f"{base}?{urlencode(args.params(args.page, request.args.get('cursor')))}"}
     window = _window(svc)
-    if args.size and args.page * args.size < result.total:
-        if args.after is None and (args.page + 1) * args.size <= window:
+    # a page cut short by its size in bytes carries on with a cursor after its last hit
+    shortened = getattr(result, "cut", False)
+    if args.size and (args.page * args.size < result.total or shortened):
+        if args.after is None and not shortened and (args.page + 1) * args.size <= window:
             links["next"] = f"{base}?{urlencode(args.params(args.page + 1))}"
         elif result.cursor is not None:
             cursor = make_cursor(result.cursor, args.sort, svc.settings)
@@ -199,6 +204,9 @@ def search_records() -> Response:
     if args.page > 1 and (args.page - 1) * args.size <= window:
         links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"
     hits = [_with_links(hit) for hit in result.hits]
+    for hit in hits:
+        if marked := result.highlights.get(hit["id"]):
+            hit["highlight"] = marked  # HTML fragments: matched words in <mark>, rest escaped
     return jsonify(
         {"hits": hits, "total": result.total, "aggregations": result.aggregations, "links": links}
     )
@@ -207,10 +215,13 @@ def search_records() -> Response:
 def run_search(svc: Any, query: SearchQuery) -> SearchResult:
     """Run ``query``: bad syntax is the client's 400; an engine that cannot answer (down,
     overloaded, its index being rebuilt) is a 503 with Retry-After, never a 500."""
+    refuse_internal_fields(query.q)
     try:
-        return svc.fresh_index().search(query)
+        return bounded_search(svc.fresh_index(), query, svc.settings["max_response_bytes"])
     except QuerySyntaxError as exc:
-        raise ApiError(400, "invalid query syntax", [{"field": "q", "message": str(exc)}]) from exc
+        raise ApiError(
+            400, "invalid query syntax", [{"field": "q", "message": public_message(str(exc))}]
+        ) from exc
     except SearchUnavailable as exc:
         raise _unavailable(str(exc), exc.retry_after) from exc
     except SchemaMismatch as exc:

@@ -9,9 +9,12 @@ a worker's business: ``catalogue serve`` runs it in a child process of its own, 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 
 class WorkerPool(BaseApplication):
@@ -34,6 +37,29 @@ class WorkerPool(BaseApplication):
         return create_app(self.settings, store=Store(self.settings["database_url"]))
 
 
+def _json_error(sock: Any, status: int, reason: str, message: str) -> None:
+    """gunicorn's answer to a request it cannot parse, in the API's JSON error shape."""
+    body = json.dumps(
+        {"status": status, "message": reason, "errors": [{"field": "", "message": message[:300]}]}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class JsonErrorWorker(ThreadWorker):
+    """gunicorn's ``gthread`` worker whose protocol errors (raw non-ASCII bytes in the
+    request target, bad headers) are JSON like every other error of the API, as waitress's
+    are (catalogue.web.server). gunicorn renders them with ``util.write_error`` and has no
+    setting for it, so this worker process replaces that function for itself."""
+
+    def init_process(self) -> None:
+        util.write_error = _json_error
+        super().init_process()
+
+
 def serve_workers(
     settings: dict[str, Any], host: str, port: int, workers: int, threads: int
 ) -> None:
@@ -43,7 +69,7 @@ def serve_workers(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            "worker_class": "catalogue.web.workers.JsonErrorWorker",
             "threads": threads,
             "timeout": 120,
             "graceful_timeout": 10,

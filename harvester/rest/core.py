@@ -41,7 +41,7 @@ MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 GONE_STATUSES = frozenset({404, 410})
 _REDACTED = "***"
-_HTTP_OVERRIDES = ("timeout", "max_retries", "backoff", "max_page_bytes")
+_HTTP_OVERRIDES = ("timeout", "max_retries", "backoff", "max_page_bytes", "response_timeout")
 
 
 class BadResponse(HarvestError):

@@ -34,8 +34,11 @@ COMMON_SCHEMA: dict[str, Any] = {
     "max_retries": {"type": "integer", "minimum": 0, "maximum": 20},
     "backoff": {"type": "number", "minimum": 0},
     "max_page_bytes": {"type": "integer", "minimum": 1024},
+    "response_timeout": {"type": "number", "exclusiveMinimum": 0},
     "max_delete_fraction": {"type": "number", "minimum": 0, "maximum": 1},
     "incremental": {"type": "boolean"},
+    # OAI-PMH: harvest in date windows of this size (harvester.windows)
+    "window": {"enum": ["", "month", "week", "day"]},
 }
 
 
@@ -104,7 +107,16 @@ def validate_config(type_: str, config: Any) -> dict[str, Any]:
     return config
 
 
-OAI_CONFIG_KEYS = ("auth", "rate_limit", "timeout", "max_retries", "backoff", "max_page_bytes")
+OAI_CONFIG_KEYS = (
+    "auth",
+    "rate_limit",
+    "timeout",
+    "max_retries",
+    "backoff",
+    "max_page_bytes",
+    "response_timeout",
+    "window",
+)
 
 
 def validate_oai_config(config: Any) -> dict[str, Any]:

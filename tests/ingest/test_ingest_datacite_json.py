@@ -173,6 +173,10 @@ def test_missing_mandatory_properties_are_reported_and_year_is_never_0000(ingest
     rid = body["id"]
     got = ingest_app.get(f"/api/records/{rid}")
     assert got.json()["missing_mandatory"] == expected
+    page = ingest_app.get(f"/records/{rid}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "Missing DataCite properties" in page.text
+    assert "identifier, creator, publisher, publicationYear" in page.text
     # validate-only says the same
     v = ingest_app.post({"metadata": minimal}, path="/api/records?validate=true")
     assert v.json()["warnings"] == body["warnings"]
@@ -258,3 +262,20 @@ def test_oai_datacite_without_payload_is_accepted_as_a_document(ingest_app) -> N
     )
     r = ingest_app.call("POST", "/api/records", data=broken, headers=headers)
     assert r.status_code == 400  # the resource itself is still validated
+
+
+def test_a_rest_api_list_is_a_list_deposit(ingest_app) -> None:
+    """GET /dois answers {"data": [...], "meta": ...}: posted back, each item is a record."""
+    docs = [json.loads(p.read_text()) for p in REST_JSON[:3]]
+    listing = {"data": [d["data"] for d in docs], "meta": {"total": 3}, "links": {}}
+    r = ingest_app.post(listing)
+    assert r.status_code == 201, r.text[:500]
+    body = r.json()
+    assert body["created"] == 3 and body["failed"] == 0
+    for item, doc in zip(body["items"], docs, strict=True):
+        stored = ingest_app.get(f"/api/records/{item['id']}").json()["metadata"]
+        assert stored["identifiers"][0]["identifier"] == _doi(doc)
+    bad = {"data": [docs[0]["data"], {"type": "dois", "attributes": {"titel": "x"}}]}
+    r = ingest_app.post(bad, path="/api/records?validate=true")
+    assert r.status_code == 400
+    assert "/1/metadata/data/attributes/titel" in {e["field"] for e in r.json()["errors"]}

@@ -8,6 +8,8 @@ import pytest
 import requests
 from ingest_support import metadata
 
+pytestmark = pytest.mark.hostile
+
 XML = {"Content-Type": "application/xml"}
 JSON = {"Content-Type": "application/json"}
 

@@ -252,12 +252,13 @@ def test_hits_are_the_stored_records(backend: SearchIndex, docs: list) -> None:
 
 
 def test_highlights_mark_matched_words(backend: SearchIndex) -> None:
-    result = backend.search(SearchQuery(q="glacier", size=3))
-    if not result.highlights:
-        pytest.skip("this backend does not highlight")  # the embedded one (pages does)
+    result = backend.search(SearchQuery(q="glaciers", size=3))
+    assert len(result.hits) == 3
     for hit in result.hits:
         fragments = result.highlights[hit["id"]]
         assert any("<mark>Glacier</mark>" in f for f in fragments["title"])
+        assert any("<mark>glacier</mark>" in f for f in fragments["description"])
+    assert backend.search(SearchQuery(size=3)).highlights == {}
 
 
 @pytest.mark.parametrize(

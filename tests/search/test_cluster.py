@@ -180,3 +180,35 @@ def test_credentials_come_from_settings_or_url_and_never_show() -> None:
     )
     assert keyed.api_key == "k3y" and "k3y" not in repr(keyed)
     assert redacted_url("opensearch+https://admin:secret@h:9200") == "opensearch+https://h:9200"
+
+
+class _BusyThenFine:
+    """A transport whose bulk answers 429 for every item the first time (an overloaded
+    cluster), then passes the items to the real transport: the HTTP edge is all it fakes."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.client = real.client
+        self.calls = 0
+
+    def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.real.call(fn, *args, **kwargs)
+
+    def bulk(self, actions: list[dict[str, Any]]):
+        self.calls += 1
+        if self.calls == 1:
+            for action in actions:
+                yield False, {"index": {"_id": action["_id"], "status": 429, "error": {}}}
+            return
+        yield from self.real.bulk(actions)
+
+
+def test_busy_engine_items_are_retried(cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalogue.search import cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module.time, "sleep", lambda _: None)
+    writer = cluster()
+    writer.transport = _BusyThenFine(writer.transport)
+    writer.upsert(docs(6))
+    writer.commit(6)
+    assert writer.transport.calls == 2 and writer.count() == 6 and not writer.failures

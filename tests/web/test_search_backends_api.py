@@ -102,3 +102,14 @@ def test_unreachable_engine_is_503_with_retry_after(
         assert int(response.headers["Retry-After"]) > 0
         assert response.json()["status"] == 503
         assert "secret" not in response.text
+
+
+def test_hits_carry_highlights(app_url: str) -> None:
+    body = requests.get(
+        f"{app_url}/api/records", params={"q": "glacier", "size": 5}, timeout=10
+    ).json()
+    assert body["hits"]
+    for hit in body["hits"]:
+        assert "<mark>Glacier</mark>" in hit["highlight"]["title"][0]
+    plain = requests.get(f"{app_url}/api/records", params={"size": 3}, timeout=10).json()
+    assert all("highlight" not in hit for hit in plain["hits"])

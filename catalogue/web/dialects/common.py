@@ -18,6 +18,7 @@ from catalogue.store import LocalResult, LocalWrite, LocalWriteConflict, RecordS
 from catalogue.web.deposit import LOCAL_SET, metadata_errors, unstorable, unstorable_text
 from catalogue.web.errors import ApiError
 from catalogue.web.ingest_api import PROBLEM_STATUS
+from catalogue.web.limits import json_size
 from catalogue.web.services import services
 
 
@@ -42,7 +43,21 @@ def _escape(part: str) -> str:
 
 
 def checked_metadata(metadata: dict[str, Any], pointer: str) -> list[dict[str, str]]:
-    """What keeps mapped metadata out of the store (both databases, canonical schema)."""
+    """What keeps mapped metadata out of the store (both databases, canonical schema);
+    413 for a record over ``ingest.max_record_bytes``."""
+    limit = services().settings["ingest"]["max_record_bytes"]
+    size = json_size(metadata)
+    if size > limit:
+        raise ApiError(
+            413,
+            "the record is too large",
+            [
+                {
+                    "field": pointer,
+                    "message": f"{size} bytes; at most {limit} (ingest.max_record_bytes)",
+                }
+            ],
+        )
     bad = unstorable(metadata, pointer)
     if bad:
         return bad

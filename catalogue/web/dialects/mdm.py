@@ -25,7 +25,7 @@ from jsonschema import Draft202012Validator
 from catalogue.model import MAX_SET_SPEC_CHARS, SET_SPEC
 from catalogue.store import LocalWrite
 from catalogue.web.auth import WRITE_RECORDS, require_role
-from catalogue.web.deposit import ID_PATTERN, RESERVED_ID, read_json
+from catalogue.web.deposit import ID_PATTERN, RESERVED_ID, read_json, unstorable
 from catalogue.web.dialects.common import (
     checked_metadata,
     dialect_sets,
@@ -157,7 +157,7 @@ def add_record(repositoryName: str) -> Response:  # noqa: N803 - MDM's name
             [{"field": "Content-Type", "message": "use application/json"}],
         )
     body = read_json(request.get_data(cache=True))
-    errors = schema_errors(_VALIDATOR, body)
+    errors = unstorable(body, "") or schema_errors(_VALIDATOR, body)
     if errors:
         message = _message("INVALID_REQUEST", errors[0]["message"], "ERROR")
         raise ApiError(

@@ -3,16 +3,16 @@ link names in this catalogue's registry, and the document against that schema.""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jsonschema import FormatChecker
+from flask import current_app
 from jsonschema.validators import validator_for
 
 from catalogue.store import RegisteredSchema
 from catalogue.web.deposit import read_json
 from catalogue.web.errors import ApiError
+from catalogue.web.schema_worker import SchemaValidationError, validators
 from catalogue.web.services import services
 from catalogue.web.xsd import validate_registered
 from mappings import MappingError
@@ -122,18 +122,20 @@ def validate_document(schema: RegisteredSchema, document: bytes) -> None:
         except ApiError as exc:
             raise ApiError(422, f"the document is not JSON ({label} is a JSON Schema)",
                            under("/document", exc.errors)) from exc  # fmt: skip
-        loaded = json.loads(schema.content)
-        validator = validator_for(loaded)(loaded, format_checker=FormatChecker())
+        # time-boxed in a worker process, like every registered JSON Schema (issue 18)
+        pool = validators(current_app.extensions, services().settings["ingest"])
         try:
-            found = list(validator.iter_errors(doc))[:MAX_ERRORS]
-        except RecursionError:
-            found = []
-            messages = ["the document is nested too deeply to validate"]
-        else:
-            messages = [
-                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message[:300]}"
-                for e in found
-            ]
+            found = pool.errors(schema.sha256, schema.content, doc)[:MAX_ERRORS]
+        except SchemaValidationError as exc:
+            raise ApiError(
+                exc.status,
+                f"{label}: {exc.message}",
+                [{"field": "/document", "message": exc.message}],
+            ) from None
+        messages = [
+            f"{'/'.join(str(p) for p in path) or '(root)'}: {message[:300]}"
+            for path, message in found
+        ]
     if messages:
         raise ApiError(
             422,

@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 
 from catalogue.store import LocalWrite, utcnow
 from catalogue.web.auth import WRITE_RECORDS, require_role
-from catalogue.web.deposit import ID_PATTERN, read_json
+from catalogue.web.deposit import ID_PATTERN, read_json, unstorable
 from catalogue.web.dialects.common import (
     checked_metadata,
     dialect_record,
@@ -117,7 +117,7 @@ def insert_metadata() -> Response:
     ts = int(now.timestamp() * 1_000_000)
     for n, obj in enumerate(objects):
         at = f"/{n}" if is_list else ""
-        found = schema_errors(_VALIDATOR, obj, at)
+        found = unstorable(obj, at) or schema_errors(_VALIDATOR, obj, at)
         if found:
             errors.extend(found)
             continue

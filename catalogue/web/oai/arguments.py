@@ -39,8 +39,10 @@ PREFIX_PATTERN = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
 # Characters a URI may hold (RFC 3986 unreserved, reserved and '%'): an identifier made of
 # others cannot be one of ours and is not a valid xs:anyURI to echo.
 _URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_SECOND = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+# ASCII digits only: \d and strptime also take full-width and other Unicode digits, which
+# would then be echoed into <request> and fail OAI-PMH.xsd.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 @dataclass(frozen=True)

@@ -53,12 +53,15 @@ from catalogue.web.oai.sets import set_name
 from catalogue.web.oai.tokens import ListState, TokenSigner
 from catalogue.web.services import services
 from harvester import clock
+from harvester.url_policy import public_url
 from mappings.formats import FORMATS, Format
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("oai", __name__, static_folder="static", static_url_path="/oai/static")
 
+# Records read by a ListRecords page's first query; later queries double it (see _read_page).
+_FIRST_CHUNK = 25
 # Formats in the order ListMetadataFormats gives them.
 FORMAT_ORDER = ("oai_dc", "oai_datacite", "datacite")
 # A form body bigger than this is no OAI-PMH request (the longest is a few hundred bytes).
@@ -107,6 +110,8 @@ class Context:
     base_url: str
     signer: TokenSigner
     now: datetime
+
+    max_bytes: int = 8 * 1024 * 1024
 
     @property
     def page_size(self) -> int:
@@ -222,22 +227,7 @@ def _list(ctx: Context, arguments: dict[str, str], verb: str) -> list[str]:
     else:
         args = list_args(arguments)
     fmt = _format(args.prefix)
-    records = verb == "ListRecords"
-    size = ctx.page_size
-    rows = ctx.repository.oai_page(
-        after=state.after if state else None,
-        from_=args.from_,
-        until=args.until,
-        spec=args.set_spec,
-        limit=size + 1,  # one more tells whether another page follows
-        with_metadata=records,
-    )
-    if not rows:
-        # After a token only when the rest of the list left it (moved past ``until`` or
-        # out of the set) since the previous page.
-        raise NoRecordsMatch("no records match the arguments")
-    more = len(rows) > size
-    page = rows[:size]
+    page, rendered, more = _read_page(ctx, args, state, fmt if verb == "ListRecords" else None)
     cursor = state.cursor if state else 0
     if state is not None:
         total = state.complete_list_size
@@ -248,12 +238,7 @@ def _list(ctx: Context, arguments: dict[str, str], verb: str) -> list[str]:
     # Never below what this harvest will have seen; while more follows, above it, since
     # some clients stop paging once cursor + items reaches completeListSize.
     shown_total = max(total, cursor + len(page) + (1 if more else 0))
-    parts = [f"<{verb}>"]
-    if records:
-        urls = _source_urls(ctx)
-        parts.extend(_record(ctx, entry, fmt, urls) for entry in page)
-    else:
-        parts.extend(xml.header(entry, ctx.identifier(entry.id)) for entry in page)
+    parts = [f"<{verb}>", *rendered]
     if more:
         last = page[-1]
         token = ctx.signer.encode(
@@ -268,6 +253,56 @@ def _list(ctx: Context, arguments: dict[str, str], verb: str) -> list[str]:
         parts.append(f'<resumptionToken completeListSize="{shown_total}" cursor="{cursor}"/>')
     parts.append(f"</{verb}>")
     return parts
+
+
+def _read_page(
+    ctx: Context, args: ListArgs, state: ListState | None, fmt: Format | None
+) -> tuple[list[OaiEntry], list[str], bool]:
+    """The page's entries, each rendered (a record with ``fmt``, else a header), and
+    whether more follow.
+
+    A page ends at ``page_size`` entries or once it holds ``max_response_bytes`` (at least
+    one entry; the token carries on). Records are read in growing chunks, so a page of
+    large records never holds more than about the byte budget in memory, while a page of
+    ordinary records costs a few queries.
+    """
+    size = ctx.page_size
+    after = state.after if state else None
+    urls = _source_urls(ctx) if fmt is not None else {}
+    entries: list[OaiEntry] = []
+    rendered: list[str] = []
+    used = 0
+    chunk = min(size, _FIRST_CHUNK) if fmt is not None else size
+    while True:
+        want = min(chunk, size - len(entries))
+        rows = ctx.repository.oai_page(
+            after=after,
+            from_=args.from_,
+            until=args.until,
+            spec=args.set_spec,
+            limit=want + 1,  # one more tells whether another page follows
+            with_metadata=fmt is not None,
+        )
+        for n, entry in enumerate(rows[:want]):
+            if fmt is not None:
+                text = _record(ctx, entry, fmt, urls)
+            else:
+                text = xml.header(entry, ctx.identifier(entry.id))
+            entries.append(entry)
+            rendered.append(text)
+            used += len(text.encode("utf-8"))
+            if used >= ctx.max_bytes:
+                return entries, rendered, n < len(rows) - 1
+        if len(rows) <= want:
+            if not entries:
+                # After a token only when the rest of the list left it (moved past ``until``
+                # or out of the set) since the previous page.
+                raise NoRecordsMatch("no records match the arguments")
+            return entries, rendered, False
+        if len(entries) >= size:
+            return entries, rendered, True
+        after = (entries[-1].datestamp, entries[-1].id)
+        chunk *= 2
 
 
 def _count(ctx: Context, args: ListArgs) -> int:
@@ -310,7 +345,8 @@ def _about(entry: OaiEntry, source_urls: dict[str, str]) -> str:
 
 
 def _source_urls(ctx: Context) -> dict[str, str]:
-    return {source.key: source.url for source in ctx.repository.list_sources()}
+    """Each source's URL as anyone may see it (no credentials): ListSets, provenance."""
+    return {source.key: public_url(source.url) for source in ctx.repository.list_sources()}
 
 
 def _format(prefix: str) -> Format:
@@ -345,6 +381,7 @@ def endpoint() -> Response:
         base_url=_base_url(settings),
         signer=TokenSigner(svc.settings["secret_key"]),
         now=clock.utcnow(),
+        max_bytes=int(svc.settings.get("max_response_bytes", Context.max_bytes)),
     )
     verb: str | None = None
     echoed: dict[str, str] = {}

@@ -75,7 +75,11 @@ class TokenSigner:
                 raise ValueError("unknown token version")
             _check(isinstance(prefix, str) and PREFIX_PATTERN.fullmatch(prefix))
             _check(set_spec is None or _is_spec(set_spec))
+            # Decoded contents are untrusted like any argument (the default secret is
+            # public): an id must be one a store can hold and compare (no NUL, no lone
+            # surrogate), and every record id is printable ASCII.
             _check(isinstance(last_id, str) and 0 < len(last_id) <= _MAX_ID_CHARS)
+            _check(last_id.isascii() and last_id.isprintable())
             _check(_is_count(cursor) and _is_count(size))
             state = ListState(
                 ListArgs(prefix, _datetime(from_), _datetime(until), set_spec),

@@ -1,0 +1,51 @@
+"""Clean shutdown of the long-running commands (serve, harvest, scheduler, indexer).
+
+SIGTERM is what service managers and container runtimes send; by default it ends Python at
+once, skipping every ``finally``: a harvest's run stayed "running" and ``serve``'s indexer
+child was left to notice its parent gone. Here SIGTERM raises :class:`Terminated` (a
+``KeyboardInterrupt``, so everything that cleans up after Ctrl-C cleans up after it too):
+the run in progress rolls its page back and is recorded as interrupted (the next run
+resumes from its checkpoint), child processes are told to stop and waited for, leases are
+released. A second signal while shutting down is ignored, so the cleanup is not cut short.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import threading
+from types import FrameType
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (handled as Ctrl-C is)."""
+
+
+_stopping = threading.Event()
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    if _stopping.is_set():
+        return  # already shutting down: let the cleanup finish
+    _stopping.set()
+    if signum == signal.SIGTERM:
+        raise Terminated("SIGTERM")
+    raise KeyboardInterrupt
+
+
+def stop_cleanly_on_signals() -> None:
+    """SIGTERM and SIGINT raise in the main thread (once); call from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+
+def stopping() -> bool:
+    """Whether a stop signal arrived."""
+    return _stopping.is_set()
+
+
+def address_in_use(exc: OSError) -> bool:
+    """Whether ``exc`` says a listening address is taken."""
+    return exc.errno in (errno.EADDRINUSE, errno.EACCES)
