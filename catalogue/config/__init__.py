@@ -93,6 +93,22 @@ class OaiSettings:
 
 
 @dataclass(frozen=True)
+class NoticesSettings:
+    """Where failed runs are told: a webhook and/or e-mail (an empty one is not used)."""
+
+    webhook_url: str
+    email_to: str
+    failures_in_a_row: int = _limits(1)
+    smtp_host: str
+    smtp_port: int = _limits(1, 65535)
+    smtp_from: str = _non_empty()
+    smtp_user: str
+    smtp_password: str = _secret()
+    smtp_starttls: bool
+    timeout: float = _limits(positive=True)
+
+
+@dataclass(frozen=True)
 class MdmSettings:
     # MDM attribute name -> canonical target (a table; empty: the crosswalk's own map).
     attributes: dict[str, str]
@@ -128,6 +144,7 @@ class Settings:
     harvest: HarvestSettings
     scheduler: SchedulerSettings
     mdm: MdmSettings
+    notices: NoticesSettings
 
 
 def _table_values() -> frozenset[str]:
