@@ -5,7 +5,7 @@
 Cases (payload elements are parsed once, up front; only the mapping call is timed):
 
 * ``oai_dc_synthetic``: N oai_dc records as served by benchmarks/synthetic_oai.py;
-* ``oai_dc_zenodo``: the real Zenodo oai_dc records in tests/fixtures/oai-pmh/zenodo;
+* ``oai_dc_zenodo``: the real Zenodo oai_dc records of the demo data (catalogue/demo/data/zenodo);
 * ``datacite_zenodo``: the real Zenodo DataCite kernel-4 records there;
 * ``b2share_real``: the real B2SHARE records of the demo data (JSON, already decoded);
 * ``b2share_cut``: the same with a title and a description over the schema's limits, so

@@ -67,7 +67,11 @@ def test_runs_lists_runs_and_shows_a_runs_errors(cli, store: Store, serve, small
     assert cli("runs", "nosuch", check=False).returncode == 1
 
 
-def test_one_line_errors_for_a_dead_source_an_html_page_and_a_wrong_b2share_url(serve) -> None:
+def test_one_line_errors_for_a_dead_source_an_html_page_and_a_wrong_b2share_url(
+    serve, harvest_with
+) -> None:
+    from dataclasses import replace
+
     from harvester.probe import probe_source
 
     server = serve()
@@ -75,7 +79,7 @@ def test_one_line_errors_for_a_dead_source_an_html_page_and_a_wrong_b2share_url(
     server.intercept = lambda path, query: (
         (200, {"Content-Type": "text/html"}, html) if path == "/home" else None
     )
-    fast = {"timeout": 5, "max_retries": 1, "backoff": 0.01}
+    fast = harvest_with(timeout=5, max_retries=1, backoff=0.01)
     dead = probe_source("oai", "http://127.0.0.1:9/oai", fast)
     assert dead.error == "connection refused from http://127.0.0.1:9/oai (after 1 retries)"
     page = probe_source("oai", server.url("/home"), fast)
@@ -83,7 +87,7 @@ def test_one_line_errors_for_a_dead_source_an_html_page_and_a_wrong_b2share_url(
     assert "\n" not in page.error
     b2 = probe_source("b2share", server.url("/zenodo/oai"), fast)
     assert b2.error.startswith("no B2SHARE API here")
-    nowhere = probe_source("oai", "http://nosuch.invalid/oai", {**fast, "max_retries": 5})
+    nowhere = probe_source("oai", "http://nosuch.invalid/oai", replace(fast, max_retries=5))
     assert nowhere.error.startswith("host not found")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rest_servers import B2ShareApp, b2share_record, load_fixture
+from rest_servers import B2ShareApp, b2share_record, load_demo
 
 from catalogue.store import Store
 from catalogue.store.write_plan import prepare_record
@@ -41,7 +41,7 @@ def _snapshot(store: Store, key: str, run) -> dict:
 def test_worker_mapping_stores_exactly_what_local_mapping_stores(
     db_url: str, api, rest_settings, monkeypatch
 ):
-    hits = [load_fixture(f"b2share/{name}") for name in REAL]
+    hits = [load_demo(f"b2share/{name}") for name in REAL]
     hits += [b2share_record(i, datetime(2020, 1, 1) + timedelta(hours=i)) for i in range(23)]
     hits[7]["metadata"] = "not an object"
     server = api(B2ShareApp(hits))
@@ -77,7 +77,7 @@ def test_worker_mapping_stores_exactly_what_local_mapping_stores(
 
 
 def test_map_rest_payloads_reports_each_record_as_the_harvest_process_would():
-    hit = load_fixture("b2share/record_in_community.json")
+    hit = load_demo("b2share/record_in_community.json")
     raw = b'{"raw": 1}'
     results = map_rest_payloads(
         [
