@@ -141,7 +141,7 @@ def bulk(index: SearchIndex, docs: list[dict[str, Any]]) -> float:
 # Seconds of timed runs per search and level at most (osmem is a test server: its facets
 # take seconds on 100k documents); at least MIN_RUNS runs each.
 BUDGET = 6.0
-MIN_RUNS = 5
+MIN_RUNS = 3
 
 
 def percentiles(fn: Callable[[], Any], repeat: int) -> dict[str, float]:

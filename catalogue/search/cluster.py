@@ -1,9 +1,8 @@
 """The cluster search backend: Elasticsearch or OpenSearch behind one SearchIndex.
 
-``elasticsearch+https://host:9200`` uses the official ``elasticsearch`` client,
-``opensearch+http://host:9200`` uses ``opensearch-py``; everything else (the mapping in
-``cluster_mapping.py``, the query translation in ``cluster_query.py``, the index life
-cycle here) is shared, and only the :class:`Transport` differs.
+Everything but the transport (``cluster_transport.py``) is shared by both engines: the
+mapping (``cluster_mapping.py``), the query translation (``cluster_query.py``) and the
+index life cycle here.
 
 Index life cycle: a versioned index template ``<alias>-v<N>`` creates the indexes
 ``<alias>-v<N>-<timestamp>``; readers and the indexer use the alias. ``clear()`` (as
@@ -20,14 +19,11 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from catalogue.search.base import (
     IndexLocked,
-    QuerySyntaxError,
     SchemaMismatch,
     SearchError,
     SearchQuery,
@@ -36,208 +32,22 @@ from catalogue.search.base import (
 )
 from catalogue.search.cluster_mapping import MAPPING_VERSION, cluster_document, index_template
 from catalogue.search.cluster_query import parse_response, search_body
+from catalogue.search.cluster_transport import (
+    BULK_RETRIES,
+    RETRY_STATUSES,
+    ClusterSettings,
+    Transport,
+    _NotFound,
+    _status,
+    make_transport,
+    redacted_url,
+)
+
+__all__ = ["ClusterIndex", "ClusterSettings", "Transport", "redacted_url"]
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("elasticsearch", "opensearch")
 LEASE_SECONDS = 60.0
-# A bulk item failing with these statuses is retried (the engine is busy or recovering);
-# any other failure (a document the mapping refuses) is reported and skipped.
-RETRY_STATUSES = {429, 502, 503, 504}
-BULK_RETRIES = 3
-BULK_CHUNK = 500
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """Where the cluster is and how to authenticate (never logged; see ``redacted_url``)."""
-
-    scheme: str  # "elasticsearch" | "opensearch"
-    url: str  # http(s)://host:port[/path], without credentials
-    alias: str = "catalogue"
-    username: str | None = None
-    password: str | None = None
-    api_key: str | None = None
-    ca_certs: str | None = None
-    verify_certs: bool = True
-    timeout: float = 10.0
-    shards: int = 1
-    replicas: int = 0
-    client_options: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], **client_options: Any) -> ClusterSettings:
-        """From ``search_url`` (``<engine>+http(s)://[user:password@]host:port``) and the
-        ``[search]`` section; credentials in the URL are taken out of it."""
-        raw = settings["search_url"]
-        scheme, _, rest = raw.partition("+")
-        if scheme not in SCHEMES or not rest:
-            raise SearchError(
-                "CATALOGUE_SEARCH_URL must start with elasticsearch+http(s):// or "
-                f"opensearch+http(s)://, not {redacted_url(raw)!r}"
-            )
-        parts = urlsplit(rest)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SearchError(f"not an http(s) search URL: {redacted_url(raw)!r}")
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-        search = settings.get("search", {})
-        return cls(
-            scheme=scheme,
-            url=f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}",
-            alias=(search.get("index_alias") or "catalogue").lower(),
-            username=unquote(parts.username) if parts.username else search.get("username") or None,
-            password=unquote(parts.password) if parts.password else search.get("password") or None,
-            api_key=search.get("api_key") or None,
-            ca_certs=search.get("ca_certs") or None,
-            verify_certs=bool(search.get("verify_certs", True)),
-            timeout=float(search.get("timeout", 10.0)),
-            shards=int(search.get("shards", 1)),
-            replicas=int(search.get("replicas", 0)),
-            client_options=client_options,
-        )
-
-    def __repr__(self) -> str:  # dataclass's repr would show the secrets
-        return f"ClusterSettings({self.scheme}+{self.url}, alias={self.alias!r})"
-
-
-def redacted_url(url: str) -> str:
-    """``url`` without its user info, fit for logs and error messages."""
-    scheme, plus, rest = url.rpartition("+") if "+" in url.split("://")[0] else ("", "", url)
-    parts = urlsplit(rest)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        rest = parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")).geturl()
-    return f"{scheme}{plus}{rest}"
-
-
-class Transport:
-    """The calls the backend makes, over one client library; errors become SearchErrors."""
-
-    name = "cluster"
-
-    def __init__(self, client: Any, bulk_helper: Callable[..., Iterator[Any]]) -> None:
-        self.client = client
-        self._streaming_bulk = bulk_helper
-
-    # Each call goes through `call` so that connection failures and overload become
-    # SearchUnavailable (the API's 503) whichever library raised them.
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            raise self.translate_error(exc) from exc
-
-    def status_of(self, exc: Exception) -> int | None:
-        raise NotImplementedError
-
-    def translate_error(self, exc: Exception) -> Exception:
-        status = self.status_of(exc)
-        if status is None or status in RETRY_STATUSES or status >= 500:
-            return SearchUnavailable(f"search engine unavailable: {type(exc).__name__}")
-        if status == 400:
-            return QuerySyntaxError(f"the search engine refused the query: {_reason(exc)}")
-        if status == 404:
-            return _NotFound(_reason(exc))
-        return SearchError(f"search engine error {status}: {_reason(exc)}")
-
-    def bulk(self, actions: Iterable[dict[str, Any]]) -> Iterator[tuple[bool, dict[str, Any]]]:
-        try:
-            yield from self._streaming_bulk(
-                self.client,
-                actions,
-                chunk_size=BULK_CHUNK,
-                raise_on_error=False,
-                raise_on_exception=False,
-                max_retries=BULK_RETRIES,
-                initial_backoff=0.5,
-            )
-        except Exception as exc:
-            raise self.translate_error(exc) from exc
-
-
-class _NotFound(SearchError):
-    pass
-
-
-def _status(value: Any) -> int:
-    """A bulk item's HTTP status; 0 for a transport failure ("TIMEOUT", "N/A"): retried."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _reason(exc: Exception) -> str:
-    info = getattr(exc, "info", None) or getattr(exc, "body", None)
-    if isinstance(info, dict):
-        error = info.get("error")
-        if isinstance(error, dict):
-            return str(error.get("reason") or error.get("type"))[:300]
-    return type(exc).__name__
-
-
-class ElasticsearchTransport(Transport):
-    name = "elasticsearch"
-
-    def __init__(self, cfg: ClusterSettings) -> None:
-        try:
-            from elasticsearch import Elasticsearch, helpers
-        except ImportError as exc:  # an optional dependency
-            raise SearchError("pip install 'catalogue[elasticsearch]' for this backend") from exc
-        options: dict[str, Any] = {
-            "request_timeout": cfg.timeout,
-            "max_retries": 2,
-            "retry_on_timeout": True,
-            "verify_certs": cfg.verify_certs,
-        }
-        if cfg.api_key:
-            options["api_key"] = cfg.api_key
-        elif cfg.username:
-            options["basic_auth"] = (cfg.username, cfg.password or "")
-        if cfg.ca_certs:
-            options["ca_certs"] = cfg.ca_certs
-        options.update(cfg.client_options)
-        super().__init__(Elasticsearch(cfg.url, **options), helpers.streaming_bulk)
-
-    def status_of(self, exc: Exception) -> int | None:
-        meta = getattr(exc, "meta", None)
-        status = getattr(meta, "status", None)
-        if isinstance(status, int):
-            return status
-        status = getattr(exc, "status_code", None)
-        return status if isinstance(status, int) else None
-
-
-class OpenSearchTransport(Transport):
-    name = "opensearch"
-
-    def __init__(self, cfg: ClusterSettings) -> None:
-        from opensearchpy import OpenSearch, helpers
-
-        options: dict[str, Any] = {
-            "timeout": cfg.timeout,
-            "max_retries": 2,
-            "retry_on_timeout": True,
-            "verify_certs": cfg.verify_certs,
-        }
-        if cfg.api_key:
-            options["headers"] = {"Authorization": f"ApiKey {cfg.api_key}"}
-        elif cfg.username:
-            options["http_auth"] = (cfg.username, cfg.password or "")
-        if cfg.ca_certs:
-            options["ca_certs"] = cfg.ca_certs
-        options.update(cfg.client_options)
-        super().__init__(OpenSearch(hosts=[cfg.url], **options), helpers.streaming_bulk)
-
-    def status_of(self, exc: Exception) -> int | None:
-        status = getattr(exc, "status_code", None)
-        return status if isinstance(status, int) else None
-
-
-def make_transport(cfg: ClusterSettings) -> Transport:
-    if cfg.scheme == "elasticsearch":
-        return ElasticsearchTransport(cfg)
-    return OpenSearchTransport(cfg)
 
 
 class ClusterIndex:

@@ -6,6 +6,11 @@ second (tantivy watches ``meta.json``). Next to tantivy's own files the index ke
 ``catalogue-index.json``: the schema version (``tantivy_schema.py``) and the change-log seq
 that the last commit reached, written only after tantivy's commit (so a crash replays changes,
 it never skips them).
+
+Past 400 lines because one class owns the directory's whole life cycle (lock, schema
+check, writing, reading) and the exact sort orders (ties broken by record id as the
+cluster backend breaks them) need the searcher it holds; the query translation lives in
+``tantivy_query.py`` and the highlighting in ``highlight.py``.
 """
 
 from __future__ import annotations

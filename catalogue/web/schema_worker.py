@@ -37,6 +37,7 @@ WORKER_MEMORY_BYTES = 1 << 30
 # Errors reported per record (the response caps them again).
 MAX_ERRORS = 100
 _COMPILED_PER_WORKER = 64
+IDLE_EXIT_SECONDS = 300
 
 
 class SchemaValidationError(Exception):
@@ -127,6 +128,9 @@ class SchemaValidators:
                 503, "every schema validator is busy; try again shortly"
             ) from None
         try:
+            if worker is not None and worker.process.poll() is not None:
+                self._discard(worker)  # it exited while idle
+                worker = None
             if worker is None:
                 worker = _Worker()
                 with self._lock:
@@ -189,7 +193,15 @@ def _serve() -> None:
     except (ImportError, ValueError, OSError):
         pass
     compiled: OrderedDict[str, Any] = OrderedDict()
-    for line in sys.stdin.buffer:
+    while True:
+        # An idle worker exits (the pool starts another when needed): apps that come and
+        # go (tests, reloads) leave no processes behind.
+        ready, _, _ = select.select([sys.stdin], [], [], IDLE_EXIT_SECONDS)
+        if not ready:
+            return
+        line = sys.stdin.buffer.readline()
+        if not line:
+            return
         request = json.loads(line)
         sha = request["sha"]
         try:

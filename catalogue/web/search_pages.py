@@ -2,10 +2,10 @@
 ``max_response_bytes`` (at least one hit), and its ``cursor`` then points right after the
 last hit shown, so the API's next link carries on from there.
 
-Hits are read in growing chunks (the first one with the facets, the others after the
-previous chunk's cursor), each no larger than the remaining budget holds at the largest hit
-seen so far, so a page of large records never sits in memory whole: twenty 5 MB records
-made one default page 105 MB before.
+Hits are read in chunks (the first one with the facets, the others after the previous
+chunk's cursor), each no larger than the remaining budget holds at the largest hit seen so
+far (ordinary pages: two queries), so a page of large records never sits in memory whole:
+twenty 5 MB records made one default page 105 MB before.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def bounded_search(index: SearchIndex, query: SearchQuery, max_bytes: int) -> Se
                 )
         if len(hits) >= query.size or cursor is None or len(batch) < chunk.size:
             return SearchResult(result.total, hits, result.aggregations, cursor, highlights)
-        asked = min(query.size - len(hits), 2 * asked, max(1, (max_bytes - used) // biggest))
+        asked = min(query.size - len(hits), max(1, (max_bytes - used) // biggest))
         chunk = replace(query, size=asked, after=cursor, start=None, facets=False)
         more = index.search(chunk)
         highlights.update(more.highlights)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -88,6 +89,10 @@ class B2ShareHarvester(ApiHarvester):
 
     def map(self, payload: Any) -> Mapped:
         return from_b2share(payload, self.communities)
+
+    def worker_mapper(self) -> Callable[[Any], Mapped]:
+        """``map`` as a picklable function of the payload (for a mapping worker process)."""
+        return partial(from_b2share, communities=self.communities)
 
     def record_request(self, source_id: str) -> RecordRequest:
         return RecordRequest(self.client.url(f"api/records/{quote(source_id, safe='')}"))

@@ -262,16 +262,17 @@ def _read_page(
     whether more follow.
 
     A page ends at ``page_size`` entries or once it holds ``max_response_bytes`` (at least
-    one entry; the token carries on). Records are read in growing chunks, so a page of
-    large records never holds more than about the byte budget in memory, while a page of
-    ordinary records costs a few queries.
+    one entry; the token carries on). Records are read in chunks: the first of
+    :data:`_FIRST_CHUNK`, then as many as the rest of the budget holds at the largest record
+    seen, so a page of large records never holds much more than the budget in memory,
+    while a page of ordinary records costs two queries.
     """
     size = ctx.page_size
     after = state.after if state else None
     urls = _source_urls(ctx) if fmt is not None else {}
     entries: list[OaiEntry] = []
     rendered: list[str] = []
-    used = 0
+    used = biggest = 0
     chunk = min(size, _FIRST_CHUNK) if fmt is not None else size
     while True:
         want = min(chunk, size - len(entries))
@@ -290,7 +291,9 @@ def _read_page(
                 text = xml.header(entry, ctx.identifier(entry.id))
             entries.append(entry)
             rendered.append(text)
-            used += len(text.encode("utf-8"))
+            length = len(text.encode("utf-8"))
+            used += length
+            biggest = max(biggest, length)
             if used >= ctx.max_bytes:
                 return entries, rendered, n < len(rows) - 1
         if len(rows) <= want:
@@ -302,7 +305,8 @@ def _read_page(
         if len(entries) >= size:
             return entries, rendered, True
         after = (entries[-1].datestamp, entries[-1].id)
-        chunk *= 2
+        # as many as the rest of the budget holds at the largest record seen so far
+        chunk = max(1, (ctx.max_bytes - used) // max(biggest, 1))
 
 
 def _count(ctx: Context, args: ListArgs) -> int:
