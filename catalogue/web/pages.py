@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from catalogue.search.base import FACETS, SearchQuery, SearchResult
@@ -40,7 +40,25 @@ NEWEST = 8
 
 @bp.app_context_processor
 def _site() -> dict[str, Any]:
-    return {"site_name": services().settings["oai"]["repository_name"]}
+    return {"site_name": services().settings["oai"]["repository_name"], "nav": _nav()}
+
+
+def _nav() -> dict[str, str]:
+    """The URLs every page links to, built once per app and script root (a dozen url_for
+    calls per page cost as much as a small search)."""
+    cache = current_app.extensions.setdefault("pages.nav", {})
+    root = request.script_root
+    if root not in cache:
+        cache[root] = {
+            "home": url_for("pages.home"),
+            "search": url_for("pages.search"),
+            "docs": url_for("openapi.api_docs"),
+            "oai": url_for("oai.endpoint", verb="Identify"),
+            "sitemap": url_for("sitemap.sitemap"),
+            "css": url_for("static", filename="pages.css"),
+            "js": url_for("static", filename="pages.js"),
+        }
+    return cache[root]
 
 
 @bp.get("/")

@@ -7,6 +7,7 @@ page's last hit), so following ``next`` reaches every hit without a cliff.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from catalogue.search.base import (
     SearchUnavailable,
 )
 from catalogue.search.query import parse_query
+from catalogue.web.deposit import unstorable_text
 from catalogue.web.errors import ApiError
 from catalogue.web.query_guard import public_message, refuse_internal_fields
 from catalogue.web.search_pages import bounded_search
@@ -173,7 +175,25 @@ def _read_cursor(
     if not isinstance(data, dict) or data.get("sort") != sort:
         errors.append({"field": "cursor", "message": "the cursor belongs to another sort"})
         return None
-    return tuple(data["after"])
+    after = data.get("after")
+    # Signed, yet untrusted like any argument: the default secret_key is public.
+    if not isinstance(after, list) or not 0 < len(after) <= 8 or not all(map(_plain, after)):
+        errors.append({"field": "cursor", "message": "not a cursor this catalogue made"})
+        return None
+    return tuple(after)
+
+
+def _plain(value: Any) -> bool:
+    """A sort value a cursor may carry: a bounded number, a short storable string, None."""
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= 1000 and value.isprintable() and unstorable_text(value) is None
+    return False
 
 
 def _int_arg(
@@ -266,7 +286,8 @@ def get_record(rid: str) -> Response:
     if request.accept_mimetypes.best_match([*REPRESENTATIONS, "text/html"]) == "text/html":
         # a browser: the landing page is the record's page for people
         return redirect(url_for("records.landing_page", rid=rid), 303)
-    state = services().store.get_record_state(rid)
+    # no id holds a NUL, and PostgreSQL refuses one in a query parameter
+    state = None if "\x00" in rid else services().store.get_record_state(rid)
     if state is None:
         raise ApiError(404, f"no record with id {rid!r}")
     if state.record.deleted:

@@ -33,6 +33,7 @@ from typing import Any
 
 from harvester import clock
 from harvester.http import HarvestError
+from harvester.map_ahead import LOCAL, MapAhead, MapFailed, local_or_mapped, worker_result
 from harvester.prefetch import prefetched
 from harvester.rest.core import ConfigError, RestClient, RestPage, RestRecord
 from harvester.rest.paging import distinct_pages
@@ -78,18 +79,19 @@ class _RestRun(RunState):
         self.batch_ids: set[str] = set()
         self.batch_errors: list[RunError] = []
 
-    def add_page(self, page: RestPage) -> None:
-        """Map the page's records and queue them for storing (stored by :meth:`flush`)."""
+    def add_page(self, page: RestPage, mapped: list[Any] | None = None) -> None:
+        """Map the page's records and queue them for storing (stored by :meth:`flush`);
+        ``mapped``: the results of :func:`map_rest_payloads` when a worker mapped them."""
         errors: list[RunError] = []
         for text in page.warnings:
             self.warn(errors, None, "fetch", text)
         items: list[IncomingRecord] = []
-        for record in page.records:
+        for index, record in enumerate(page.records):
             if record.skip:
                 self.warn(errors, record.source_id, "fetch", f"skipped: {record.skip}")
                 continue
             self.seen.add(record.source_id)
-            item = self.map_record(record, errors)
+            item = self.map_record(record, errors, mapped[index] if mapped is not None else LOCAL)
             if item is None:
                 self.counts.add(Outcome.FAILED)
             else:
@@ -110,19 +112,24 @@ class _RestRun(RunState):
         self.batch, self.batch_ids, self.batch_errors = [], set(), []
         self.store(items, errors)
 
-    def map_record(self, record: RestRecord, errors: list[RunError]) -> IncomingRecord | None:
+    def map_record(
+        self, record: RestRecord, errors: list[RunError], mapped: Any = LOCAL
+    ) -> IncomingRecord | None:
         if record.error:
             self.fail(errors, record.source_id, "fetch", record.error)
             return None
+
+        mapper, prepared = local_or_mapped(mapped, lambda: self.harvester.map(record.payload))
         return self.incoming(
             errors,
             record.source_id,
             record.sets,
             record.datestamp,
             deleted=record.deleted,
-            mapper=lambda: self.harvester.map(record.payload),
+            mapper=mapper,
             raw=record.raw,
             raw_format=record.raw_format or self.harvester.raw_format,
+            prepared=prepared,
         )
 
     def delete_unlisted(self, max_fraction: float) -> None:
@@ -210,10 +217,11 @@ def harvest_rest_source(
 
     def work(run: RunState) -> dict[str, Any]:
         assert isinstance(run, _RestRun)
-        with client:
+        batch_of = _batch_of(harvester, getattr(sink, "preparer", None))
+        with client, MapAhead(map_rest_payloads, batch_of, _total) as ahead:
             try:
-                for page in prefetched(distinct_pages(harvester.pages(since))):
-                    run.add_page(page)
+                for page, mapped in ahead(prefetched(distinct_pages(harvester.pages(since)))):
+                    run.add_page(page, mapped)
                     if progress is not None:
                         progress(len(page.records), page.total)
             finally:
@@ -233,3 +241,43 @@ def harvest_rest_source(
         work,
         lambda: client.first_date,
     )
+
+
+def _total(page: RestPage) -> int | None:
+    return page.total
+
+
+def _batch_of(harvester: Harvester, preparer: Any) -> Callable[[RestPage], list[Any] | None]:
+    """What a mapping worker gets of a page: (mapper, payload, preparer, raw) per record it
+    can map, None for the others; no batch at all without a ``worker_mapper``."""
+    worker_mapper = getattr(harvester, "worker_mapper", None)
+
+    def batch_of(page: RestPage) -> list[Any] | None:
+        if worker_mapper is None:
+            return None
+        mapper = worker_mapper()
+        return [
+            None if r.skip or r.error or r.deleted else (mapper, r.payload, preparer, r.raw)
+            for r in page.records
+        ]
+
+    return batch_of
+
+
+def map_rest_payloads(batch: list[tuple[Any, Any, Any, bytes | None] | None]) -> list[Any]:
+    """In a mapping worker: each payload mapped as :meth:`_RestRun.map_record` maps it, as
+    :func:`~harvester.map_ahead.worker_result` or a :class:`MapFailed` with the error
+    row's text; ``LOCAL`` for the records left to the harvest process."""
+    results: list[Any] = []
+    for item in batch:
+        if item is None:
+            results.append(LOCAL)
+            continue
+        mapper, payload, preparer, raw = item
+        try:
+            mapped = mapper(payload)
+        except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
+            results.append(MapFailed(f"{type(exc).__name__}: {exc}"))
+            continue
+        results.append(worker_result(mapped, preparer, raw))
+    return results

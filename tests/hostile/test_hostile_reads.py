@@ -255,3 +255,29 @@ def _unb64(text: str) -> bytes:
     import base64
 
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_search_cursor_contents_are_untrusted(served, bulky) -> None:
+    from itsdangerous import URLSafeSerializer
+
+    class AsciiJson:  # itsdangerous's default would refuse to sign a lone surrogate
+        @staticmethod
+        def dumps(obj: Any, **_: Any) -> str:
+            return json.dumps(obj, ensure_ascii=True)
+
+        @staticmethod
+        def loads(text: str | bytes, **_: Any) -> Any:
+            return json.loads(text)
+
+    # signed with the shipped default secret, as anyone can
+    signer = URLSafeSerializer("change-me", salt="search-cursor", serializer=AsciiJson)
+    forged = [None, "x", [], {"a": 1}, ["offset", 10**30], ["offset", "\ud800"], ["offset", -1],
+              ["offset", 1.5], ["x" * 5000], ["offset", 10**18]]  # fmt: skip
+    for after in forged:
+        cursor = signer.dumps({"sort": "relevance", "after": after})
+        r = served.get("/api/records", params={"q": "bulky", "cursor": cursor, "page": 2})
+        assert r.status_code == 400, (after, r.text)
+        assert r.json()["errors"][0]["field"] in ("cursor", "q")
+    for data in ([1, 2], "x", {"sort": "relevance"}):
+        r = served.get("/api/records", params={"q": "bulky", "cursor": signer.dumps(data)})
+        assert r.status_code == 400, (data, r.text)
