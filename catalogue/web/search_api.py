@@ -27,6 +27,7 @@ from catalogue.search.base import (
     SearchUnavailable,
 )
 from catalogue.search.query import parse_query
+from catalogue.search.sort_keys import SEPARATOR
 from catalogue.web.deposit import unstorable_text
 from catalogue.web.errors import ApiError
 from catalogue.web.query_guard import public_message, refuse_internal_fields
@@ -192,7 +193,9 @@ def _plain(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, str):
-        return len(value) <= 1000 and value.isprintable() and unstorable_text(value) is None
+        # the cluster's sort keys end with SEPARATOR + record id (sort_keys.py)
+        text = value.replace(SEPARATOR, "", 1)
+        return len(value) <= 1000 and text.isprintable() and unstorable_text(text) is None
     return False
 
 
