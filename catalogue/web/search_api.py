@@ -193,9 +193,9 @@ def _plain(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, str):
-        # the cluster's sort keys end with SEPARATOR + record id (sort_keys.py)
-        text = value.replace(SEPARATOR, "", 1)
-        return len(value) <= 1000 and text.isprintable() and unstorable_text(text) is None
+        # sort keys join their parts with SEPARATOR (\x1f), the one control character allowed
+        printable = value.replace(SEPARATOR, "").isprintable()
+        return len(value) <= 1000 and printable and unstorable_text(value) is None
     return False
 
 
