@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from catalogue.config import Settings
@@ -247,7 +247,8 @@ def indexing_alongside(settings: Settings) -> Iterator[None]:
     try:
         yield
     finally:
-        stop.send(True)
+        with suppress(OSError):  # a child that found the index taken has gone already
+            stop.send(True)
         stop.close()
         child.join(CHILD_TIMEOUT)
         if child.is_alive():

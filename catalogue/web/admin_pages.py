@@ -46,9 +46,13 @@ SESSION_HOURS = 8
 
 @bp.record_once
 def _configure(state: Any) -> None:
+    settings = state.app.extensions["catalogue"].settings
+    # Secure when the catalogue is served over https (its public URL says so).
+    public = settings.oai.base_url
     state.app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=public.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
     )
 

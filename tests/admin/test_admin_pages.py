@@ -107,3 +107,17 @@ def test_add_probe_harvest_errors_pause_delete(admin_app, oai_server) -> None:
     assert "6 records will become deleted" in confirm
     browser.post(f"{admin_app.url}/admin/sources/lakes/delete", data={"csrf": _csrf(confirm)})
     assert admin_app.store.get_source("lakes") is None
+
+
+def test_the_session_cookie_is_secure_when_served_over_https(store, tmp_path) -> None:
+    from catalogue.config import load_settings
+    from catalogue.web.app import create_app
+
+    settings = load_settings(
+        {"data_dir": str(tmp_path), "oai": {"base_url": "https://catalogue.example.org/oai"}},
+        env={},
+    )
+    app = create_app(settings, store=store, index=object())
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Strict"
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
