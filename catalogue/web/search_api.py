@@ -27,6 +27,7 @@ from catalogue.search.base import (
     SearchUnavailable,
 )
 from catalogue.search.query import parse_query
+from catalogue.search.sort_keys import SEPARATOR
 from catalogue.web.deposit import unstorable_text
 from catalogue.web.errors import ApiError
 from catalogue.web.query_guard import public_message, refuse_internal_fields
@@ -192,7 +193,9 @@ def _plain(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, str):
-        return len(value) <= 1000 and value.isprintable() and unstorable_text(value) is None
+        # sort keys join their parts with SEPARATOR (\x1f), the one control character allowed
+        printable = value.replace(SEPARATOR, "").isprintable()
+        return len(value) <= 1000 and printable and unstorable_text(value) is None
     return False
 
 
