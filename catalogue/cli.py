@@ -18,7 +18,7 @@ from rich.text import Text
 from catalogue.config import load_settings
 from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
-from catalogue.shutdown import address_in_use, stop_cleanly_on_signals
+from catalogue.shutdown import address_in_use, request_stop, stop_cleanly_on_signals
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
 from harvester.messages import shorten
@@ -595,11 +595,16 @@ def scheduler(ctx: Context) -> None:
     from catalogue.scheduler import CatalogueScheduler
 
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        request_stop()  # running harvests end at their next page (catalogue.shutdown)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     sched = CatalogueScheduler(ctx.store, ctx.settings, listeners=run_listeners(ctx))
     sched.start()
-    console.print("scheduler running (Ctrl-C stops it after the running harvests)")
+    console.print("scheduler running (Ctrl-C stops it; running harvests stop at their page)")
     stop.wait()
     sched.shutdown(wait=True)
 

@@ -65,6 +65,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
 
 
 class B2ShareHarvester(ApiHarvester):
+    # Listings in update-time windows split by the totals the server reports, after the
+    # communities: a dead run's full list is read again (its records come back unchanged).
+    resumable = False
+
     """Lists one B2SHARE instance (``url`` is its base, e.g. https://b2share.eudat.eu)."""
 
     raw_format = RAW_FORMAT

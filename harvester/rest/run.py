@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from harvester import clock
+from harvester.checkpoints import Checkpoint
+from harvester.checkpoints import resumable as resumed_checkpoint
 from harvester.http import HarvestError
 from harvester.map_ahead import LOCAL, MapAhead, MapFailed, local_or_mapped, worker_result
 from harvester.prefetch import prefetched
@@ -54,6 +56,9 @@ log = logging.getLogger(__name__)
 _DELETE_CHUNK = 1000
 WRITE_BATCH = 1000
 """Records stored per transaction (pages are joined until this many are waiting)."""
+FLUSH_SECONDS = 2.0
+"""...or until the oldest has waited this long: a slow source's pages are committed (and
+checkpointed) as they come."""
 MIN_DELETE_ALLOWANCE = 5
 """Deletions a full run may always make: the fraction alone would block every deletion
 on a small source (one record of four is 25%)."""
@@ -78,6 +83,10 @@ class _RestRun(RunState):
         self.batch: list[IncomingRecord] = []  # mapped, waiting to be stored
         self.batch_ids: set[str] = set()
         self.batch_errors: list[RunError] = []
+        self.checkpoint: Checkpoint | None = None  # saved after each flush when resumable
+        self.batch_position: dict[str, Any] | None = None
+        self.started = clock.utcnow()
+        self.flushed = time.monotonic()
 
     def add_page(self, page: RestPage, mapped: list[Any] | None = None) -> None:
         """Map the page's records and queue them for storing (stored by :meth:`flush`);
@@ -102,15 +111,26 @@ class _RestRun(RunState):
         self.batch.extend(items)
         self.batch_ids |= ids
         self.batch_errors.extend(errors)
-        if len(self.batch) >= WRITE_BATCH:
+        if page.position is not None:
+            self.batch_position = page.position
+        if len(self.batch) >= WRITE_BATCH or time.monotonic() - self.flushed > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         """Store the queued records and error rows in one transaction each."""
         items, errors = self.batch, self.batch_errors
+        position, self.batch_position = self.batch_position, None
+        self.flushed = time.monotonic()
         # Taken first: a write that fails is not tried again by the run's final flush.
         self.batch, self.batch_ids, self.batch_errors = [], set(), []
         self.store(items, errors)
+        if self.checkpoint is not None and position is not None:
+            if self.checkpoint.first_response is None:
+                self.checkpoint.first_response = self.client.first_date or self.started
+            self.checkpoint.position = position
+            self.checkpoint.pages += 1
+            self.checkpoint.records += len(items)
+            self.sink.save_checkpoint(self.key, self.run_id, self.checkpoint.to_state())
 
     def map_record(
         self, record: RestRecord, errors: list[RunError], mapped: Any = LOCAL
@@ -187,6 +207,14 @@ class _RestRun(RunState):
         return gone
 
 
+def positioned(pages: Iterator[RestPage], client: RestClient) -> Iterator[RestPage]:
+    """``pages``, each with the position the client read it at (its checkpoint)."""
+    for page in pages:
+        if client.position is not None:
+            page.position = dict(client.position)
+        yield page
+
+
 def harvest_rest_source(
     sink: RunSink,
     source: Source,
@@ -214,23 +242,41 @@ def harvest_rest_source(
         "max_delete_fraction", harvest.get("max_delete_fraction", DEFAULT_MAX_DELETE_FRACTION)
     )
     started = clock.utcnow()
+    resumable = getattr(harvester, "resumable", False)
+    checkpoint = resumable and resumed_checkpoint(sink, key, mode, since)
+    if checkpoint:
+        client.resume = checkpoint.position
+    state = checkpoint or Checkpoint(mode, since)
 
     def work(run: RunState) -> dict[str, Any]:
         assert isinstance(run, _RestRun)
+        if resumable:
+            run.checkpoint = state
+        if checkpoint:
+            run.note("fetch", f"resumed from the checkpoint of an unfinished run: "
+                     f"{state.records} records in {state.pages} batches done")  # fmt: skip
         batch_of = _batch_of(harvester, getattr(sink, "preparer", None))
         with client, MapAhead(map_rest_payloads, batch_of, _total) as ahead:
             try:
-                for page, mapped in ahead(prefetched(distinct_pages(harvester.pages(since)))):
+                pages = distinct_pages(positioned(harvester.pages(since), client))
+                for page, mapped in ahead(prefetched(pages)):
                     run.add_page(page, mapped)
                     if progress is not None:
                         progress(len(page.records), page.total)
             finally:
                 run.flush()  # what was read before a failure is stored all the same
-            if mode == "full":
+            if mode == "full" and checkpoint:
+                # The dead run listed the first part: this one's ids are not the whole list.
+                run.note("delete", "deletions wait for the next full run (this one resumed "
+                         "a list begun by another run)")  # fmt: skip
+            elif mode == "full":
                 run.delete_unlisted(max_fraction)
         log.info("source %s run %d: %d requests", key, run.run_id, client.requests)
-        # The next incremental run starts at the source's clock when this one started.
-        return {"harvest_from": client.first_date or started}
+        # The next incremental run starts at the source's clock when this one (or the run
+        # whose list it finished) started.
+        if state.first_response is None:
+            state.first_response = client.first_date or started
+        return {"harvest_from": state.first_response}
 
     return execute_run(
         sink,
