@@ -17,7 +17,7 @@ install: $(STAMP)
 
 ## Replay the bundled real OAI-PMH samples, harvest them over HTTP, serve on localhost:$(PORT).
 demo: $(STAMP)
-	CATALOGUE_DATA_DIR=$${CATALOGUE_DATA_DIR:-var/demo} $(BIN)/catalogue demo --port $(PORT)
+	$(BIN)/catalogue demo --port $(PORT)
 
 ## The whole test suite (SQLite and PostgreSQL), plus ruff.
 test: $(STAMP) postgres peers chromium

@@ -220,6 +220,8 @@ def engine_call(index: Any, query: SearchQuery) -> Callable[[], Any]:
 
 def api_params(query: SearchQuery, settings: dict[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {"q": query.q, "size": query.size, "sort": query.sort}
+    if not query.facets:
+        params["facets"] = "false"
     params.update({name: list(values) for name, values in query.filters.items()})
     if query.after is not None:
         from catalogue.web.search_api import make_cursor

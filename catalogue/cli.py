@@ -18,7 +18,7 @@ from rich.text import Text
 from catalogue.config import load_settings
 from catalogue.model import LOCAL_SOURCE
 from catalogue.runtime import tune_gc
-from catalogue.shutdown import address_in_use, stop_cleanly_on_signals
+from catalogue.shutdown import address_in_use, request_stop, stop_cleanly_on_signals
 from catalogue.store import HarvestRun, SourceExists, SourceNotFound, Store
 from harvester.harvest import SOURCE_TYPES
 from harvester.messages import shorten
@@ -395,9 +395,15 @@ def probe_or_fail(ctx: Context, type_: str, url: str, config: dict[str, Any]) ->
 @click.argument("key", required=False)
 @click.option("--all", "all_", is_flag=True, help="Harvest every enabled source.")
 @click.option("--full", is_flag=True, help="Ignore the last run and harvest everything.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    help="With --all: sources harvested at once (default: [scheduler] workers).",
+)
 @pass_ctx
-def harvest(ctx: Context, key: str | None, all_: bool, full: bool) -> None:
-    """Harvest source KEY (or --all); exits non-zero when a run fails."""
+def harvest(ctx: Context, key: str | None, all_: bool, full: bool, jobs: int | None) -> None:
+    """Harvest source KEY (or --all, several at once, with a table of outcomes at the end);
+    exits non-zero when a run fails."""
     if bool(key) == all_:
         raise click.UsageError("give a source KEY or --all")
     if all_:
@@ -409,10 +415,64 @@ def harvest(ctx: Context, key: str | None, all_: bool, full: bool) -> None:
     from catalogue.search.indexer import indexing_alongside
 
     with indexing_alongside(ctx.settings):
-        failed = [k for k in keys if not harvest_one(ctx, k, full)]
+        if all_:
+            jobs = jobs or int(ctx.settings.get("scheduler", {}).get("workers", 4))
+            failed = harvest_all(ctx, keys, full, jobs)
+        else:
+            failed = [k for k in keys if not harvest_one(ctx, k, full)]
     catch_up_index(ctx)
     if failed:
         raise click.ClickException(f"harvest failed for: {', '.join(failed)}")
+
+
+def harvest_all(ctx: Context, keys: list[str], full: bool, jobs: int) -> list[str]:
+    """Harvest ``keys``, ``jobs`` at a time (a blackholed host delays only its own run), one
+    progress bar each; a table of every source's outcome at the end. The failed keys."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from catalogue.harvesting import SourceHeld
+    from catalogue.harvesting import run_harvest as harvest_under_lease
+
+    outcomes: dict[str, tuple[str, HarvestRun | None, str, float]] = {}
+    listeners = run_listeners(ctx)
+    columns = (TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("records"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as bar:
+
+        def one(key: str) -> None:
+            task = bar.add_task(key, total=None)
+            started = time.monotonic()
+
+            def advance(n: int, total: int | None = None) -> None:
+                bar.update(task, advance=n, total=total)
+
+            try:
+                run = harvest_under_lease(ctx.store, key, ctx.settings, full=full,
+                                          progress=advance, purpose="cli",
+                                          listeners=listeners)  # fmt: skip
+                outcomes[key] = (run.status, run, run.message or "", time.monotonic() - started)
+            except SourceHeld as exc:
+                outcomes[key] = ("not run", None, str(exc), time.monotonic() - started)
+            except Exception as exc:  # noqa: BLE001 - one source's crash fails only it
+                logging.getLogger(__name__).exception("harvest of %s crashed", key)
+                outcomes[key] = ("failed", None, f"internal error: {exc}", 0.0)
+            bar.update(task, total=bar.tasks[task].completed)
+
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="harvest") as pool:
+            list(pool.map(one, keys))
+    table = Table("source", "outcome", "added", "updated", "unchanged", "deleted", "failed",
+                  "warnings", "took", "message")  # fmt: skip
+    for key in keys:
+        status, run, message, took = outcomes[key]
+        c = run.counts if run else None
+        numbers = [str(getattr(c, n)) if c else "" for n in
+                   ("added", "updated", "unchanged", "deleted", "failed", "warnings")]  # fmt: skip
+        style = "green" if status == "succeeded" else "red"
+        table.add_row(key, Text(status, style=style), *numbers, f"{took:.1f} s",
+                      Text(shorten(message, 200)))  # fmt: skip
+    table_console().print(table)
+    return [key for key in keys if outcomes[key][0] != "succeeded"]
 
 
 def harvest_one(ctx: Context, key: str, full: bool) -> bool:
@@ -439,8 +499,9 @@ def run_harvest(ctx: Context, key: str, full: bool) -> HarvestRun:
 
     with harvest_progress(key) as progress:
         run = harvest_under_lease(
-            ctx.store, key, ctx.settings, full=full, progress=progress, purpose="cli"
-        )
+            ctx.store, key, ctx.settings, full=full, progress=progress, purpose="cli",
+            listeners=run_listeners(ctx),
+        )  # fmt: skip
     c = run.counts
     style = "green" if run.status == "succeeded" else "red"
     # The message is the source's text: shown short and as it is, never read as rich markup
@@ -476,9 +537,8 @@ def harvest_progress(key: str):
 def catch_up_index(ctx: Context) -> None:
     from catalogue.search.indexer import catch_up_if_free
 
-    applied = catch_up_if_free(ctx.store, ctx.settings)
-    if applied is None:
-        console.print("index: another indexer holds the index; it will apply the changes")
+    # None: another indexer (serve's) holds the index and applies the changes itself.
+    catch_up_if_free(ctx.store, ctx.settings)
 
 
 @main.command()
@@ -535,21 +595,24 @@ def scheduler(ctx: Context) -> None:
     from catalogue.scheduler import CatalogueScheduler
 
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        request_stop()  # running harvests end at their next page (catalogue.shutdown)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     sched = CatalogueScheduler(ctx.store, ctx.settings, listeners=run_listeners(ctx))
     sched.start()
-    console.print("scheduler running (Ctrl-C stops it after the running harvests)")
+    console.print("scheduler running (Ctrl-C stops it; running harvests stop at their page)")
     stop.wait()
     sched.shutdown(wait=True)
 
 
 def run_listeners(ctx: Context) -> list[Any]:
     """What hears of finished runs: failure notices, when configured."""
-    try:
-        from catalogue.notices import listeners_from_settings
-    except ImportError:
-        return []
+    from catalogue.notices import listeners_from_settings
+
     return listeners_from_settings(ctx.store, ctx.settings)
 
 

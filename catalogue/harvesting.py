@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from catalogue.shutdown import Terminated, stopping
 from catalogue.store import (
     LEASE_SECONDS,
     HarvestRun,
@@ -90,6 +91,8 @@ class LeasedSink:
         actor: str | None = None,
         errors: list[RunError] | None = None,
     ) -> list[tuple[str, Outcome]]:
+        if stopping():  # SIGTERM: the run ends before this page, recorded as interrupted
+            raise Terminated("the process is stopping")
         if self.lost.is_set():
             raise LeaseLost(f"the lease of source {source!r} was taken over; run stopped")
         result = self._store.upsert_page(source, items, actor=actor, errors=errors)

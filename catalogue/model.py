@@ -42,6 +42,17 @@ def paged_set_specs(sets: list[str] | tuple[str, ...], metadata: dict[str, Any])
     return list(_paged_set_specs(tuple(sets), _kind(metadata)))
 
 
+def paged_set_specs_of_kind(sets: list[str] | tuple[str, ...], kind: str | None) -> list[str]:
+    """:func:`paged_set_specs` of a record whose metadata's kind (:func:`resource_kind`) is
+    ``kind``."""
+    return list(_paged_set_specs(tuple(sets), kind))
+
+
+def resource_kind(metadata: dict[str, Any]) -> str | None:
+    """The record's ``types.resourceTypeGeneral`` (its ``type:`` set), None without one."""
+    return _kind(metadata)
+
+
 def _kind(metadata: dict[str, Any]) -> str | None:
     kind = (metadata.get("types") or {}).get("resourceTypeGeneral")
     return kind if isinstance(kind, str) and kind else None

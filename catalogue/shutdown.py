@@ -7,6 +7,8 @@ child was left to notice its parent gone. Here SIGTERM raises :class:`Terminated
 the run in progress rolls its page back and is recorded as interrupted (the next run
 resumes from its checkpoint), child processes are told to stop and waited for, leases are
 released. A second signal while shutting down is ignored, so the cleanup is not cut short.
+Harvests running in other threads (the scheduler's) stop at their next page:
+:class:`catalogue.harvesting.LeasedSink` refuses to write once :func:`stopping` is true.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def stop_cleanly_on_signals() -> None:
         return
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+
+
+def request_stop() -> None:
+    """Ask every harvest of this process to stop at its next page (a scheduler's own
+    signal handler calls it; the harvests run in its threads)."""
+    _stopping.set()
 
 
 def stopping() -> bool:

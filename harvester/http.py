@@ -25,6 +25,7 @@ from typing import Any
 import requests
 import urllib3
 
+from harvester.net_errors import PERMANENT, brief_problem
 from harvester.url_policy import (
     DEFAULT_DENY_NETWORKS,
     INSTANCE_HEADER,
@@ -181,9 +182,11 @@ def fetch(
         except UrlRefused as exc:  # at connect time: a redirect or a changed DNS answer
             raise AddressRefused(f"refused a connection for {_shown(url)}: {exc}") from None
         except _TRANSIENT as exc:
-            problem = f"{type(exc).__name__}: {exc}"
+            problem = brief_problem(exc)
+            if problem == PERMANENT:
+                raise FetchError(f"{problem}: {_shown(url)}") from None
         except requests.RequestException as exc:
-            raise FetchError(f"{type(exc).__name__} for {url}: {exc}") from exc
+            raise FetchError(f"{brief_problem(exc)}: {_shown(url)}") from exc
         else:
             own = settings.instance_id
             if own and fetched.headers.get(INSTANCE_HEADER) == own:

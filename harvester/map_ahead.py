@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 MIN_PAGE = 100
 """Records a page needs for its mapping to go to the worker."""
+MIN_REMAINING = 1000
+"""Records still to come for a worker to be started (when the source tells the total)."""
+WAIT_FOR_WORKER = False
+"""Whether pages wait for the worker to start instead of being mapped here meanwhile
+(tests set it, so that every page of a short harvest goes through the worker)."""
 
 P = TypeVar("P")  # a page
 
@@ -43,6 +48,36 @@ class MapFailed(Exception):
         self.reason = reason
 
 
+def worker_result(mapped: Any, preparer: Any, raw: bytes | None) -> tuple[Any, Any, Any]:
+    """A worker's result for a mapped record: (metadata, warnings, None), or with the
+    sink's ``preparer``, (None, warnings, what it made of metadata and raw): the metadata
+    then stays in the worker (a deep structure costs more to pickle than to map). When
+    the preparer fails, the metadata goes as without one (the store then fails the same
+    way itself)."""
+    metadata, warnings = mapped
+    if preparer is not None:
+        try:
+            return None, warnings, preparer(metadata or {}, raw)
+        except Exception:  # noqa: BLE001 - left to the store, which reports it
+            pass
+    return metadata, warnings, None
+
+
+def local_or_mapped(result: Any, map_here: Callable[[], Any]) -> tuple[Any, Any]:
+    """(mapper, prepared) of a record from its worker ``result``: the worker's mapping, its
+    failure re-raised, or ``map_here`` (LOCAL, or no worker)."""
+    if isinstance(result, tuple):
+        metadata, warnings, prepared = result
+        return (lambda: (metadata, warnings)), prepared
+    if isinstance(result, MapFailed):
+
+        def failed() -> Any:
+            raise result
+
+        return failed, None
+    return map_here, None
+
+
 def _init_worker(thresholds: tuple[int, int, int]) -> None:
     # The worker collects garbage as seldom as the harvest process does (mapping allocates
     # many short-lived containers; see catalogue.runtime.tune_gc).
@@ -54,18 +89,24 @@ class MapAhead(Generic[P]):
     """Pages in, (page, worker results or None) out, each page's mapping started one page
     ahead. ``work(batch)`` runs in the worker (a module-level function: it is pickled by
     name); ``batch_of(page)`` is what to send it, or None to map the page here.
-    ``more(page)`` says whether pages follow (the worker is only started when they do)."""
+    ``total(page)``: the records of the whole list when the source says, else None.
+
+    The worker starts at a page of at least :data:`MIN_PAGE` records when at least
+    :data:`MIN_REMAINING` more are to come (or the total is unknown); until it has
+    started (imports take a second), pages are mapped here, so nothing waits for it."""
 
     def __init__(
         self,
         work: Callable[[list[Any]], list[Any]],
         batch_of: Callable[[P], list[Any] | None],
-        more: Callable[[P], bool],
+        total: Callable[[P], int | None],
     ) -> None:
         self.work = work
         self.batch_of = batch_of
-        self.more = more
+        self.total = total
         self.pool: ProcessPoolExecutor | None = None
+        self.started: Future[list[Any]] | None = None
+        self.seen = 0
         self.broken = False
 
     def __enter__(self) -> MapAhead[P]:
@@ -77,25 +118,40 @@ class MapAhead(Generic[P]):
             self.pool = None
 
     def _submit(self, page: P) -> Future[list[Any]] | None:
-        if self.broken:
-            return None
         batch = self.batch_of(page)
-        if batch is None or len(batch) < MIN_PAGE:
+        if batch is None:
+            return None
+        self.seen += len(batch)
+        if self.broken or len(batch) < MIN_PAGE:
             return None
         if self.pool is None:
-            if not self.more(page):
-                return None  # a single page: starting a process costs more than it saves
-            self.pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(gc.get_threshold(),),
-            )
+            total = self.total(page)
+            if total is not None and total - self.seen < MIN_REMAINING:
+                return None  # starting a process would cost more than it saves
+            self._start(batch)
+        assert self.started is not None
+        if not self.started.done() and not WAIT_FOR_WORKER:
+            return None
+        if isinstance(self.started.exception(), BrokenProcessPool):
+            self._give_up(self.started.exception())
+            return None
         try:
             return self.pool.submit(self.work, batch)
         except (BrokenProcessPool, RuntimeError) as exc:
             self._give_up(exc)
             return None
+
+    def _start(self, batch: list[Any]) -> None:
+        self.pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(gc.get_threshold(),),
+        )
+        # One record of the page: the worker imports what mapping it needs, meanwhile
+        # pages are mapped here.
+        first = [next((item for item in batch if item is not None), None)]
+        self.started = self.pool.submit(self.work, first)
 
     def _result(self, future: Future[list[Any]] | None) -> list[Any] | None:
         if future is None:

@@ -31,6 +31,7 @@ from sickle.response import OAIResponse
 from harvester import stamp
 from harvester.http import Fetched, FetchError, HarvestError, HttpSettings
 from harvester.rest.core import RestClient
+from harvester.url_policy import public_url
 from mappings import MappingError
 from mappings.formats import FORMATS, HARVEST_PREFERENCE
 from mappings.xml import parse_xml, repair_xml
@@ -140,8 +141,13 @@ class _SafeResponse(OAIResponse):
         return self._xml
 
     def _parse(self, fetched: Fetched, max_bytes: int) -> etree._Element:
+        if _looks_like_html(fetched):
+            raise UnreadableResponse(
+                f"this is an HTML page, not an OAI-PMH endpoint: {public_url(fetched.url)} "
+                f"(HTTP {fetched.status})"
+            )
         try:
-            return parse_xml(fetched.content, max_bytes=max_bytes)
+            root = parse_xml(fetched.content, max_bytes=max_bytes)
         except MappingError as first:
             repaired, warnings = repair_xml(fetched.content)
             try:
@@ -152,7 +158,17 @@ class _SafeResponse(OAIResponse):
                     f"{first}; after repair: {second}"
                 ) from second
             self.warnings = [f"page repaired ({first}): {w}" for w in warnings or ["no change"]]
-            return root
+        if isinstance(root.tag, str) and etree.QName(root).localname.lower() == "html":
+            raise UnreadableResponse(  # XHTML: well-formed, and still not OAI-PMH
+                f"this is an HTML page, not an OAI-PMH endpoint: {public_url(fetched.url)}"
+            )
+        return root
+
+
+def _looks_like_html(fetched: Fetched) -> bool:
+    """An HTML page (a repository's home page given as its OAI-PMH URL, a login page)."""
+    head = fetched.content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 class _PageIterator(OAIResponseIterator):

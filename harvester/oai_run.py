@@ -32,14 +32,14 @@ from harvester import clock
 from harvester.checkpoints import Checkpoint, resumable
 from harvester.http import HarvestError
 from harvester.list_guard import ListGuard
-from harvester.map_ahead import LOCAL, MapAhead, MapFailed
+from harvester.map_ahead import LOCAL, MapAhead, MapFailed, local_or_mapped, worker_result
 from harvester.oai import DAY_GRANULARITY, OAIClient, OAIError, OAIRecord, Page
 from harvester.prefetch import prefetched
 from harvester.runs import Progress, RunState, execute_run, incremental_start
 from harvester.sink import HarvestRun, IncomingRecord, Outcome, RunError, RunSink, Source
 from harvester.url_policy import redact_url_secrets
 from harvester.windows import windows
-from mappings import Mapped, MappingError
+from mappings import MappingError
 from mappings.formats import map_payload
 from mappings.xml import parse_xml
 
@@ -102,13 +102,7 @@ class OaiRun(RunState):
             self.fail(errors, record.source_id, "map", "record has no metadata payload")
             return None
 
-        def mapper() -> Mapped:
-            if isinstance(mapped, tuple):
-                return mapped
-            if isinstance(mapped, MapFailed):
-                raise mapped
-            return map_payload(payload)
-
+        mapper, prepared = local_or_mapped(mapped, lambda: map_payload(payload))
         return self.incoming(
             errors,
             record.source_id,
@@ -118,6 +112,7 @@ class OaiRun(RunState):
             mapper=mapper,
             raw=record.raw,
             raw_format=prefix,
+            prepared=prepared,
         )
 
 
@@ -156,7 +151,7 @@ def harvest_oai_source(
         assert isinstance(run, OaiRun)
         with (
             OAIClient(source.url, harvest, config=source.config) as client,
-            MapAhead(map_raw_payloads, _payloads, _more) as ahead,
+            MapAhead(map_raw_payloads, _batch_of(getattr(sink, "preparer", None)), _total) as ahead,
         ):
             run.redact = client.redact
             identity = client.identify()
@@ -295,31 +290,39 @@ class _Lister:
                          f"{order}")  # fmt: skip
 
 
-def _more(page: Page) -> bool:
-    return bool(page.resumption_token)
+def _total(page: Page) -> int | None:
+    """The records of the whole list when the page tells; 0 on the last page (no token)."""
+    return page.complete_list_size if page.resumption_token else 0
 
 
-def _payloads(page: Page) -> list[bytes | None]:
-    """What a worker maps of ``page``: the payload bytes of its records that have one."""
-    return [None if r.deleted or r.payload is None else r.raw for r in page.records]
+def _batch_of(preparer: Any) -> Any:
+    def batch_of(page: Page) -> list[Any]:
+        """What a worker maps of ``page``: the payload bytes of the records that have one."""
+        return [None if r.deleted or r.payload is None else (preparer, r.raw) for r in page.records]
+
+    return batch_of
 
 
-def map_raw_payloads(raws: list[bytes | None]) -> list[Any]:
+def map_raw_payloads(batch: list[tuple[Any, bytes] | None]) -> list[Any]:
     """In a mapping worker: each payload mapped as :meth:`OaiRun.map_record` maps it, as
-    ``(metadata, warnings)``, a :class:`MapFailed` with the error row's text, or ``LOCAL``
-    (None in, or bytes the safe parser refuses: mapped in the harvest process)."""
+    :func:`~harvester.map_ahead.worker_result`, a :class:`MapFailed` with the error row's
+    text, or ``LOCAL`` (no payload, or bytes the safe parser refuses: mapped in the
+    harvest process). ``batch``: (the sink's preparer or None, payload bytes) per record."""
     results: list[Any] = []
-    for raw in raws:
-        if raw is None:
+    for item in batch:
+        if item is None:
             results.append(LOCAL)
             continue
+        preparer, raw = item
         try:
             element = parse_xml(raw)
         except MappingError:
             results.append(LOCAL)
             continue
         try:
-            results.append(map_payload(element))
+            mapped = map_payload(element)
         except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
             results.append(MapFailed(f"{type(exc).__name__}: {exc}"))
+            continue
+        results.append(worker_result(mapped, preparer, raw))
     return results

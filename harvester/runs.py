@@ -125,6 +125,7 @@ class RunState:
         deleted: bool = False,
         raw: bytes | None = None,
         raw_format: str | None = None,
+        prepared: Any = None,
     ) -> IncomingRecord | None:
         """The record to store (a tombstone when ``deleted``), or None when ``mapper`` failed."""
         sets, problems = record_sets(self.key, set_specs)
@@ -152,6 +153,7 @@ class RunState:
             source_datestamp=datestamp,
             raw=raw,
             raw_format=raw_format,
+            prepared=prepared,
         )
 
     def store(self, items: list[IncomingRecord], errors: list[RunError]) -> None:

@@ -46,6 +46,8 @@ class IncomingRecord:
     deleted: bool = False
     raw: bytes | None = None
     raw_format: str | None = None
+    prepared: Any = None
+    """What the sink's ``preparer`` made of (metadata, raw) in a mapping worker, or None."""
 
 
 @dataclass
@@ -103,7 +105,13 @@ class RunError:
 
 
 class RunSink(Protocol):
-    """What a harvest run needs of the store: its source, its run row, and page writes."""
+    """What a harvest run needs of the store: its source, its run row, and page writes.
+
+    Optional: a ``preparer`` attribute, a picklable function ``(metadata, raw) -> prepared``
+    that a mapping worker process (:mod:`harvester.map_ahead`) calls on each record it maps;
+    the result travels as ``IncomingRecord.prepared`` (the store's serialising, hashing and
+    compressing, done off the writing process).
+    """
 
     def get_source(self, key: str) -> Source | None: ...
 

@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from catalogue.runtime import tune_gc
@@ -246,7 +246,8 @@ def indexing_alongside(settings: Mapping[str, Any], interval: float = 0.2) -> It
     try:
         yield
     finally:
-        stop.send(True)
+        with suppress(OSError):  # a child that found the index taken has gone already
+            stop.send(True)
         stop.close()
         child.join(CHILD_TIMEOUT)
         if child.is_alive():

@@ -89,3 +89,13 @@ class RecordReads(StoreBase):
     def last_seq(self) -> int:
         with self._session() as s:
             return s.scalar(select(func.max(ChangeRow.seq))) or 0
+
+    def source_metadata(self, source: str, limit: int = 5000) -> list[dict]:
+        """The metadata of up to ``limit`` live records of ``source`` (mapping quality)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_RECORDS.c.metadata)
+                .where(_RECORDS.c.source == source, _RECORDS.c.deleted.is_(False))
+                .limit(limit)
+            ).all()
+        return [row[0] if isinstance(row[0], dict) else {} for row in rows]

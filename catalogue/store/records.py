@@ -17,7 +17,7 @@ from catalogue.store.bulk import _PageWriter
 from catalogue.store.engine import _CHUNK, StoreBase
 from catalogue.store.rows import _RAW_PAYLOADS, _RECORD_SETS, _RECORDS
 from catalogue.store.types import IncomingRecord, Outcome, RunError
-from catalogue.store.write_plan import WritePlan, plan_writes
+from catalogue.store.write_plan import WritePlan, plan_writes, prepare_record
 from harvester import clock
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,10 @@ _DELETE_SETS = delete(_RECORD_SETS).where(
 
 class RecordWrites(StoreBase):
     """Page upserts, tombstones and the change log."""
+
+    # RunSink's optional preparer: a harvest's mapping worker serialises, hashes and
+    # compresses its records (``IncomingRecord.prepared``), the writing process need not.
+    preparer = staticmethod(prepare_record)
 
     def __init__(self, url_or_engine: str | Engine) -> None:
         super().__init__(url_or_engine)

@@ -14,9 +14,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from catalogue.model import canonical_json, content_hash_of, paged_set_specs
+from catalogue.model import (
+    canonical_json,
+    content_hash_of,
+    paged_set_specs_of_kind,
+    resource_kind,
+)
 from catalogue.store.rows import _doi_of
 from catalogue.store.types import IncomingRecord, Outcome
 
@@ -35,6 +40,29 @@ def compress_raw(raw: bytes) -> bytes:
         return zlib.compress(raw, RAW_COMPRESSION_LEVEL)
     packer = zlib.compressobj(RAW_COMPRESSION_LEVEL, zlib.DEFLATED, 12, 4)
     return packer.compress(raw) + packer.flush()
+
+
+class Prepared(NamedTuple):
+    """The per-record work of a plan that needs no stored state (:func:`prepare_record`)."""
+
+    metadata_json: str  # canonical JSON: what is hashed and stored
+    raw_sha256: bytes | None
+    packed_raw: bytes | None  # compress_raw(raw)
+    doi: str | None
+    kind: str | None  # resource_kind(metadata): the record's type: set
+
+
+def prepare_record(metadata: dict[str, Any], raw: bytes | None) -> Prepared:
+    """What the plan of a record needs of its metadata and raw payload. The store's
+    ``preparer``: harvests run it in their mapping worker and hand over the result
+    (``IncomingRecord.prepared``) instead of the metadata, which then never travels."""
+    return Prepared(
+        canonical_json(metadata),
+        hashlib.sha256(raw).digest() if raw is not None else None,
+        compress_raw(raw) if raw is not None else None,
+        _doi_of(metadata),
+        resource_kind(metadata),
+    )
 
 
 @dataclass
@@ -100,17 +128,17 @@ def plan_writes(
             plan.restamped_sets.append({"rid": rid, "datestamp": stamp})
             continue
         # serialised once: the text that is hashed is the text that is stored
-        metadata = item.metadata or {}
-        metadata_json = canonical_json(metadata)
-        hashed_sets, stored_sets = _sets_json(tuple(item.sets))
         raw = item.raw
-        raw_sha256 = hashlib.sha256(raw).digest() if raw is not None else None
+        # prepared in a mapping worker (then item.metadata is None), or here
+        prepared = item.prepared or prepare_record(item.metadata or {}, raw)
+        metadata_json, raw_sha256, packed, doi, kind = prepared
+        hashed_sets, stored_sets = _sets_json(tuple(item.sets))
         digest = content_hash_of(metadata_json, hashed_sets, False, raw_sha256)
         if old is not None and old.content_hash == digest:
             results.append((rid, Outcome.UNCHANGED))
             continue
         row = {
-            "doi": _doi_of(metadata),
+            "doi": doi,
             "datestamp": stamp,
             "harvested_at": stamp,
             "source_datestamp": db_datetime(item.source_datestamp),
@@ -137,14 +165,14 @@ def plan_writes(
         plan.changes.append((rid, "upsert"))
         plan.new_sets.extend(
             {"record_id": rid, "spec": spec, "datestamp": stamp}
-            for spec in paged_set_specs(item.sets, metadata)
+            for spec in paged_set_specs_of_kind(item.sets, kind)
         )
         if raw is not None:
             plan.raws.append(
                 {
                     "record_id": rid,
                     "format": item.raw_format or "unknown",
-                    "content": compress_raw(raw),
+                    "content": packed,
                     "sha256": raw_sha256.hex(),
                 }
             )

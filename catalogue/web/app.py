@@ -40,6 +40,7 @@ def create_app(
 
     from catalogue.web import http
     from catalogue.web.admin_api import bp as admin_bp
+    from catalogue.web.admin_pages import bp as admin_pages_bp
     from catalogue.web.api_docs_ui import bp as api_docs_ui_bp
     from catalogue.web.health import bp as health_bp
     from catalogue.web.ingest_api import bp as ingest_bp
@@ -58,6 +59,7 @@ def create_app(
     app.register_blueprint(api_docs_ui_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_pages_bp)
     app.register_blueprint(oai_bp)
     app.register_blueprint(ingest_bp)
     app.register_blueprint(schemas_bp)

@@ -420,6 +420,12 @@ def _record_paths() -> dict[str, Any]:
                     {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                     {"name": "sort", "in": "query", "schema": {"enum": sorted(SORTS)}},
                     {
+                        "name": "facets",
+                        "in": "query",
+                        "description": "false: hits without facet counts (aggregations {})",
+                        "schema": {"type": "boolean", "default": True},
+                    },
+                    {
                         "name": "cursor",
                         "in": "query",
                         "description": "Deep paging: the cursor that links.next carries "

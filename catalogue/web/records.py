@@ -47,7 +47,7 @@ _DOWNLOAD_EXTENSIONS = {"bibtex": "bib", "ris": "ris"}
 def landing_page(rid: str) -> Response | tuple[str, int, dict[str, str]]:
     offers = [HTML, *negotiation.REPRESENTATIONS]
     wanted = request.accept_mimetypes.best_match(offers) if request.accept_mimetypes else HTML
-    state = services().store.get_record_state(rid)
+    state = _state(rid)
     if wanted != HTML:
         # asked for data: answer as GET /api/records/<id> does (JSON errors included)
         return _api_representation(rid, state, wanted)
@@ -63,12 +63,17 @@ def landing_page(rid: str) -> Response | tuple[str, int, dict[str, str]]:
 def export(rid: str, fmt: str) -> Response:
     if fmt not in EXPORTS:
         abort(404, f"No export format {fmt!r}; formats: {', '.join(EXPORTS)}.")
-    state = services().store.get_record_state(rid)
+    state = _state(rid)
     response = _api_representation(rid, state, EXPORTS[fmt][1])
     if fmt in _DOWNLOAD_EXTENSIONS:
         name = f"{rid}.{_DOWNLOAD_EXTENSIONS[fmt]}"
         response.headers["Content-Disposition"] = f'inline; filename="{name}"'
     return response
+
+
+def _state(rid: str) -> RecordState | None:
+    # no id holds a NUL, and PostgreSQL refuses one in a query parameter
+    return None if "\x00" in rid else services().store.get_record_state(rid)
 
 
 def _api_representation(rid: str, state: RecordState | None, mimetype: str | None) -> Response:

@@ -27,6 +27,7 @@ from catalogue.search.base import (
     SearchUnavailable,
 )
 from catalogue.search.query import parse_query
+from catalogue.search.sort_keys import SEPARATOR
 from catalogue.web.deposit import unstorable_text
 from catalogue.web.errors import ApiError
 from catalogue.web.query_guard import public_message, refuse_internal_fields
@@ -63,6 +64,7 @@ class SearchArgs:
     sort: str
     filters: dict[str, tuple[str, ...]]
     after: tuple[Any, ...] | None = None
+    facets: bool = True
 
     def as_query(self) -> SearchQuery:
         return SearchQuery(
@@ -72,12 +74,15 @@ class SearchArgs:
             size=self.size,
             sort=self.sort,
             after=self.after,
+            facets=self.facets,
         )
 
     def params(self, page: int, cursor: str | None = None) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = [("q", self.q), ("sort", self.sort)]
         out += [(name, value) for name, values in self.filters.items() for value in values]
         out += [("page", page), ("size", self.size)]
+        if not self.facets:
+            out.append(("facets", "false"))
         if cursor:
             out.append(("cursor", cursor))
         return out
@@ -87,13 +92,13 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     """Validate every argument before any search work; collect all problems at once."""
     limits = settings["search"]
     errors: list[dict[str, str]] = []
-    allowed = {"q", "page", "size", "sort", "cursor", *FACETS}
+    allowed = {"q", "page", "size", "sort", "cursor", "facets", *FACETS}
     for name in args:
         if name not in allowed:
             errors.append(
                 {"field": name, "message": f"unknown parameter; allowed: {sorted(allowed)}"}
             )
-    for name in ("q", "page", "size", "sort", "cursor"):
+    for name in ("q", "page", "size", "sort", "cursor", "facets"):
         if len(args.getlist(name)) > 1:
             errors.append({"field": name, "message": "given more than once"})
 
@@ -111,6 +116,10 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     sort_name = args.get("sort") or ("relevance" if q else "updated")
     if sort_name not in SORTS:
         errors.append({"field": "sort", "message": f"must be one of {sorted(SORTS)}"})
+    # facets=false: hits without facet counts (cheaper for a client paging through results)
+    facets = args.get("facets", "true").lower()
+    if facets not in ("true", "false"):
+        errors.append({"field": "facets", "message": "true or false"})
     after = None
     if args.get("cursor"):
         after = _read_cursor(args["cursor"], SORTS.get(sort_name), settings, errors)
@@ -137,7 +146,13 @@ def parse_search_args(args: MultiDict[str, str], settings: dict[str, Any]) -> Se
     if errors:
         raise ApiError(400, "invalid search parameters", errors)
     return SearchArgs(
-        q=q, page=page, size=size, sort=SORTS[sort_name], filters=filters, after=after
+        q=q,
+        page=page,
+        size=size,
+        sort=SORTS[sort_name],
+        filters=filters,
+        after=after,
+        facets=facets != "false",
     )
 
 
@@ -178,7 +193,9 @@ def _plain(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, str):
-        return len(value) <= 1000 and value.isprintable() and unstorable_text(value) is None
+        # sort keys join their parts with SEPARATOR (\x1f), the one control character allowed
+        printable = value.replace(SEPARATOR, "").isprintable()
+        return len(value) <= 1000 and printable and unstorable_text(value) is None
     return False
 
 
@@ -272,7 +289,8 @@ def get_record(rid: str) -> Response:
     if request.accept_mimetypes.best_match([*REPRESENTATIONS, "text/html"]) == "text/html":
         # a browser: the landing page is the record's page for people
         return redirect(url_for("records.landing_page", rid=rid), 303)
-    state = services().store.get_record_state(rid)
+    # no id holds a NUL, and PostgreSQL refuses one in a query parameter
+    state = None if "\x00" in rid else services().store.get_record_state(rid)
     if state is None:
         raise ApiError(404, f"no record with id {rid!r}")
     if state.record.deleted:

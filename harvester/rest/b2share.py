@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +34,7 @@ from harvester.rest.core import (
     RestClient,
     RestPage,
     RestRecord,
+    StatusError,
     compact_json,
     dig,
     parse_timestamp,
@@ -63,6 +65,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
 
 
 class B2ShareHarvester(ApiHarvester):
+    # Listings in update-time windows split by the totals the server reports, after the
+    # communities: a dead run's full list is read again (its records come back unchanged).
+    resumable = False
+
     """Lists one B2SHARE instance (``url`` is its base, e.g. https://b2share.eudat.eu)."""
 
     raw_format = RAW_FORMAT
@@ -85,6 +91,10 @@ class B2ShareHarvester(ApiHarvester):
     def map(self, payload: Any) -> Mapped:
         return from_b2share(payload, self.communities)
 
+    def worker_mapper(self) -> Callable[[Any], Mapped]:
+        """``map`` as a picklable function of the payload (for a mapping worker process)."""
+        return partial(from_b2share, communities=self.communities)
+
     def record_request(self, source_id: str) -> RecordRequest:
         return RecordRequest(self.client.url(f"api/records/{quote(source_id, safe='')}"))
 
@@ -103,13 +113,17 @@ class B2ShareHarvester(ApiHarvester):
         """Community names and schema versions: they label records and name the sets."""
         warnings: list[str] = []
         url = self.client.url("api/communities/")
-        for data, _ in follow(self.client, url, None, self._next_link):
-            hits = dig(data, "hits", "hits")
-            if not isinstance(hits, list):
-                raise BadResponse(f"no hits.hits list in the communities from {url}")
-            for hit in hits:
-                if isinstance(hit, dict) and isinstance(hit.get("id"), str):
-                    self.communities[hit["id"]] = {"name": hit.get("name")}
+        try:
+            for data, _ in follow(self.client, url, None, self._next_link):
+                hits = dig(data, "hits", "hits")
+                if not isinstance(hits, list):
+                    raise BadResponse(f"no hits.hits list in the communities from {url}")
+                self._add_communities(hits)
+        except (StatusError, BadResponse) as exc:
+            # An OAI-PMH endpoint or a web page given as a B2SHARE URL: say that first.
+            if isinstance(exc, BadResponse) or exc.status in (404, 405, 410):
+                raise BadResponse(f"no B2SHARE API here ({exc})") from None
+            raise
         if not self.fetch_schemas:
             return warnings
         for cid in self.community_filter or list(self.communities):
@@ -123,6 +137,11 @@ class B2ShareHarvester(ApiHarvester):
             version = schema.get("version") if isinstance(schema, dict) else None
             self.communities.setdefault(cid, {})["schema_version"] = version
         return warnings
+
+    def _add_communities(self, hits: list[Any]) -> None:
+        for hit in hits:
+            if isinstance(hit, dict) and isinstance(hit.get("id"), str):
+                self.communities[hit["id"]] = {"name": hit.get("name")}
 
     def _windows(self, since: datetime | None) -> Iterator[RestPage]:
         pending: list[tuple[datetime | None, datetime | None]] = [(since, None)]

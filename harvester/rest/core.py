@@ -96,6 +96,7 @@ class RestPage:
     records: list[RestRecord]
     total: int | None = None
     warnings: list[str] = field(default_factory=list)
+    position: dict[str, Any] | None = None  # where it was read (a checkpoint's position)
 
 
 class ApiHarvester:
@@ -106,6 +107,9 @@ class ApiHarvester:
 
     raw_format: str
     incremental = False
+    # Whether a dead run's listing can resume at its last page: one listing through
+    # harvester.rest.paging, nothing read before it that the run needs.
+    resumable = True
     default_page_size = 100
 
     def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
@@ -285,6 +289,10 @@ class RestClient:
         self._origin = _origin(base_url)
         self.requests = 0
         self.first_date: datetime | None = None  # the server's clock at our first request
+        # Checkpoints (harvester.rest.paging): where a resumed run's listing starts, and
+        # where the page last yielded by the listing was read.
+        self.resume: dict[str, Any] | None = None
+        self.position: dict[str, Any] | None = None
 
     def close(self) -> None:
         self.session.close()

@@ -126,6 +126,7 @@ def check_config(config: Mapping[str, Any]) -> list[str]:
 
 class JsonHarvester:
     raw_format = RAW_FORMAT
+    resumable = True  # one listing through harvester.rest.paging (see ApiHarvester)
 
     def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
         self.client = client

@@ -35,6 +35,9 @@ def follow(
     """
     seen: set[tuple[str, tuple]] = set()
     request: tuple[str, Mapping[str, Any] | None] | None = (url, params)
+    resume = take_resume(client)
+    if resume is not None:
+        request = (resume["url"], resume["params"])
     pages = 0
     while request is not None:
         key = (request[0], tuple(sorted((k, str(v)) for k, v in (request[1] or {}).items())))
@@ -47,8 +50,17 @@ def follow(
         if pages > max_pages:
             raise BadResponse(f"more than {max_pages} pages from {without_query(url)}; stopped")
         data, fetched = client.get_json(*request)
+        client.position = {"url": request[0], "params": dict(request[1] or {}), "done": 0}
         yield data, fetched
         request = next_of(data, fetched)
+
+
+def take_resume(client: RestClient) -> dict[str, Any] | None:
+    """The position the first listing of a resumed run starts from (then no more): the
+    request of the last page the dead run committed, fetched again (its records come back
+    unchanged) and followed from there (:mod:`harvester.checkpoints`)."""
+    resume, client.resume = client.resume, None
+    return resume
 
 
 def numbered_pages(
@@ -72,6 +84,9 @@ def numbered_pages(
     """
     current = {**params, param: first}
     done = 0
+    resume = take_resume(client)
+    if resume is not None:
+        url, current, done = resume["url"], dict(resume["params"]), int(resume["done"])
 
     def next_of(data: Any, fetched: Fetched) -> tuple[str, Mapping[str, Any]] | None:
         nonlocal current, done
@@ -83,7 +98,10 @@ def numbered_pages(
         current = {**current, param: int(current[param]) + (count if by_offset else 1)}
         return url, current
 
-    yield from follow(client, url, current, next_of, max_pages=max_pages)
+    for data, fetched in follow(client, url, current, next_of, max_pages=max_pages):
+        if client.position is not None:
+            client.position["done"] = done  # the records before this page
+        yield data, fetched
 
 
 def identified(

@@ -50,6 +50,9 @@ class Harvester(Protocol):
 
     def map(self, payload: Any) -> Mapped: ...
 
+    # Optional: ``worker_mapper() -> Callable[[Any], Mapped]``, ``map`` as a picklable
+    # function of the payload, lets a worker process map pages (harvester.map_ahead).
+
     def record_request(self, source_id: str) -> RecordRequest | None:
         """The record's own URL, to check a deletion candidate; None when the API has none."""
         ...

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from harvester import clock
+from harvester.checkpoints import Checkpoint
+from harvester.checkpoints import resumable as resumed_checkpoint
 from harvester.http import HarvestError
+from harvester.map_ahead import LOCAL, MapAhead, MapFailed, local_or_mapped, worker_result
 from harvester.prefetch import prefetched
 from harvester.rest.core import ConfigError, RestClient, RestPage, RestRecord
 from harvester.rest.paging import distinct_pages
@@ -53,6 +56,9 @@ log = logging.getLogger(__name__)
 _DELETE_CHUNK = 1000
 WRITE_BATCH = 1000
 """Records stored per transaction (pages are joined until this many are waiting)."""
+FLUSH_SECONDS = 2.0
+"""...or until the oldest has waited this long: a slow source's pages are committed (and
+checkpointed) as they come."""
 MIN_DELETE_ALLOWANCE = 5
 """Deletions a full run may always make: the fraction alone would block every deletion
 on a small source (one record of four is 25%)."""
@@ -77,19 +83,24 @@ class _RestRun(RunState):
         self.batch: list[IncomingRecord] = []  # mapped, waiting to be stored
         self.batch_ids: set[str] = set()
         self.batch_errors: list[RunError] = []
+        self.checkpoint: Checkpoint | None = None  # saved after each flush when resumable
+        self.batch_position: dict[str, Any] | None = None
+        self.started = clock.utcnow()
+        self.flushed = time.monotonic()
 
-    def add_page(self, page: RestPage) -> None:
-        """Map the page's records and queue them for storing (stored by :meth:`flush`)."""
+    def add_page(self, page: RestPage, mapped: list[Any] | None = None) -> None:
+        """Map the page's records and queue them for storing (stored by :meth:`flush`);
+        ``mapped``: the results of :func:`map_rest_payloads` when a worker mapped them."""
         errors: list[RunError] = []
         for text in page.warnings:
             self.warn(errors, None, "fetch", text)
         items: list[IncomingRecord] = []
-        for record in page.records:
+        for index, record in enumerate(page.records):
             if record.skip:
                 self.warn(errors, record.source_id, "fetch", f"skipped: {record.skip}")
                 continue
             self.seen.add(record.source_id)
-            item = self.map_record(record, errors)
+            item = self.map_record(record, errors, mapped[index] if mapped is not None else LOCAL)
             if item is None:
                 self.counts.add(Outcome.FAILED)
             else:
@@ -100,29 +111,45 @@ class _RestRun(RunState):
         self.batch.extend(items)
         self.batch_ids |= ids
         self.batch_errors.extend(errors)
-        if len(self.batch) >= WRITE_BATCH:
+        if page.position is not None:
+            self.batch_position = page.position
+        if len(self.batch) >= WRITE_BATCH or time.monotonic() - self.flushed > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         """Store the queued records and error rows in one transaction each."""
         items, errors = self.batch, self.batch_errors
+        position, self.batch_position = self.batch_position, None
+        self.flushed = time.monotonic()
         # Taken first: a write that fails is not tried again by the run's final flush.
         self.batch, self.batch_ids, self.batch_errors = [], set(), []
         self.store(items, errors)
+        if self.checkpoint is not None and position is not None:
+            if self.checkpoint.first_response is None:
+                self.checkpoint.first_response = self.client.first_date or self.started
+            self.checkpoint.position = position
+            self.checkpoint.pages += 1
+            self.checkpoint.records += len(items)
+            self.sink.save_checkpoint(self.key, self.run_id, self.checkpoint.to_state())
 
-    def map_record(self, record: RestRecord, errors: list[RunError]) -> IncomingRecord | None:
+    def map_record(
+        self, record: RestRecord, errors: list[RunError], mapped: Any = LOCAL
+    ) -> IncomingRecord | None:
         if record.error:
             self.fail(errors, record.source_id, "fetch", record.error)
             return None
+
+        mapper, prepared = local_or_mapped(mapped, lambda: self.harvester.map(record.payload))
         return self.incoming(
             errors,
             record.source_id,
             record.sets,
             record.datestamp,
             deleted=record.deleted,
-            mapper=lambda: self.harvester.map(record.payload),
+            mapper=mapper,
             raw=record.raw,
             raw_format=record.raw_format or self.harvester.raw_format,
+            prepared=prepared,
         )
 
     def delete_unlisted(self, max_fraction: float) -> None:
@@ -180,6 +207,14 @@ class _RestRun(RunState):
         return gone
 
 
+def positioned(pages: Iterator[RestPage], client: RestClient) -> Iterator[RestPage]:
+    """``pages``, each with the position the client read it at (its checkpoint)."""
+    for page in pages:
+        if client.position is not None:
+            page.position = dict(client.position)
+        yield page
+
+
 def harvest_rest_source(
     sink: RunSink,
     source: Source,
@@ -207,22 +242,41 @@ def harvest_rest_source(
         "max_delete_fraction", harvest.get("max_delete_fraction", DEFAULT_MAX_DELETE_FRACTION)
     )
     started = clock.utcnow()
+    resumable = getattr(harvester, "resumable", False)
+    checkpoint = resumable and resumed_checkpoint(sink, key, mode, since)
+    if checkpoint:
+        client.resume = checkpoint.position
+    state = checkpoint or Checkpoint(mode, since)
 
     def work(run: RunState) -> dict[str, Any]:
         assert isinstance(run, _RestRun)
-        with client:
+        if resumable:
+            run.checkpoint = state
+        if checkpoint:
+            run.note("fetch", f"resumed from the checkpoint of an unfinished run: "
+                     f"{state.records} records in {state.pages} batches done")  # fmt: skip
+        batch_of = _batch_of(harvester, getattr(sink, "preparer", None))
+        with client, MapAhead(map_rest_payloads, batch_of, _total) as ahead:
             try:
-                for page in prefetched(distinct_pages(harvester.pages(since))):
-                    run.add_page(page)
+                pages = distinct_pages(positioned(harvester.pages(since), client))
+                for page, mapped in ahead(prefetched(pages)):
+                    run.add_page(page, mapped)
                     if progress is not None:
                         progress(len(page.records), page.total)
             finally:
                 run.flush()  # what was read before a failure is stored all the same
-            if mode == "full":
+            if mode == "full" and checkpoint:
+                # The dead run listed the first part: this one's ids are not the whole list.
+                run.note("delete", "deletions wait for the next full run (this one resumed "
+                         "a list begun by another run)")  # fmt: skip
+            elif mode == "full":
                 run.delete_unlisted(max_fraction)
         log.info("source %s run %d: %d requests", key, run.run_id, client.requests)
-        # The next incremental run starts at the source's clock when this one started.
-        return {"harvest_from": client.first_date or started}
+        # The next incremental run starts at the source's clock when this one (or the run
+        # whose list it finished) started.
+        if state.first_response is None:
+            state.first_response = client.first_date or started
+        return {"harvest_from": state.first_response}
 
     return execute_run(
         sink,
@@ -233,3 +287,43 @@ def harvest_rest_source(
         work,
         lambda: client.first_date,
     )
+
+
+def _total(page: RestPage) -> int | None:
+    return page.total
+
+
+def _batch_of(harvester: Harvester, preparer: Any) -> Callable[[RestPage], list[Any] | None]:
+    """What a mapping worker gets of a page: (mapper, payload, preparer, raw) per record it
+    can map, None for the others; no batch at all without a ``worker_mapper``."""
+    worker_mapper = getattr(harvester, "worker_mapper", None)
+
+    def batch_of(page: RestPage) -> list[Any] | None:
+        if worker_mapper is None:
+            return None
+        mapper = worker_mapper()
+        return [
+            None if r.skip or r.error or r.deleted else (mapper, r.payload, preparer, r.raw)
+            for r in page.records
+        ]
+
+    return batch_of
+
+
+def map_rest_payloads(batch: list[tuple[Any, Any, Any, bytes | None] | None]) -> list[Any]:
+    """In a mapping worker: each payload mapped as :meth:`_RestRun.map_record` maps it, as
+    :func:`~harvester.map_ahead.worker_result` or a :class:`MapFailed` with the error
+    row's text; ``LOCAL`` for the records left to the harvest process."""
+    results: list[Any] = []
+    for item in batch:
+        if item is None:
+            results.append(LOCAL)
+            continue
+        mapper, payload, preparer, raw = item
+        try:
+            mapped = mapper(payload)
+        except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
+            results.append(MapFailed(f"{type(exc).__name__}: {exc}"))
+            continue
+        results.append(worker_result(mapped, preparer, raw))
+    return results

@@ -20,6 +20,10 @@ from sqlalchemy import select
 from catalogue.store import Store, create_store_engine
 from catalogue.tables import HarvestRunRow, RecordRow
 from harvester.checkpoints import Checkpoint
+from harvester.rest.registry import validate_config
+from tests.faults.oai_faults import Fault
+from tests.faults.rest_faults import CONFIG as REST_CONFIG
+from tests.faults.rest_faults import RestFaultServer
 
 KILLS = int(os.environ.get("CATALOGUE_TEST_KILLS", "20"))
 SEED = 20261126
@@ -64,10 +68,14 @@ def env(tmp_path: Path) -> dict:
     return values
 
 
-def kill_and_rerun(env, store, server, key, n_kills, pages, expected, seed, max_seconds) -> dict:
-    """The kill loop shared by the OAI-PMH and REST tests; returns its figures."""
+def kill_and_rerun(
+    env, store, server, key, n_kills, left, expected, seed, max_seconds, min_seconds=0.0
+) -> dict:
+    """The kill loop shared by the OAI-PMH and REST tests; returns its figures.
+    ``left(checkpoint)``: the requests a rerun from that checkpoint needs without faults."""
     rng = random.Random(seed)
-    figures = {"kills": 0, "reruns": 0, "resumed": 0, "lost": 0, "duplicates": 0}
+    figures = {"kills": 0, "reruns": 0, "resumed": 0, "lost": 0, "duplicates": 0,
+               "requests_saved": 0}  # fmt: skip
     for _ in range(n_kills):
         started = len(server.log)
         proc = catalogue(env, "harvest", key, "--full")
@@ -76,7 +84,7 @@ def kill_and_rerun(env, store, server, key, n_kills, pages, expected, seed, max_
         deadline = time.monotonic() + 60
         while len(server.log) == started and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, max_seconds))
+        time.sleep(rng.uniform(min_seconds, max_seconds))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             figures["kills"] += 1
@@ -98,9 +106,9 @@ def kill_and_rerun(env, store, server, key, n_kills, pages, expected, seed, max_
         if checkpoint is not None and checkpoint.pages:
             figures["resumed"] += 1
             # From the checkpoint: the pages left (and the last one again), plus the faults.
-            assert len(requests_made) <= pages - checkpoint.pages + 1 + 2 * server.faults_since(
-                before
-            ), (checkpoint, len(requests_made))
+            limit = left(checkpoint) + 2 * server.faults_since(before)
+            assert len(requests_made) <= limit, (checkpoint, len(requests_made))
+            figures["requests_saved"] += left(Checkpoint("full", None)) - len(requests_made)
     return figures
 
 
@@ -111,8 +119,9 @@ def test_kill_9_at_random_moments_loses_nothing(env, fault_server, tmp_path) -> 
     store.migrate()
     store.add_source("f", "oai", server.url, metadata_prefix="oai_dc")
     expected = sorted(f"oai:faults:{i}" for i in range(total))
-    figures = kill_and_rerun(env, store, server, "f", KILLS, total // page_size, expected,
-                             SEED, max_seconds=4.0)  # fmt: skip
+    pages = total // page_size
+    figures = kill_and_rerun(env, store, server, "f", KILLS, lambda c: pages - c.pages + 1,
+                             expected, SEED, max_seconds=4.0)  # fmt: skip
     print("oai kill figures", figures, dict(server.injected))
     assert figures["kills"] >= KILLS * 3 // 4
     assert figures["resumed"] >= KILLS // 2
@@ -121,6 +130,31 @@ def test_kill_9_at_random_moments_loses_nothing(env, fault_server, tmp_path) -> 
     assert sum(r.message is not None and r.message.startswith("interrupted") for r in runs) >= (
         figures["kills"] // 2
     )
+    store.dispose()
+
+
+def test_kill_9_of_a_rest_harvest_loses_nothing(env, tmp_path) -> None:
+    total, page_size = 2000, 20
+    server = RestFaultServer(total, rate=0.1, seed=SEED, page_delay=0.02).start()
+    store = Store(create_store_engine(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"))
+    store.migrate()
+    store.add_source("r", "json", server.url, config=validate_config("json", REST_CONFIG))
+    expected = sorted(f"p{i}" for i in range(total))
+    pages = total // page_size
+
+    def left(checkpoint: Checkpoint) -> int:
+        position = checkpoint.position or {"params": {"page": 1}}
+        return pages - int(position["params"]["page"]) + 2
+
+    try:
+        # Killed 1.5 to 6 s into a listing of ~8 s (batches commit every 2 s)
+        figures = kill_and_rerun(env, store, server, "r", max(KILLS // 4, 2), left, expected,
+                                 SEED + 1, max_seconds=6.0, min_seconds=1.5)  # fmt: skip
+    finally:
+        server.stop()
+    print("rest kill figures", figures, server.injected)
+    assert figures["lost"] == 0 and figures["duplicates"] == 0
+    assert figures["resumed"] >= 1
     store.dispose()
 
 
@@ -211,3 +245,19 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "?"
+
+
+def test_a_100_kb_oai_error_is_printed_short_and_fast(env, fault_server, tmp_path) -> None:
+    server = fault_server(30, 10, faults=[Fault("huge_error")])
+    store = Store(create_store_engine(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"))
+    store.migrate()
+    store.add_source("f", "oai", server.url, metadata_prefix="oai_dc")
+    started = time.monotonic()
+    proc = catalogue(env, "harvest", "f")
+    _out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 20
+    assert proc.returncode == 1
+    line = next(line for line in err.splitlines() if line.startswith("f: failed"))
+    assert "badArgument" in line and "characters cut" in line
+    assert len(err) < 5000
+    store.dispose()

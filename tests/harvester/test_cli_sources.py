@@ -65,3 +65,37 @@ def test_runs_lists_runs_and_shows_a_runs_errors(cli, store: Store, serve, small
     assert "oai:test:bad" in detail and "map" in detail
     assert cli("runs", "small", "999999", check=False).returncode == 1
     assert cli("runs", "nosuch", check=False).returncode == 1
+
+
+def test_one_line_errors_for_a_dead_source_an_html_page_and_a_wrong_b2share_url(serve) -> None:
+    from harvester.probe import probe_source
+
+    server = serve()
+    html = b"<!DOCTYPE html>\n<html><head><title>Repository</title></head><body></body></html>"
+    server.intercept = lambda path, query: (
+        (200, {"Content-Type": "text/html"}, html) if path == "/home" else None
+    )
+    fast = {"timeout": 5, "max_retries": 1, "backoff": 0.01}
+    dead = probe_source("oai", "http://127.0.0.1:9/oai", fast)
+    assert dead.error == "connection refused from http://127.0.0.1:9/oai (after 1 retries)"
+    page = probe_source("oai", server.url("/home"), fast)
+    assert page.error.startswith("this is an HTML page, not an OAI-PMH endpoint")
+    assert "\n" not in page.error
+    b2 = probe_source("b2share", server.url("/zenodo/oai"), fast)
+    assert b2.error.startswith("no B2SHARE API here")
+    nowhere = probe_source("oai", "http://nosuch.invalid/oai", {**fast, "max_retries": 5})
+    assert nowhere.error.startswith("host not found")
+
+
+def test_harvest_all_runs_sources_side_by_side_and_ends_with_a_table(cli, serve, small_repo):
+    server = serve({"/oai": small_repo})
+    cli("sources", "add", "good", f"{server.base_url}/oai")
+    cli("sources", "add", "dead", "http://127.0.0.1:9/oai")
+    cli.env["CATALOGUE_HARVEST_BACKOFF"] = "0.01"
+    proc = cli("harvest", "--all", check=False)
+    assert proc.returncode == 1
+    rows = {line.split("│")[1].strip(): line for line in proc.stdout.splitlines() if "│" in line}
+    assert "succeeded" in rows["good"] and "failed" in rows["dead"]
+    assert "connection refused" in rows["dead"]
+    assert "another indexer" not in proc.stderr
+    assert proc.stderr.count("retry 1/") == 1  # one brief line per attempt

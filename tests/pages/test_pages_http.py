@@ -336,3 +336,10 @@ def test_unknown_pages_are_html_404(site: Site) -> None:
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
     assert site.get("/api/no/such").headers["Content-Type"].startswith("application/json")
     assert site.get("/records/abc/export/json").status_code == 404
+
+
+@pytest.mark.parametrize("rid", ["%00", "a%00b", "x" * 3000, "%C3%A9", "..%2F..%2Fetc", "%FF"])
+def test_hostile_record_ids_are_404_pages(site: Site, rid: str) -> None:
+    for path in (f"/records/{rid}", f"/records/{rid}/export/json", f"/api/records/{rid}"):
+        r = site.get(path)
+        assert r.status_code == 404, (path, r.status_code)

@@ -113,3 +113,12 @@ def test_hits_carry_highlights(app_url: str) -> None:
         assert "<mark>Glacier</mark>" in hit["highlight"]["title"][0]
     plain = requests.get(f"{app_url}/api/records", params={"size": 3}, timeout=10).json()
     assert all("highlight" not in hit for hit in plain["hits"])
+
+
+def test_facets_false_skips_the_counts_and_stays_in_the_links(app_url: str) -> None:
+    url = f"{app_url}/api/records?facets=false&size=5&sort=title"
+    body = requests.get(url, timeout=10).json()
+    assert body["aggregations"] == {} and len(body["hits"]) == 5
+    assert "facets=false" in body["links"]["next"]
+    bad = requests.get(f"{app_url}/api/records?facets=maybe", timeout=10)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "facets"
