@@ -21,6 +21,7 @@ from catalogue.store import Store, create_store_engine
 from catalogue.tables import HarvestRunRow, RecordRow
 from harvester.checkpoints import Checkpoint
 from harvester.rest.registry import validate_config
+from tests.faults.oai_faults import Fault
 from tests.faults.rest_faults import CONFIG as REST_CONFIG
 from tests.faults.rest_faults import RestFaultServer
 
@@ -244,3 +245,19 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "?"
+
+
+def test_a_100_kb_oai_error_is_printed_short_and_fast(env, fault_server, tmp_path) -> None:
+    server = fault_server(30, 10, faults=[Fault("huge_error")])
+    store = Store(create_store_engine(f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"))
+    store.migrate()
+    store.add_source("f", "oai", server.url, metadata_prefix="oai_dc")
+    started = time.monotonic()
+    proc = catalogue(env, "harvest", "f")
+    _out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 20
+    assert proc.returncode == 1
+    line = next(line for line in err.splitlines() if line.startswith("f: failed"))
+    assert "badArgument" in line and "characters cut" in line
+    assert len(err) < 5000
+    store.dispose()
