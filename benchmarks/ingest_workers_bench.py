@@ -55,7 +55,7 @@ def start(
         try:
             requests.get(url + "/api/records?size=0", timeout=2)
             return server, url, token
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting up
             time.sleep(0.2)
     server.kill()
     raise SystemExit("the server did not start")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -117,8 +118,13 @@ class LeasedSink:
         return self._store.mark_deleted(source, source_ids)
 
 
+PROGRESS_SECONDS = 2.0
+"""How often a running run's counts so far are saved on its row (when they changed)."""
+
+
 class Heartbeat(threading.Thread):
-    """Renews the lease every third of its time and saves the run's counts so far."""
+    """Renews the lease every third of its time; saves the run's counts so far every
+    :data:`PROGRESS_SECONDS` (the admin API and pages show them while it runs)."""
 
     def __init__(self, store: Store, sink: LeasedSink, ttl: float) -> None:
         super().__init__(name=f"lease-{sink.lease.source}", daemon=True)
@@ -126,15 +132,22 @@ class Heartbeat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        interval = max(0.2, self.ttl / 3)
-        while not self.stopped.wait(interval):
+        renew_every = max(0.2, self.ttl / 3)
+        tick = min(renew_every, PROGRESS_SECONDS)
+        renewed = time.monotonic()
+        saved: RunCounts | None = None
+        while not self.stopped.wait(tick):
             try:
-                if not self.store.renew_lease(self.sink.lease, ttl=self.ttl):
-                    log.error("source %s: lease lost; the run stops", self.sink.lease.source)
-                    self.sink.lost.set()
-                    return
-                if self.sink.run_id is not None:
-                    self.store.record_progress(self.sink.run_id, self.sink.counts)
+                if time.monotonic() - renewed >= renew_every - tick / 2:
+                    if not self.store.renew_lease(self.sink.lease, ttl=self.ttl):
+                        log.error("source %s: lease lost; the run stops", self.sink.lease.source)
+                        self.sink.lost.set()
+                        return
+                    renewed = time.monotonic()
+                counts = RunCounts(**vars(self.sink.counts))
+                if self.sink.run_id is not None and counts != saved:
+                    self.store.record_progress(self.sink.run_id, counts)
+                    saved = counts
             except Exception:  # noqa: BLE001 - a database hiccup: try again next beat
                 log.warning("source %s: heartbeat failed", self.sink.lease.source, exc_info=True)
 

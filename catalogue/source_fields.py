@@ -116,7 +116,9 @@ def check_source(
             clean["type"] = type_
     if "metadata_prefix" in values:
         prefix = values["metadata_prefix"]
-        if prefix not in (None, "") and not _PREFIX.fullmatch(str(prefix)):
+        if prefix is not None and (
+            not isinstance(prefix, str) or (prefix and not _PREFIX.fullmatch(prefix))
+        ):
             problems["metadata_prefix"] = "an OAI-PMH metadataPrefix (1-64 characters) or null"
         else:
             clean["metadata_prefix"] = prefix or None

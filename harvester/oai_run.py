@@ -143,10 +143,10 @@ def harvest_oai_source(
     from_ = None if full else incremental_start(source, settings)
     mode = "incremental" if from_ is not None else "full"
     checkpoint = resumable(sink, source.key, mode, from_)
-    resumed = checkpoint is not None
     state = checkpoint or Checkpoint(mode, from_)
 
     def work(run: RunState) -> dict[str, Any]:
+        nonlocal state
         assert isinstance(run, OaiRun)
         with (
             OAIClient(source.url, settings, config=source.config) as client,
@@ -156,7 +156,13 @@ def harvest_oai_source(
             identity = client.identify()
             prefix = source.metadata_prefix or client.choose_prefix()
             day = identity.granularity == DAY_GRANULARITY
-            if resumed:
+            # A checkpoint of other lists (the source's prefix or sets changed since) is not
+            # this run's: its token and datestamps would skip records of the new lists.
+            lists = {"prefix": prefix, "sets": list(source.sets or [])}
+            if checkpoint is not None and checkpoint.extra.get("lists") != lists:
+                state = Checkpoint(mode, from_)
+            state.extra["lists"] = lists
+            if state is checkpoint:
                 run.note("fetch", f"resumed from the checkpoint of an unfinished run: list "
                          f"{state.list_index + 1}, {state.pages} pages done, last datestamp "
                          f"{state.last_datestamp}")  # fmt: skip

@@ -54,8 +54,9 @@ def _fields() -> dict[str, Any]:
             "description": f"When the scheduler harvests it: {SCHEDULE_HELP}; null: manual only",
         },
         "config": {
-            "type": "object",
-            "description": "Options of the source type (checked against its JSON Schema)",
+            "type": ["object", "null"],
+            "description": "Options of the source type (checked against its JSON Schema); "
+            "null: none",
         },
         "enabled": {"type": "boolean", "description": "false: paused (records stay)"},
     }

@@ -151,3 +151,25 @@ def test_probe_reports_without_saving(admin_app, oai_server, kind) -> None:
     assert bad.status_code == 400
     assert {e["field"] for e in bad.json()["errors"]} == {"/url", "/key"}
     assert admin_app.store.list_sources() == []
+
+
+def test_a_running_run_shows_its_counts_so_far(admin_app, oai_server) -> None:
+    def slow(path, query):
+        if query.get("verb") == ["ListRecords"]:
+            time.sleep(1.5)
+        return None
+
+    oai_server.intercept = slow
+    admin_app.store.add_source("slow", "oai", f"{oai_server.base_url}/oai")
+    location = admin_app.call("POST", "/api/sources/slow/runs").headers["Location"]
+    seen_running_with_counts = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        run = admin_app.call("GET", location).json()
+        if run["status"] == "running" and run["counts"]["added"] > 0:
+            seen_running_with_counts = True
+        if run["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.2)
+    assert run["status"] == "succeeded" and run["counts"]["added"] == 6
+    assert seen_running_with_counts

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,9 @@ def deposit_body(n: int, word: str) -> dict[str, Any]:
     }
 
 
-def client_loop(base: str, token: str, figures: Figures, stop: threading.Event, seed: int) -> None:
+def client_loop(
+    base: str, token: str, figures: Figures, stop: threading.Event, seed: int, tag: str
+) -> None:
     rng = random.Random(seed)
     session = requests.Session()
     headers = {"Authorization": f"Bearer {token}"}
@@ -137,7 +140,7 @@ def client_loop(base: str, token: str, figures: Figures, stop: threading.Event, 
             oai_token = found.group(1) if found and rng.random() < 0.8 else None
         else:
             n += 1
-            word = f"lt{seed}x{n}"
+            word = f"lt{tag}c{seed}x{n}"  # one word per deposit, over every load run
             response = session.post(f"{base}/api/records", json=deposit_body(n, word),
                                     headers=headers, timeout=60)  # fmt: skip
             figures.note("ingest_post", response, time.monotonic() - started)
@@ -149,8 +152,9 @@ def client_loop(base: str, token: str, figures: Figures, stop: threading.Event, 
 def run_load(base: str, token: str, seconds: float, clients: int = 8) -> Figures:
     figures = Figures()
     stop = threading.Event()
+    tag = uuid.uuid4().hex[:6]
     threads = [
-        threading.Thread(target=client_loop, args=(base, token, figures, stop, i), daemon=True)
+        threading.Thread(target=client_loop, args=(base, token, figures, stop, i, tag), daemon=True)
         for i in range(clients)
     ]
     for thread in threads:

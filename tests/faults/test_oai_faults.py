@@ -228,3 +228,21 @@ def test_records_once_on_postgresql_too(fault_server, store, tmp_path) -> None:
     assert stored_ids(store, "f") == expected(80)
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(RecordRow)).scalar() == 80
+
+
+def test_a_checkpoint_of_other_lists_is_not_resumed(fault_server, sqlite_store, tmp_path):
+    server = fault_server(100, 10)
+    add(sqlite_store, server.url)
+    settings = fast_settings(tmp_path, max_retries=1)
+    server.inject(*[Fault("control")] * 4, Fault("status", 500), Fault("status", 500))
+    assert harvest_source(sqlite_store, "f", settings, full=True).status == "failed"
+    run_id, state = sqlite_store.load_checkpoint("f")
+    state["extra"]["lists"]["prefix"] = "oai_datacite"  # as if the source's prefix changed
+    sqlite_store.save_checkpoint("f", run_id, state)
+    before = len(server.list_requests())
+    second = harvest_source(sqlite_store, "f", settings, full=True)
+    assert second.status == "succeeded", second.message
+    requests = server.list_requests()[before:]
+    assert "resumptionToken" not in requests[0] and "from" not in requests[0]
+    assert len(requests) == 10
+    assert stored_ids(sqlite_store, "f") == expected(100)

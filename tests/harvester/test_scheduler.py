@@ -179,8 +179,15 @@ def test_two_scheduler_processes_never_overlap_runs_of_a_source(
             proc.wait(timeout=30)
     runs = store.list_runs("small", limit=1000)
     assert slow.most == 1, "two runs of the source were in flight at once"
-    assert all(r.status == "succeeded" for r in runs), [(r.status, r.message) for r in runs]
-    assert slow.list_records == 3 + len(runs) - 1  # one full run, then incremental ones
+    # SIGTERM stops a run in flight at its next page (recorded as interrupted); every
+    # other run succeeded.
+    stopped = [r for r in runs if r.status == "failed" and (r.message or "").startswith(
+        "interrupted")]  # fmt: skip
+    assert len(stopped) <= 1
+    assert all(r.status == "succeeded" for r in runs if r not in stopped), [
+        (r.status, r.message) for r in runs
+    ]
+    assert len(runs) - len(stopped) >= 8
     ordered = sorted(runs, key=lambda r: r.id)
     for before, after in zip(ordered, ordered[1:], strict=False):
         assert after.started_at >= before.finished_at
