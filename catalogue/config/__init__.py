@@ -18,15 +18,24 @@ import os
 import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from catalogue.config.sections import (
+    _LIMITS,
+    IngestSettings,
+    MdmSettings,
+    NoticesSettings,
+    OaiSettings,
+    SchedulerSettings,
+    SearchSettings,
+    Settings,
+)
 from harvester.settings import HarvestSettings
-from harvester.url_policy import instance_id, parse_networks
-from harvester.windows import WINDOW_UNITS
+from harvester.url_policy import instance_id
 
 ENV_PREFIX = "CATALOGUE_"
 CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
@@ -36,115 +45,24 @@ _NOT_SETTINGS = (CONFIG_VARIABLE,)
 _RESERVED_PREFIXES = (ENV_PREFIX + "TEST_",)
 
 
+__all__ = [
+    "HarvestSettings",
+    "IngestSettings",
+    "MdmSettings",
+    "NoticesSettings",
+    "OaiSettings",
+    "SchedulerSettings",
+    "SearchSettings",
+    "Settings",
+    "SettingsError",
+    "env_variable",
+    "is_default_secret",
+    "load_settings",
+]
+
+
 class SettingsError(ValueError):
     """A setting that cannot be used; the message is one line naming it."""
-
-
-def _limits(
-    minimum: float | None = None, maximum: float | None = None, *, positive: bool = False
-) -> Any:
-    return field(metadata={"min": minimum, "max": maximum, "positive": positive})
-
-
-def _non_empty(*, secret: bool = False) -> Any:
-    return field(metadata={"non_empty": True}, repr=not secret)
-
-
-def _secret() -> Any:
-    """A credential: left out of the settings' repr, so it never reaches a log."""
-    return field(repr=False)
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    max_list_items: int = _limits(1)
-    max_record_bytes: int = _limits(1)
-    max_patch_operations: int = _limits(1)
-    depositors_register_schemas: bool
-    schema_timeout: float = _limits(positive=True)
-    schema_workers: int = _limits(1)
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    default_page_size: int = _limits(0)
-    max_page_size: int = _limits(1)
-    max_result_window: int = _limits(1)
-    indexer_interval: float = _limits(positive=True)
-    index_alias: str = _non_empty()
-    api_key: str = _secret()
-    username: str
-    password: str = _secret()
-    ca_certs: str
-    verify_certs: bool
-    timeout: float = _limits(positive=True)
-    shards: int = _limits(1)
-    replicas: int = _limits(0)
-
-
-@dataclass(frozen=True)
-class OaiSettings:
-    repository_name: str = _non_empty()
-    repository_identifier: str = _non_empty()
-    admin_email: str = _non_empty()
-    base_url: str
-    page_size: int = _limits(1)
-    stylesheet: bool
-
-
-@dataclass(frozen=True)
-class NoticesSettings:
-    """Where failed runs are told: a webhook and/or e-mail (an empty one is not used)."""
-
-    webhook_url: str
-    email_to: str
-    failures_in_a_row: int = _limits(1)
-    smtp_host: str
-    smtp_port: int = _limits(1, 65535)
-    smtp_from: str = _non_empty()
-    smtp_user: str
-    smtp_password: str = _secret()
-    smtp_starttls: bool
-    timeout: float = _limits(positive=True)
-
-
-@dataclass(frozen=True)
-class MdmSettings:
-    # MDM attribute name -> canonical target (a table; empty: the crosswalk's own map).
-    attributes: dict[str, str]
-
-
-@dataclass(frozen=True)
-class SchedulerSettings:
-    lease_seconds: float = _limits(positive=True)
-    jitter_seconds: float = _limits(0)
-    misfire_grace_seconds: float = _limits(0)
-    sync_seconds: float = _limits(positive=True)
-    queue_poll_seconds: float = _limits(positive=True)
-    workers: int = _limits(1)
-    keep_runs_days: float = _limits(positive=True)
-    keep_runs_per_source: int = _limits(1)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable; ``database_url`` and ``index_dir`` are resolved (never empty)
-    and ``data_dir`` is absolute."""
-
-    data_dir: str = _non_empty()
-    database_url: str
-    index_dir: str
-    search_url: str
-    secret_key: str = _non_empty(secret=True)
-    max_request_bytes: int = _limits(1)
-    max_response_bytes: int = _limits(1)
-    ingest: IngestSettings
-    search: SearchSettings
-    oai: OaiSettings
-    harvest: HarvestSettings
-    scheduler: SchedulerSettings
-    mdm: MdmSettings
-    notices: NoticesSettings
 
 
 def _table_values() -> frozenset[str]:
@@ -160,29 +78,6 @@ def _table_values() -> frozenset[str]:
                 if hints[f.name] == dict[str, str]
             }
     return frozenset(names)
-
-
-def _window(unit: str) -> None:
-    if unit and unit not in WINDOW_UNITS:
-        raise ValueError(f"use one of {', '.join(WINDOW_UNITS)} or nothing")
-
-
-# Limits of sections whose dataclass lives outside the catalogue (the harvester's carries
-# no configuration machinery).
-_LIMITS: dict[type, dict[str, dict[str, Any]]] = {
-    HarvestSettings: {
-        "timeout": {"positive": True},
-        "response_timeout": {"positive": True},
-        "window": {"check": _window},
-        "max_retries": {"min": 0, "max": 20},
-        "backoff": {"min": 0},
-        "overlap_seconds": {"min": 0},
-        "max_page_bytes": {"min": 1024},
-        "user_agent": {"non_empty": True},
-        "deny_networks": {"check": parse_networks},
-        "max_delete_fraction": {"min": 0, "max": 1},
-    }
-}
 
 
 def load_settings(
