@@ -136,8 +136,10 @@ def test_registered_schema_validation_is_bounded_and_blocks_nobody(served, timed
         )
     side.join()
     assert r.status_code == 422, r.text
-    assert "longer than" in r.json()["message"]
-    assert answered and answered[0] < 1.0
+    # whichever bound the worker hits first (its time or its memory cap) ends it
+    message = r.json()["message"]
+    assert "longer than" in message or "more memory" in message, message
+    assert answered and answered[0] < 1.5  # the validation's 2 s never held it up
     # the replaced worker validates the next deposit normally
     r = served.call(
         "POST",
