@@ -287,4 +287,5 @@ def test_metastore_dialect_validation_is_time_boxed_too(served, timed) -> None:
     with timed(6):
         r = served.call("POST", "/api/metastore/v2/metadata", files=files)
     assert r.status_code == 422, r.text
-    assert "longer than" in r.json()["message"]
+    message = r.json()["message"]  # the worker's time limit or its memory cap
+    assert "longer than" in message or "more memory" in message, message
