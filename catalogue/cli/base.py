@@ -1,0 +1,88 @@
+"""What every command shares: the root group, its context (settings and store, opened
+once per command) and the consoles."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+from rich.console import Console
+
+from catalogue.config import Settings, SettingsError, load_settings
+from catalogue.runtime import tune_gc
+from catalogue.shutdown import stop_cleanly_on_signals
+from catalogue.store import Store
+
+console = Console(stderr=True)
+
+
+class Context:
+    """Settings and a lazily opened, migrated store shared by the subcommands."""
+
+    def __init__(self) -> None:
+        from catalogue.store.files import prepare_data_dir
+
+        try:
+            self.settings = load_settings()
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        # First thing: whatever a command creates in it next (index, database), the data
+        # directory is owner-only.
+        prepare_data_dir(self.settings.data_dir)
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings)
+        return self._store
+
+
+def open_store(settings: Settings) -> Store:
+    from catalogue.store.files import prepare_data_dir, prepare_database_file
+
+    prepare_data_dir(settings.data_dir)
+    prepare_database_file(settings.database_url)
+    store = Store(settings.database_url)
+    store.migrate()
+    return store
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+def table_console() -> Console:
+    """stdout for tables: as wide as the terminal, or wide enough when piped."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 220)
+
+
+@click.group()
+@click.version_option(package_name="catalogue", prog_name="catalogue")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Federated research-metadata catalogue."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Context()
+    tune_gc()
+    stop_cleanly_on_signals()
+
+
+def run_listeners(ctx: Context) -> list[Any]:
+    """What hears of finished runs: failure notices, when configured."""
+    from catalogue.notices import listeners_from_settings
+
+    return listeners_from_settings(ctx.store, ctx.settings)
+
+
+def catch_up_index(ctx: Context) -> None:
+    from catalogue.search.indexer import catch_up_if_free
+
+    # None: another indexer (serve's) holds the index and applies the changes itself.
+    catch_up_if_free(ctx.store, ctx.settings)
