@@ -12,6 +12,9 @@ replace what it does unsafely or strictly:
   User-Agent, gzip).
 
 Pages are yielded one at a time, so memory stays flat however long the list is.
+
+Past 400 lines: sickle's client and paging with the safe parser and the tolerant error
+handling that each page needs together.
 """
 
 from __future__ import annotations

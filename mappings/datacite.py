@@ -3,6 +3,8 @@
 The canonical record is the DataCite JSON shape, so this crosswalk is mostly renaming and
 cleaning; the kernel-2/3 forms (space-separated geo points and boxes, Funder contributors,
 top-level <rights>, StartDate/EndDate) are converted to their kernel-4 equivalents.
+
+Past 400 lines: one crosswalk of one schema (kernel 2.x to 4) property by property.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ POST /api/records takes one record or a list (UNIS), or a metadata document (XML
 metastore2 multipart form); PUT, PATCH (RFC 6902) and DELETE need If-Match (metastore2).
 Everything is validated before the store is touched, and the store re-checks ids, DOIs
 and ETags inside the write transaction, so a failed request stores nothing.
+
+Past 400 lines: one blueprint for the record resource's six methods, which share its
+precondition and answer helpers; split by method they would import each other.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ every message that leaves this module goes through :meth:`RestClient.redact`, be
 messages name URLs without their query (:func:`without_query`). Redirects are followed
 here, not by ``requests`` (which would carry a custom auth header to any host): the token
 goes only to the source's own origin.
+
+Past 400 lines: the client's auth, redirects, retries, rate limit and redaction act on
+the same request in turn; apart they would leak state (the token) between modules.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ What a harvest sees of records that change while it runs (the guarantee we docum
 - ``completeListSize`` is the list's size when the harvest started (counted once, on the
   first page, and carried in the token); records that move to the end can make the
   delivered total larger, which the last page's ``completeListSize`` then reports.
+
+Past 400 lines: one function per verb of one protocol, sharing the list machinery;
+arguments, tokens, errors and XML are already modules of their own.
 """
 
 from __future__ import annotations
