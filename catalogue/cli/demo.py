@@ -63,6 +63,7 @@ def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:
         f"  {base}/api/sources               harvest sources and their last runs\n"
         f"  {base}/oai?verb=Identify         OAI-PMH provider (oai_dc, oai_datacite, datacite)\n"
         f"  {base}/api/docs                  ingest and search API (OpenAPI: /api/openapi.json)\n"
+        f"  {base}/admin                     admin pages (sign in: tokens create --role admin)\n"
         "deposit a record with the demo's depositor token:\n"
         f"  curl -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
         f'    -d \'{{"metadata": {{"titles": [{{"title": "My data"}}], '
