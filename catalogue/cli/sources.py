@@ -28,18 +28,21 @@ def sources() -> None:
     """Register, list and remove harvest sources."""
 
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON or TOML file with the options of a REST source type (checked now).",
+)
+
+
 @sources.command("add")
 @click.argument("key")
 @click.argument("url")
 @click.option("--type", "type_", type=click.Choice(SOURCE_TYPES), default="oai", show_default=True)
 @click.option("--prefix", help="OAI-PMH metadataPrefix; default: the best the source offers.")
 @click.option("--set", "sets", multiple=True, help="OAI-PMH setSpec to harvest (repeatable).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="JSON or TOML file with the options of a REST source type (checked now).",
-)
+@config_option
 @click.option("--schedule", help=SCHEDULE_OPTION_HELP)
 @click.option("--check", is_flag=True, help="Contact the source first; refuse it if that fails.")
 @pass_ctx
@@ -80,12 +83,7 @@ def sources_add(
 @click.option("--prefix", help="OAI-PMH metadataPrefix ('' for the best the source offers).")
 @click.option("--set", "sets", multiple=True, help="Harvest only these setSpecs (repeatable).")
 @click.option("--all-sets", is_flag=True, help="Harvest every set again.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="JSON or TOML file with the options of a REST source type (checked now).",
-)
+@config_option
 @click.option("--schedule", help=SCHEDULE_OPTION_HELP)
 @click.option("--enabled/--disabled", default=None, help="Resume or pause its harvests.")
 @pass_ctx

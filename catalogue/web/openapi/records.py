@@ -81,6 +81,18 @@ def record_paths() -> dict[str, Any]:
         "headers": etag,
         "content": json_content(schema_ref("Record")),
     }
+    # PUT and PATCH answer alike: the record as stored, or a validate-only result.
+    changed = {
+        "200": {
+            **written,
+            "content": json_content(
+                {"oneOf": [schema_ref("Record"), schema_ref("ValidationResult")]}
+            ),
+        },
+        **error_responses(
+            "400", "401", "403", "404", "409", "410", "412", "413", "415", "422", "428", "503"
+        ),
+    }
     validated = {
         "description": "?validate=true: valid, nothing stored",
         "content": json_content(schema_ref("ValidationResult")),
@@ -189,28 +201,7 @@ def record_paths() -> dict[str, Any]:
                 "security": secured,
                 "parameters": [if_match, *_write_params()],
                 "requestBody": _deposit_body(list_allowed=False),
-                "responses": {
-                    "200": {
-                        **written,
-                        "content": json_content(
-                            {"oneOf": [schema_ref("Record"), schema_ref("ValidationResult")]}
-                        ),
-                    },
-                    **error_responses(
-                        "400",
-                        "401",
-                        "403",
-                        "404",
-                        "409",
-                        "410",
-                        "412",
-                        "413",
-                        "415",
-                        "422",
-                        "428",
-                        "503",
-                    ),
-                },
+                "responses": changed,
             },
             "patch": {
                 "operationId": "patchRecord",
@@ -225,28 +216,7 @@ def record_paths() -> dict[str, Any]:
                         "application/json": {"schema": schema_ref("JsonPatch")},
                     },
                 },
-                "responses": {
-                    "200": {
-                        **written,
-                        "content": json_content(
-                            {"oneOf": [schema_ref("Record"), schema_ref("ValidationResult")]}
-                        ),
-                    },
-                    **error_responses(
-                        "400",
-                        "401",
-                        "403",
-                        "404",
-                        "409",
-                        "410",
-                        "412",
-                        "413",
-                        "415",
-                        "422",
-                        "428",
-                        "503",
-                    ),
-                },
+                "responses": changed,
             },
             "delete": {
                 "operationId": "deleteRecord",
