@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import chromium
 from pages_site import Site, start_site
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from catalogue.store import Store, create_store_engine
 
@@ -24,16 +25,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "pages"
 AXE = Path(
     os.environ.get("CATALOGUE_TEST_PEERS", ROOT / ".peers"), "npm/node_modules/axe-core/axe.min.js"
 )
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -50,13 +41,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `make chromium`")
-    with sync_playwright() as p:
-        # Playwright gives the browser a fresh temporary profile (--user-data-dir) itself
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
