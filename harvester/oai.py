@@ -6,6 +6,11 @@ replace what it does unsafely or strictly:
 - every body is parsed once with :func:`mappings.xml.parse_xml` (no entities, no network,
   size-capped); a page that fails is repaired with :func:`mappings.xml.repair_xml` and
   parsed again, and the repair is reported as page warnings;
+- a ListRecords page is parsed incrementally (:func:`mappings.xml.iterparse_xml`): each
+  <record> becomes an :class:`OAIRecord` (its payload kept as bytes) as soon as it is
+  parsed and is then dropped from the tree, so a page costs a small multiple of its size
+  (the whole tree of a 45 MB page cost about 8 times it; see
+  benchmarks/page_memory_bench.py);
 - OAI errors are read from the body whatever the HTTP status (Zenodo sends them with
   422); ``noRecordsMatch`` is an empty result, every other OAI error raises ``SourceOAIError``;
 - HTTP goes through :mod:`harvester.http` (retries honouring Retry-After, size cap,
@@ -39,7 +44,7 @@ from harvester.url_policy import public_url
 from mappings import MappingError
 from mappings.formats import FORMATS, HARVEST_PREFERENCE
 from mappings.namespaces import DAY_GRANULARITY, DC_NS, OAI_NS, SECONDS_GRANULARITY
-from mappings.xml import parse_xml, repair_xml
+from mappings.xml import iterparse_xml, parse_xml, repair_xml
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +86,23 @@ class MetadataFormat(NamedTuple):
     schema: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class OAIRecord:
-    """One record of a ListRecords page, its payload still XML."""
+    """One record of a ListRecords page, its payload still XML: ``raw``, the payload
+    element serialised (None for a deleted record or one without metadata)."""
 
     source_id: str
     datestamp: datetime | None
     set_specs: list[str]
     deleted: bool
-    payload: etree._Element | None
     raw: bytes | None
+
+    @property
+    def payload(self) -> etree._Element | None:
+        """The payload element, parsed again from ``raw`` at each call: a page keeps its
+        records as bytes, a fraction of what their elements cost (and mapping workers
+        parse the same bytes). Raises MappingError for bytes the safe parser refuses."""
+        return None if self.raw is None else parse_xml(self.raw)
 
 
 @dataclass
@@ -133,6 +145,10 @@ class _SafeResponse(OAIResponse):
     def __init__(self, fetched: Fetched, params: dict[str, str], max_bytes: int) -> None:
         super().__init__(fetched, params)
         self.warnings: list[str] = []
+        # A ListRecords page's records, taken out of the tree as it is parsed.
+        self.records: list[OAIRecord] = []
+        self.skipped = 0  # records without a header identifier
+        self._list = params.get("verb") == "ListRecords"
         self._xml = self._parse(fetched, max_bytes)
 
     @property
@@ -150,11 +166,11 @@ class _SafeResponse(OAIResponse):
                 f"(HTTP {fetched.status})"
             )
         try:
-            root = parse_xml(fetched.content, max_bytes=max_bytes)
+            root = self._read(fetched.content, max_bytes)
         except MappingError as first:
             repaired, warnings = repair_xml(fetched.content)
             try:
-                root = parse_xml(repaired, max_bytes=max_bytes)
+                root = self._read(repaired, max_bytes)
             except MappingError as second:
                 raise UnreadableResponse(
                     f"unreadable response from {fetched.url} (HTTP {fetched.status}): "
@@ -166,6 +182,30 @@ class _SafeResponse(OAIResponse):
                 f"this is an HTML page, not an OAI-PMH endpoint: {public_url(fetched.url)}"
             )
         return root
+
+    def _read(self, data: bytes, max_bytes: int) -> etree._Element:
+        if not self._list:
+            return parse_xml(data, max_bytes=max_bytes)
+        self.records, self.skipped = [], 0  # a failed first try may have handed some over
+        return iterparse_xml(data, _OAI + "record", self._take_record, max_bytes=max_bytes)
+
+    def _take_record(self, node: etree._Element) -> bool:
+        """A parsed <record>: kept as an OAIRecord when it is one of the list's (a <record>
+        in the OAI namespace elsewhere, inside a payload, is left where it is)."""
+        container = node.getparent()
+        if (
+            container is None
+            or container.tag != _OAI + "ListRecords"
+            or container.getparent() is None
+            or container.getparent().tag != _OAI + "OAI-PMH"
+        ):
+            return False
+        record = parse_record(node)
+        if record is None:
+            self.skipped += 1
+        else:
+            self.records.append(record)
+        return True
 
 
 def _looks_like_html(fetched: Fetched) -> bool:
@@ -394,17 +434,10 @@ class OAIClient:
 def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
     root = response.xml
     warnings = list(response.warnings)
-    records: list[OAIRecord] = []
-    container = root.find(_OAI + "ListRecords")
-    for node in container.iterfind(_OAI + "record") if container is not None else ():
-        record = parse_record(node)
-        if record is None:
-            warnings.append("record without header identifier skipped")
-        else:
-            records.append(record)
+    warnings += ["record without header identifier skipped"] * response.skipped
     return Page(
         response_date=parse_datestamp(root.findtext(_OAI + "responseDate")),
-        records=records,
+        records=response.records,
         resumption_token=token.token if token else None,
         cursor=_int(token.cursor) if token else None,
         complete_list_size=_int(token.complete_list_size) if token else None,
@@ -432,7 +465,6 @@ def parse_record(node: etree._Element) -> OAIRecord | None:
         datestamp=parse_datestamp(header.findtext(_OAI + "datestamp")),
         set_specs=[s.text.strip() for s in header.iterfind(_OAI + "setSpec") if s.text],
         deleted=deleted,
-        payload=payload,
         raw=etree.tostring(payload, encoding="utf-8") if payload is not None else None,
     )
 

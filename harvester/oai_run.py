@@ -97,12 +97,11 @@ class OaiRun(RunState):
     def map_record(
         self, record: OAIRecord, prefix: str, errors: list[RunError], mapped: Any = LOCAL
     ) -> IncomingRecord | None:
-        payload = record.payload
-        if not record.deleted and payload is None:
+        if not record.deleted and record.raw is None:
             self.fail(errors, record.source_id, "map", "record has no metadata payload")
             return None
-
-        mapper, prepared = local_or_mapped(mapped, lambda: map_payload(payload))
+        # record.payload parses the raw bytes: only when this process maps the record.
+        mapper, prepared = local_or_mapped(mapped, lambda: map_payload(record.payload))
         return self.incoming(
             errors,
             record.source_id,
@@ -303,7 +302,7 @@ def _total(page: Page) -> int | None:
 def _batch_of(preparer: Any) -> Any:
     def batch_of(page: Page) -> list[Any]:
         """What a worker maps of ``page``: the payload bytes of the records that have one."""
-        return [None if r.deleted or r.payload is None else (preparer, r.raw) for r in page.records]
+        return [None if r.deleted or r.raw is None else (preparer, r.raw) for r in page.records]
 
     return batch_of
 

@@ -8,12 +8,16 @@ no network access, a size limit, and documents that declare entities are refused
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
 from mappings import MappingError
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Bytes fed to an incremental parser at a time: large enough that feeding costs nothing,
+# small beside any page worth parsing incrementally.
+_FEED_BYTES = 1 << 16
 
 # Characters allowed by XML 1.0 section 2.2; everything else makes libxml2 refuse the page.
 _ILLEGAL_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -40,14 +44,7 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
     """Parse untrusted XML and return its root element; raise MappingError when unsafe or broken."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if len(data) > max_bytes:
-        raise MappingError(f"document too large: {len(data)} bytes > limit of {max_bytes}")
-    if not data.strip():
-        raise MappingError("empty document")
-    if _declares_entities_raw(data):
-        raise MappingError("document type declaration with entities refused (possible XXE)")
+    data = _checked(data, max_bytes)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -56,18 +53,89 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Elem
         raise MappingError(f"not parseable as XML: {exc}") from exc
     if root is None:
         raise MappingError("no root element")
+    _refuse_entities(root)
+    return root
+
+
+def iterparse_xml(
+    data: bytes,
+    tag: str,
+    handle: Callable[[etree._Element], bool],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> etree._Element:
+    """Parse untrusted XML as :func:`parse_xml` does, handing each complete ``tag`` element
+    to ``handle`` as soon as it is parsed; when ``handle`` returns True (it took the
+    element), the element's content and everything before it in its parent are dropped.
+    Returns the root, without them.
+
+    For documents of many large elements (a ListRecords page near the size cap): the whole
+    tree would cost several times the document; this holds one ``tag`` element at a time.
+    ``handle`` may keep what it made of an element, never the element itself or its
+    descendants (they are emptied). A document that fails may have handed over elements
+    before failing: the caller drops what it made of them.
+    """
+    data = _checked(data, max_bytes)
+    parser = etree.XMLPullParser(
+        events=("end",),
+        tag=tag,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+    checked = False
+    try:
+        for start in range(0, len(data), _FEED_BYTES):
+            parser.feed(data[start : start + _FEED_BYTES])
+            for _event, element in parser.read_events():
+                if not checked:  # the DTD, if any, came before the first element
+                    _refuse_entities(element)
+                    checked = True
+                if not handle(element):
+                    continue
+                element.clear()
+                parent = element.getparent()
+                if parent is not None:
+                    while element.getprevious() is not None:
+                        del parent[0]
+        root = parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise MappingError(f"not well-formed XML: {exc.msg} (line {exc.lineno})") from exc
+    except ValueError as exc:
+        raise MappingError(f"not parseable as XML: {exc}") from exc
+    if root is None:
+        raise MappingError("no root element")
+    _refuse_entities(root)
+    return root
+
+
+def _checked(data: bytes | str, max_bytes: int) -> bytes:
+    """``data`` as bytes, when it is worth parsing: not too large, not empty, no entities."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > max_bytes:
+        raise MappingError(f"document too large: {len(data)} bytes > limit of {max_bytes}")
+    if not data or data.isspace():  # not data.strip(): a copy of a 50 MB page
+        raise MappingError("empty document")
+    if _declares_entities_raw(data):
+        raise MappingError("document type declaration with entities refused (possible XXE)")
+    return data
+
+
+def _refuse_entities(element: etree._Element) -> None:
     # Belt and braces for encodings the raw byte scan cannot see (UTF-16, EBCDIC, ...).
-    dtd = root.getroottree().docinfo.internalDTD
+    dtd = element.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise MappingError("document type declaration with entities refused (possible XXE)")
-    return root
 
 
 def _declares_entities_raw(data: bytes) -> bool:
     start = data.find(b"<!DOCTYPE")
     # Conservative on purpose: any entity declaration after a DOCTYPE refuses the document
     # (a CDATA section quoting "<!ENTITY" is a price worth paying for not parsing the subset).
-    return start >= 0 and b"<!ENTITY" in data[start:]
+    return start >= 0 and data.find(b"<!ENTITY", start) >= 0
 
 
 def repair_xml(data: bytes) -> tuple[bytes, list[str]]:
