@@ -12,10 +12,9 @@ import logging
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, Protocol
 
 from catalogue.config import Settings
 from catalogue.runtime import tune_gc
@@ -46,6 +45,14 @@ CHUNK = 500
 BUSY_STRETCH = 4
 
 
+class StopFlag(Protocol):
+    """What says an indexer should stop (a ``threading.Event``, a parent's pipe)."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float) -> bool: ...
+
+
 class Indexer:
     """Applies store changes to one writable index."""
 
@@ -53,22 +60,35 @@ class Indexer:
         self.store = store
         self.index = index
 
-    def apply(self, batch: int = BATCH) -> int:
-        """Apply up to ``batch`` changes after the index checkpoint; returns how many."""
+    def apply(self, batch: int = BATCH, stop: StopFlag | None = None) -> int:
+        """Apply up to ``batch`` changes after the index checkpoint; returns how many.
+
+        When ``stop`` is set half-way (SIGTERM to a long catch-up: a batch takes seconds),
+        the records done so far are committed, with the checkpoint just before the first
+        change of a record not yet done, and the rest is left for the next start.
+        """
         changes = self.store.changes_since(self.index.checkpoint(), batch)
         if not changes:
             return 0
         ids = list(dict.fromkeys(change.record_id for change in changes))
+        done = len(changes)
         for start in range(0, len(ids), CHUNK):
+            if start and stop is not None and stop.is_set():
+                # ids are in the order of their first change: every change before the
+                # first one of ids[start] is of a record done (at its current state).
+                left = ids[start]
+                done = next(i for i, change in enumerate(changes) if change.record_id == left)
+                break
             self._apply_records(ids[start : start + CHUNK])
-        self.index.commit(changes[-1].seq)
-        log.debug("indexed %d changes up to seq %d", len(changes), changes[-1].seq)
-        return len(changes)
+        self.index.commit(changes[done - 1].seq)
+        log.debug("indexed %d changes up to seq %d", done, changes[done - 1].seq)
+        return done
 
-    def catch_up(self, batch: int = BATCH) -> int:
-        """Apply changes until the index has reached the end of the change log."""
+    def catch_up(self, batch: int = BATCH, stop: StopFlag | None = None) -> int:
+        """Apply changes until the index has reached the end of the change log, or until
+        ``stop`` is set (then within a chunk of records: see :meth:`apply`)."""
         total = 0
-        while applied := self.apply(batch):
+        while not (stop is not None and stop.is_set()) and (applied := self.apply(batch, stop)):
             total += applied
         return total
 
@@ -93,7 +113,7 @@ class Indexer:
         self.catch_up(batch)
         return indexed
 
-    def run_forever(self, stop: threading.Event, interval: float) -> None:
+    def run_forever(self, stop: StopFlag, interval: float) -> None:
         """Catch up every ``interval`` seconds until ``stop`` is set (a thread's target);
         under a steady stream of changes, up to ``interval * BUSY_STRETCH`` apart.
 
@@ -103,7 +123,7 @@ class Indexer:
         wait = interval
         while not stop.is_set():
             try:
-                applied = self.catch_up()
+                applied = self.catch_up(stop=stop)
             except Exception:
                 failures += 1
                 log.exception("indexer failed (attempt %d); retrying", failures)
