@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from catalogue.config import Settings
 from catalogue.harvesting import QueuedRunTaken, RunListener, run_harvest
 from catalogue.store import HarvestRun, SourceHeld, SourceNotFound, Store
+from harvester.stop import Stopped
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ class QueueWorker(threading.Thread):
             )
         except (SourceHeld, QueuedRunTaken, SourceNotFound):
             pass  # another worker's turn, or already done, or the source is gone (run failed)
+        except Stopped:  # SIGTERM: the run is recorded as interrupted, its lease released
+            log.info("queued run %d of %s interrupted: the process is stopping", queued.id,
+                     queued.source)  # fmt: skip
         except Exception:  # noqa: BLE001 - logged; the run row says failed
             log.exception("queued run %d of %s crashed", queued.id, queued.source)
         finally:

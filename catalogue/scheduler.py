@@ -31,9 +31,11 @@ from catalogue.config import Settings
 from catalogue.harvesting import RunListener, run_harvest
 from catalogue.run_queue import QueueWorker
 from catalogue.schedules import trigger_for
+from catalogue.shutdown import stopping
 from catalogue.store import SourceHeld, SourceNotFound, Store
 from catalogue.tables import SchedulerJobRow
 from harvester import clock
+from harvester.stop import Stopped
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,19 @@ class _QuietSkips(logging.Filter):
 
 logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
 logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+
+
+class _Executor(ThreadPoolExecutor):
+    """APScheduler's thread pool, which drops the jobs that come due while the scheduler
+    shuts down: its loop may hand one over after the pool was shut down (a race with a job
+    due every second), which APScheduler reports as an error with a traceback."""
+
+    closing = False
+
+    def submit_job(self, job, run_times) -> None:  # noqa: ANN001 - APScheduler's signature
+        if self.closing:
+            return
+        super().submit_job(job, run_times)
 
 
 def scheduled_harvest(key: str) -> None:
@@ -83,12 +98,13 @@ class CatalogueScheduler:
         self.keep_days = section.keep_runs_days
         self.keep_per_source = section.keep_runs_per_source
         workers = section.workers
+        self.executor = _Executor(workers)
         self.scheduler = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=store.engine, tablename=JOBS_TABLE),
                 "local": MemoryJobStore(),
             },
-            executors={"default": ThreadPoolExecutor(workers)},
+            executors={"default": self.executor},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -113,8 +129,12 @@ class CatalogueScheduler:
         log.info("scheduler started")
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop starting runs; with ``wait``, let the running ones finish."""
+        """Stop starting runs; with ``wait``, let the running ones finish (after a stop
+        signal, :mod:`harvester.stop`, they end at their next wait)."""
         global _active
+        self.executor.closing = True  # no job starts from now on
+        if self.scheduler.running:
+            self.scheduler.pause()
         self.queue.stop(wait=wait)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
@@ -164,6 +184,8 @@ class CatalogueScheduler:
             log.warning("scheduler: maintenance failed", exc_info=True)
 
     def harvest(self, key: str) -> None:
+        if stopping():
+            return  # a job that fired as the process began to stop: no new run
         source = self.store.get_source(key)
         if source is None or not source.enabled or not source.schedule:
             return  # removed or paused since the job fired; the next sync drops the job
@@ -175,6 +197,9 @@ class CatalogueScheduler:
             log.info("scheduler: %s skipped: %s", key, exc)
             return
         except SourceNotFound:
+            return
+        except Stopped:  # SIGTERM: the run is recorded as interrupted, its lease released
+            log.info("scheduler: run of %s interrupted: the process is stopping", key)
             return
         except Exception:  # noqa: BLE001 - logged, the run row says failed; the job goes on
             log.exception("scheduler: run of %s crashed", key)

@@ -7,7 +7,8 @@ child was left to notice its parent gone. Here SIGTERM raises :class:`Terminated
 the run in progress rolls its page back and is recorded as interrupted (the next run
 resumes from its checkpoint), child processes are told to stop and waited for, leases are
 released. A second signal while shutting down is ignored, so the cleanup is not cut short.
-Harvests running in other threads (the scheduler's) stop at their next page:
+Harvests running in other threads (the scheduler's, ``serve``'s queued runs) stop at their
+next wait (:mod:`harvester.stop`: for a page, between retries) and
 :class:`catalogue.harvesting.LeasedSink` refuses to write once :func:`stopping` is true.
 """
 
@@ -18,18 +19,17 @@ import signal
 import threading
 from types import FrameType
 
+from harvester import stop
 
-class Terminated(KeyboardInterrupt):
+
+class Terminated(stop.Stopped):
     """SIGTERM received (handled as Ctrl-C is)."""
 
 
-_stopping = threading.Event()
-
-
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    if _stopping.is_set():
+    if stop.stop_requested():
         return  # already shutting down: let the cleanup finish
-    _stopping.set()
+    stop.request_stop()
     if signum == signal.SIGTERM:
         raise Terminated("SIGTERM")
     raise KeyboardInterrupt
@@ -46,12 +46,12 @@ def stop_cleanly_on_signals() -> None:
 def request_stop() -> None:
     """Ask every harvest of this process to stop at its next page (a scheduler's own
     signal handler calls it; the harvests run in its threads)."""
-    _stopping.set()
+    stop.request_stop()
 
 
 def stopping() -> bool:
     """Whether a stop signal arrived."""
-    return _stopping.is_set()
+    return stop.stop_requested()
 
 
 def address_in_use(exc: OSError) -> bool:

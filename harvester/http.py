@@ -24,6 +24,7 @@ from functools import cache
 import requests
 import urllib3
 
+from harvester import stop
 from harvester.net_errors import PERMANENT, brief_problem
 from harvester.settings import HarvestSettings
 from harvester.url_policy import (
@@ -110,7 +111,7 @@ def fetch(
     params: Mapping[str, str],
     settings: HarvestSettings,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = stop.pause,
     headers: Mapping[str, str] | None = None,
     allow_redirects: bool = True,
 ) -> Fetched:
@@ -217,6 +218,7 @@ def _body(response: requests.Response, deadline: float, seconds: float) -> Itera
     """
     raw = response.raw
     while True:
+        stop.check()
         if time.monotonic() > deadline:
             raise ResponseTimeout(f"the response took longer than {seconds:g} s")
         try:

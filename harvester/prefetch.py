@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterator
 from typing import TypeVar
 
+from harvester import stop as stop_request
+
 T = TypeVar("T")
 
 _DONE = object()
@@ -27,6 +29,7 @@ def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
 
     An exception raised by ``pages`` is re-raised here, in the consumer, at the point the
     failing page would have been yielded. Closing this generator stops the producer.
+    Waiting for a page ends in :class:`harvester.stop.Stopped` when the process stops.
     """
     buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -54,7 +57,11 @@ def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
     thread.start()
     try:
         while True:
-            item = buffer.get()
+            try:
+                item = buffer.get(timeout=0.2)
+            except queue.Empty:
+                stop_request.check()  # a slow page must not hold a stopping process up
+                continue
             if item is _DONE:
                 return
             if isinstance(item, _Failure):
@@ -62,4 +69,6 @@ def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
-        thread.join(timeout=5)
+        # A producer blocked on the socket ends at its timeout; a stopping process does not
+        # wait for it (a daemon thread: it only reads, never writes).
+        thread.join(timeout=0.5 if stop_request.stop_requested() else 5)

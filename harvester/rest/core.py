@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
+from harvester import stop
 from harvester.http import Fetched, FetchError, HarvestError, fetch, make_session
 from harvester.settings import HarvestSettings
 from harvester.url_policy import redact_url_secrets, url_secrets
@@ -190,7 +191,7 @@ class RateLimiter:
         per_second: float | None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.pause,
     ) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
         self._clock = clock
@@ -278,7 +279,7 @@ class RestClient:
         config: Mapping[str, Any],
         *,
         env: Mapping[str, str] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.pause,
     ) -> None:
         self.settings = replace(harvest, **{k: config[k] for k in _HTTP_OVERRIDES if k in config})
         self.base_url = base_url

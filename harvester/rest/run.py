@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from harvester import clock
+from harvester import clock, stop
 from harvester.checkpoints import Checkpoint
 from harvester.checkpoints import resumable as resumed_checkpoint
 from harvester.http import HarvestError
@@ -224,7 +224,7 @@ def harvest_rest_source(
     full: bool = False,
     progress: Progress | None = None,
     env: Mapping[str, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = stop.pause,
 ) -> HarvestRun:
     """Harvest REST source ``source`` and return the finished run (see the module doc)."""
     key = source.key

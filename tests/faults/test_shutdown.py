@@ -184,3 +184,49 @@ def test_sigterm_stops_the_indexer_mid_log_and_a_restart_finishes_exactly(
     assert checkpoint(index_dir) == last
     assert indexed(index_dir) == total == store.count_records()
     store.dispose()
+
+
+# -- scheduler -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page_delay", [0.3, 20.0], ids=["pages", "a-slow-page"])
+def test_sigterm_stops_the_scheduler_and_its_harvest(
+    env, settings, fault_server, tmp_path, page_delay
+) -> None:
+    # Pages of 100 records with more than 1,000 to come: the harvest maps them in a worker
+    # process (harvester.map_ahead), a child of the scheduler. "a-slow-page": SIGTERM
+    # arrives while a page takes 20 s to come (a slow source must not hold the stop up).
+    server = fault_server(3000, 100, page_delay=0.3)
+    store = Store(create_store_engine(settings.database_url))
+    store.migrate()
+    store.add_source("f", "oai", server.url, metadata_prefix="oai_dc", schedule="every 1s")
+    proc = start(env, tmp_path / "scheduler.log", "scheduler")
+    try:
+        wait_for(lambda: store.count_records("f") >= 300 or proc.poll() is not None, 120,
+                 "pages stored")  # fmt: skip
+        assert proc.poll() is None, (tmp_path / "scheduler.log").read_text()
+        wait_for(lambda: descendants(proc.pid), 30, "the mapping worker")
+        server.page_delay = page_delay
+        time.sleep(min(page_delay, 1.0))  # a page in flight
+        children = descendants(proc.pid)
+        seconds = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log = (tmp_path / "scheduler.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert proc.returncode == 0, log[-3000:]
+    assert seconds < STOP_SECONDS, f"the scheduler took {seconds:.1f} s to stop"
+    wait_for(lambda: not any(alive(pid) for pid in children), 3, "its children to end")
+
+    [run] = store.list_runs("f")
+    assert run.status == "failed" and run.message.startswith("interrupted"), run
+    lease = store.get_lease("f")
+    assert lease is not None and lease.token is None  # released, not left to expire
+    # Nothing writes afterwards, and the run's page was committed whole or not at all.
+    stored, seq = store.count_records("f"), store.last_seq()
+    time.sleep(QUIET_SECONDS)
+    assert (store.count_records("f"), store.last_seq()) == (stored, seq)
+    assert stored % 100 == 0 and stored == run.counts.added, (stored, run.counts)
+    assert store.load_checkpoint("f") is not None  # the next run resumes there
+    store.dispose()
