@@ -86,10 +86,20 @@ class Indexer:
 
     def catch_up(self, batch: int = BATCH, stop: StopFlag | None = None) -> int:
         """Apply changes until the index has reached the end of the change log, or until
-        ``stop`` is set (then within a chunk of records: see :meth:`apply`)."""
+        ``stop`` is set (then within a chunk of records: see :meth:`apply`).
+
+        A batch shorter than ``batch`` reached the end of the log as it was read: changes
+        written since wait for the next catch-up instead of a commit of their own. While a
+        harvest writes a page every few hundred records, asking again at once committed
+        every page or two (~1,000 changes); a commit per catch-up cut the indexer's CPU by
+        about a third (measured: 163 vs 112 ms per 1,000 records at 1,000 vs 5,000 per
+        commit).
+        """
         total = 0
         while not (stop is not None and stop.is_set()) and (applied := self.apply(batch, stop)):
             total += applied
+            if applied < batch:
+                break
         return total
 
     def rebuild(self, batch: int = 1000) -> int:
