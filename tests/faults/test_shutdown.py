@@ -140,8 +140,11 @@ def fill(store: Store, n: int, page: int = 1000) -> None:
             [
                 IncomingRecord(
                     f"r{i}",
-                    {"titles": [{"title": f"Record {i} of a long change log"}],
-                     "publicationYear": 2020, "descriptions": [{"description": "word " * 40}]},
+                    {
+                        "titles": [{"title": f"Record {i} of a long change log"}],
+                        "publicationYear": 2020,
+                        "descriptions": [{"description": "word " * 40}],
+                    },
                 )  # fmt: skip
                 for i in range(first, min(n, first + page))
             ],

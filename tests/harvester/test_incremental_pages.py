@@ -41,7 +41,9 @@ def test_a_page_holds_its_records_as_bytes_in_order(serve, settings) -> None:
     with OAIClient(server.url("/oai"), settings) as client:
         [page] = list(client.iter_pages("oai_dc"))
     assert [r.source_id for r in page.records] == [
-        *(f"oai:p:{n}" for n in range(5)), "oai:p:nested", "oai:p:gone"
+        *(f"oai:p:{n}" for n in range(5)),
+        "oai:p:nested",
+        "oai:p:gone",
     ]
     first = page.records[0]
     assert first.raw.startswith(b"<oai_dc:dc") and b"<dc:title>T0</dc:title>" in first.raw
