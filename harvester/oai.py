@@ -36,7 +36,7 @@ from sickle.iterator import OAIResponseIterator
 from sickle.models import ResumptionToken
 from sickle.response import OAIResponse
 
-from harvester import stamp
+from harvester import stamp, stop
 from harvester.http import Fetched, FetchError, HarvestError
 from harvester.rest.core import RestClient
 from harvester.settings import HarvestSettings
@@ -329,8 +329,12 @@ class OAIClient:
         self.close()
 
     def _single(self, verb: str, **params: str) -> etree._Element:
-        iterator = _PageIterator(self._sickle, {"verb": verb, **params})
-        return iterator.oai_response.xml
+        return self._first({"verb": verb, **params}).oai_response.xml
+
+    def _first(self, params: dict[str, str]) -> _PageIterator:
+        """An iterator over a list, its first response read (the requests of a harvest
+        thread outside the pages' prefetching: a stopping process does not wait for them)."""
+        return stop.interruptible(lambda: _PageIterator(self._sickle, params))
 
     def identify(self) -> Identity:
         """Identify the repository; remembers its granularity for later from/until."""
@@ -378,7 +382,7 @@ class OAIClient:
     def list_sets(self, limit: int = 200) -> tuple[list[tuple[str, str]], bool]:
         """The first ``limit`` sets (spec, name) of the first ListSets page, and whether the
         repository has more (a resumption token or more than ``limit``)."""
-        iterator = _PageIterator(self._sickle, {"verb": "ListSets"})
+        iterator = self._first({"verb": "ListSets"})
         sets = []
         for node in iterator.oai_response.xml.iter(_OAI + "set"):
             spec = (node.findtext(_OAI + "setSpec") or "").strip()

@@ -4,14 +4,18 @@ A signal reaches the main thread only. ``catalogue harvest`` harvests there, so 
 interrupts it at once; the scheduler and ``serve`` harvest in worker threads, which would
 notice only at their next page, after waiting for it (a slow source: minutes). Whoever
 handles the signal calls :func:`request_stop`; every wait of a harvest (for the next page,
-between the reads of a body, between retries, for a rate limit) then ends in
-:class:`Stopped`, which a run records as interrupted (it resumes from its checkpoint).
-A socket read that is blocked still ends only at its ``timeout``.
+between the reads of a body, between retries, for a rate limit, for a request made with
+:func:`interruptible`) then ends in :class:`Stopped`, which a run records as interrupted
+(it resumes from its checkpoint).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _requested = threading.Event()
 
@@ -40,3 +44,29 @@ def pause(seconds: float) -> None:
     """``time.sleep(seconds)``, cut short by a stop request (then :class:`Stopped`)."""
     if _requested.wait(max(0.0, seconds)):
         raise Stopped("the process is stopping")
+
+
+def interruptible(call: Callable[[], T], poll: float = 0.2) -> T:
+    """``call()``, given up at a stop request (then :class:`Stopped`) even while it waits
+    on a socket: outside the main thread it runs in a daemon thread, left to end at its
+    timeout (a request: it only reads). In the main thread a signal interrupts it anyway."""
+    check()
+    if threading.current_thread() is threading.main_thread():
+        return call()
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, if it still waits
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="harvest-request", daemon=True).start()
+    while not done.wait(poll):
+        check()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

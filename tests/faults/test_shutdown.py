@@ -9,14 +9,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from catalogue.config import Settings, load_settings
+from catalogue.demo.replay import start_replay_server
 from catalogue.search.embedded import META_FILE, TantivyIndex
 from catalogue.store import IncomingRecord, Store, create_store_engine
+from tests.faults.oai_faults import make_repository
 
 STOP_SECONDS = 5  # from SIGTERM to the process gone
 QUIET_SECONDS = 2  # watched afterwards for writes
@@ -232,4 +235,45 @@ def test_sigterm_stops_the_scheduler_and_its_harvest(
     assert (store.count_records("f"), store.last_seq()) == (stored, seq)
     assert stored % 100 == 0 and stored == run.counts.added, (stored, run.counts)
     assert store.load_checkpoint("f") is not None  # the next run resumes there
+    store.dispose()
+
+
+def test_sigterm_stops_the_scheduler_while_a_source_is_slow_to_identify(
+    env, settings, tmp_path
+) -> None:
+    # The run's first requests (Identify, ListMetadataFormats) are made by the harvest
+    # thread itself, not by the page prefetcher: a source slow to answer them must not
+    # hold the stop up either.
+    server, _url = start_replay_server(repositories={"/oai": make_repository(30, 10)})
+    asked, release = threading.Event(), threading.Event()
+
+    def slow_identify(_path: str, query: dict) -> None:
+        if query.get("verb") == ["Identify"]:
+            asked.set()
+            release.wait(30)
+        return None
+
+    server.intercept = slow_identify
+    store = Store(create_store_engine(settings.database_url))
+    store.migrate()
+    store.add_source("s", "oai", server.url("/oai"), metadata_prefix="oai_dc",
+                     schedule="every 1s")  # fmt: skip
+    proc = start(env, tmp_path / "scheduler.log", "scheduler")
+    try:
+        wait_for(lambda: asked.is_set() or proc.poll() is not None, 60, "the run's Identify")
+        time.sleep(0.5)
+        seconds = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        release.set()
+        server.stop()
+    log = (tmp_path / "scheduler.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert proc.returncode == 0, log[-3000:]
+    assert seconds < STOP_SECONDS, f"the scheduler took {seconds:.1f} s to stop"
+    [run] = store.list_runs("s")
+    assert run.status == "failed" and run.message.startswith("interrupted"), run
+    assert store.get_lease("s").token is None
+    assert store.count_records("s") == 0
     store.dispose()
