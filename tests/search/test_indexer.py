@@ -62,6 +62,27 @@ def test_a_batch_spans_several_chunks(
     assert sorted(hit_ids(index)) == sorted(r.id for r in store.iter_records())
 
 
+def test_a_stop_half_way_commits_the_records_done_at_an_exact_position(
+    store: Store, index: TantivyIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalogue.search import indexer as indexer_module
+
+    monkeypatch.setattr(indexer_module, "CHUNK", 7)
+    fill_store(store, 40)
+    store.upsert_page("beta", [IncomingRecord("rec-3", synthetic_metadata(99))])  # a 2nd change
+    changes = store.changes_since(0, 1000)
+    assert len(changes) == 41
+    stop = threading.Event()
+    stop.set()  # SIGTERM during the batch: seen after its first chunk
+    indexer = Indexer(store, index)
+    assert indexer.apply(batch=1000, stop=stop) == 7
+    assert index.checkpoint() == changes[6].seq and index.count() == 7
+    assert indexer.catch_up(stop=stop) == 0
+    assert indexer.catch_up() == 41 - 7  # the next start: the rest, nothing skipped
+    assert index.checkpoint() == store.last_seq()
+    assert sorted(hit_ids(index)) == sorted(r.id for r in store.iter_records())
+
+
 def test_update_replaces_document(store: Store, index: TantivyIndex) -> None:
     fill_store(store, 10)
     indexer = Indexer(store, index)
