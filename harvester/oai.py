@@ -115,6 +115,7 @@ class Page:
     cursor: int | None = None
     complete_list_size: int | None = None
     warnings: list[str] = field(default_factory=list)
+    size: int = 0  # bytes of the response body
 
 
 def parse_datestamp(text: str | None) -> datetime | None:
@@ -446,6 +447,7 @@ def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
         cursor=_int(token.cursor) if token else None,
         complete_list_size=_int(token.complete_list_size) if token else None,
         warnings=warnings,
+        size=len(response.http_response.content),
     )
 
 

@@ -262,7 +262,7 @@ class _Lister:
             new = False
             started = clock.utcnow()
             try:
-                for page, mapped in self.ahead(prefetched(pages)):
+                for page, mapped in self.ahead(prefetched(pages, large=_large)):
                     if state.first_response is None:
                         state.first_response = page.response_date or started
                     ids = [r.source_id for r in page.records]
@@ -292,6 +292,16 @@ class _Lister:
                 run.note("fetch", f"resumption token refused ({exc.code}: "
                          f"{exc.message[:200]}); listing again from {again or 'the start'}"
                          f"{order}")  # fmt: skip
+
+
+LARGE_PAGE = 8 * 1024 * 1024
+"""Bytes of a page after which the next one is not fetched until this one is taken: up to
+five pages are in memory otherwise (being stored, being mapped, two fetched, one being
+parsed), each about 2.3 times its size (benchmarks/page_memory_bench.py)."""
+
+
+def _large(page: Page) -> bool:
+    return page.size > LARGE_PAGE
 
 
 def _total(page: Page) -> int | None:

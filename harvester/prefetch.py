@@ -2,14 +2,16 @@
 
 Waiting for the source and parsing its XML (lxml releases the GIL while parsing) overlap
 with the CPU work of mapping and storing, so a harvest is bounded by the slower of the two
-instead of their sum. At most ``depth`` pages wait in memory, so memory stays flat.
+instead of their sum. At most ``depth`` pages wait in memory, so memory stays flat; after a
+large page (``large``: a ListRecords page of many MB) none is fetched until it was taken,
+as such a page costs more memory than its fetch time is worth hiding.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from harvester import stop as stop_request
@@ -24,8 +26,11 @@ class _Failure:
         self.exc = exc
 
 
-def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Yield the items of ``pages``, produced by a background thread ``depth`` ahead.
+def prefetched(
+    pages: Iterator[T], depth: int = 2, large: Callable[[T], bool] | None = None
+) -> Iterator[T]:
+    """Yield the items of ``pages``, produced by a background thread ``depth`` ahead
+    (one ahead after an item that is ``large``).
 
     An exception raised by ``pages`` is re-raised here, in the consumer, at the point the
     failing page would have been yielded. Closing this generator stops the producer.
@@ -47,8 +52,14 @@ def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
     def produce() -> None:
         try:
             for item in pages:
+                big = large is not None and large(item)
                 if not put(item):
                     return
+                del item  # the consumer's now: not kept alive while the next one is read
+                if big:
+                    while not buffer.empty():  # taken: then the next one is fetched
+                        if stop.wait(0.05):
+                            return
             put(_DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, not swallowed
             put(_Failure(exc))
