@@ -25,14 +25,12 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import select
 
 from catalogue.config import Settings
 from catalogue.harvesting import RunListener, run_harvest
 from catalogue.run_queue import QueueWorker
 from catalogue.schedules import trigger_for
-from catalogue.shutdown import Terminated, stopping
 from catalogue.store import SourceHeld, SourceNotFound, Store
 from catalogue.tables import SchedulerJobRow
 from harvester import clock
@@ -67,18 +65,6 @@ def scheduled_harvest(key: str) -> None:
     _active.harvest(key)
 
 
-class _Scheduler(BackgroundScheduler):
-    """APScheduler 3's background scheduler, minus one more round after shutdown: its loop
-    looks for due jobs once after ``shutdown()`` wakes it, and submits them to the executor
-    just shut down ("Error submitting job ... cannot schedule new futures after shutdown",
-    logged with a traceback whenever a job fell due while the running harvests finished)."""
-
-    def _process_jobs(self) -> float | None:
-        if self.state == STATE_STOPPED:
-            return None
-        return super()._process_jobs()
-
-
 class CatalogueScheduler:
     """A background scheduler over the catalogue database, with its queue worker."""
 
@@ -97,7 +83,7 @@ class CatalogueScheduler:
         self.keep_days = section.keep_runs_days
         self.keep_per_source = section.keep_runs_per_source
         workers = section.workers
-        self.scheduler = _Scheduler(
+        self.scheduler = BackgroundScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=store.engine, tablename=JOBS_TABLE),
                 "local": MemoryJobStore(),
@@ -130,9 +116,9 @@ class CatalogueScheduler:
     def shutdown(self, wait: bool = True) -> None:
         """Stop starting runs; with ``wait``, let the running ones finish."""
         global _active
+        self.queue.stop(wait=wait)
         with self.lock:  # a sync under way ends first; any later one does nothing
             self.closed = True
-        self.queue.stop(wait=wait)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         if _active is self:
@@ -185,8 +171,6 @@ class CatalogueScheduler:
             log.warning("scheduler: maintenance failed", exc_info=True)
 
     def harvest(self, key: str) -> None:
-        if stopping():  # a job that fell due while the scheduler stops begins no run
-            return
         source = self.store.get_source(key)
         if source is None or not source.enabled or not source.schedule:
             return  # removed or paused since the job fired; the next sync drops the job
@@ -198,9 +182,6 @@ class CatalogueScheduler:
             log.info("scheduler: %s skipped: %s", key, exc)
             return
         except SourceNotFound:
-            return
-        except Terminated:  # SIGTERM: the run stopped at its page, recorded as interrupted
-            log.info("scheduler: run of %s stopped: the scheduler is stopping", key)
             return
         except Exception:  # noqa: BLE001 - logged, the run row says failed; the job goes on
             log.exception("scheduler: run of %s crashed", key)
