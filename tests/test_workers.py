@@ -146,7 +146,7 @@ def sources(store):
     servers = []
     expected: dict[str, list[str]] = {}
     for key, n in OAI_SOURCES.items():
-        server = FaultServer(make_repository(n, 50), page_delay=0.4).start()
+        server = FaultServer(make_repository(n, 50), page_delay=0.25).start()
         servers.append(server)
         store.add_source(key, "oai", server.url, metadata_prefix="oai_dc")
         expected[key] = sorted(f"oai:faults:{i}" for i in range(n))
