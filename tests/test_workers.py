@@ -1,6 +1,7 @@
 """Several processes: `catalogue serve --workers N` (gunicorn workers, the indexer in a
-process of its own), and the cluster backend driven by the real commands (reindex, two
-indexers on one search index)."""
+process of its own), the cluster backend driven by the real commands (reindex, two
+indexers on one search index), and two harvest workers with two indexers on one
+PostgreSQL store, with and without a worker killed mid-run: every record exactly once."""
 
 from __future__ import annotations
 
