@@ -7,6 +7,8 @@ placed is reported as a warning.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lxml import etree
 
 from mappings import Mapped, MappingError
@@ -21,6 +23,14 @@ from mappings.normalize import (
     year_of,
 )
 from mappings.people import split_family_given
+
+# Pure functions of values that repeat from record to record (names, dates, types, language
+# codes): memoised, bounded so that hostile input (endless distinct values) cannot grow memory.
+_CACHE_SIZE = 8192
+_split_name = lru_cache(maxsize=_CACHE_SIZE)(split_family_given)
+_normalized_date = lru_cache(maxsize=_CACHE_SIZE)(normalize_date)
+_type_general = lru_cache(maxsize=_CACHE_SIZE)(resource_type_general)
+_language_code = lru_cache(maxsize=_CACHE_SIZE)(normalize_language)
 
 _EMBARGO_END = "info:eu-repo/date/embargoEnd/"
 _DC_ELEMENTS = (
@@ -97,7 +107,7 @@ def _with_lang(item: dict, el: etree._Element) -> dict:
 
 def _person(name: str, el: etree._Element) -> dict:
     person = _with_lang({"name": name}, el)
-    parts = split_family_given(name)
+    parts = _split_name(name)
     if parts:
         person["nameType"] = "Personal"
         person["givenName"] = parts[1]
@@ -134,7 +144,7 @@ def _dates(values: list[str], warnings: list[str]) -> tuple[list[dict], int | No
             if available:
                 dates.append({"date": available, "dateType": "Available"})
                 continue
-        normalized = normalize_date(value)
+        normalized = _normalized_date(value)
         if normalized is None:
             warnings.append(f"unparseable date '{value}' in dc:date")
             continue
@@ -154,7 +164,7 @@ def _coverage(values: list[str]) -> tuple[list[dict], list[str]]:
     """dc:coverage is temporal (a date or range -> Coverage date) or spatial (-> a place)."""
     dates, places = [], []
     for value in values:
-        when = normalize_date(value)
+        when = _normalized_date(value)
         if when:
             dates.append({"date": when, "dateType": "Coverage"})
         else:
@@ -163,7 +173,7 @@ def _coverage(values: list[str]) -> tuple[list[dict], list[str]]:
 
 
 def _types(values: list[str], warnings: list[str]) -> dict:
-    mapped = [(value, general) for value in values if (general := resource_type_general(value))]
+    mapped = [(value, general) for value in values if (general := _type_general(value))]
     # Prefer a specific type over "other" when a record carries several (Zenodo, DSpace).
     specific = [pair for pair in mapped if pair[1] != "Other"] or mapped
     if specific:
@@ -178,7 +188,7 @@ def _types(values: list[str], warnings: list[str]) -> dict:
 def _language(values: list[str], warnings: list[str]) -> str | None:
     languages = []
     for value in values:
-        code = normalize_language(value)
+        code = _language_code(value)
         if code is None:
             warnings.append(f"unrecognised language '{value}' in dc:language")
         elif code not in languages:
