@@ -12,7 +12,7 @@ from functools import lru_cache
 from lxml import etree
 
 from mappings import Mapped, MappingError
-from mappings._shared import complete, dedupe, lang_of, strip_html, text
+from mappings._shared import collapse, complete, dedupe, lang_of, strip_html
 from mappings.namespaces import DC_NS, OAI_DC_NS
 from mappings.normalize import (
     classify_identifier,
@@ -74,7 +74,7 @@ def from_oai_dc(element: etree._Element) -> Mapped:
         "geoLocations": [{"geoLocationPlace": place} for place in places],
     }
     # Only None and empty containers are possible here; 0 is a valid publicationYear.
-    present = {k: v for k, v in md.items() if v is not None and v != [] and v != {}}
+    present = {k: v for k, v in md.items() if v or v == 0}
     return complete(present, warnings), warnings
 
 
@@ -84,11 +84,27 @@ def _collect(element: etree._Element, warnings: list[str]) -> dict[str, list[Val
     for child in element:
         tag = child.tag
         name = _DC_TAGS.get(tag)
-        if name is not None:
-            if value := text(child):
+        if name is None:
+            if isinstance(tag, str):  # not a comment or processing instruction
+                warnings.append(f"unmapped element {tag}")
+            continue
+        # _shared.text, inlined: it runs for every element of every record.
+        value = "".join(child.itertext()) if len(child) else child.text
+        if not value:
+            continue
+        if name == "description":
+            # Only whether it has text counts (_description reads the element itself), and
+            # collapsing leaves text empty exactly when it was blank: spare the long ones.
+            if not value.isspace():
                 found.setdefault(name, []).append((value, child))
-        elif isinstance(tag, str):  # not a comment or processing instruction
-            warnings.append(f"unmapped element {tag}")
+            continue
+        if "\n" in value or "  " in value or "\t" in value or "\r" in value:
+            value = collapse(value)
+        if value := value.strip():
+            if name in found:
+                found[name].append((value, child))
+            else:
+                found[name] = [(value, child)]
     return found
 
 
