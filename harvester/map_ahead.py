@@ -171,35 +171,38 @@ class MapAhead(Generic[P]):
         self.broken = True
 
     def __call__(self, pages: Iterator[P]) -> Iterator[tuple[P, list[Any] | None]]:
-        # Pages go to the worker ahead of the one handed out, until AHEAD_RECORDS records
-        # are in flight: the harvest process stores in bursts (a REST run writes every
-        # 1,000 records, ten pages of 100), and with one page ahead the worker would sit
-        # idle during each write and the harvest process wait for it between writes.
+        # One page always goes to the worker ahead of the one handed out (stored while the
+        # worker maps the next); more while the oldest is not mapped yet, up to
+        # AHEAD_RECORDS records in flight: the harvest process stores in bursts (a REST run
+        # writes every 1,000 records, ten pages of 100), and with one page ahead the worker
+        # would sit idle through each write and the harvest process wait for it between.
         pending: deque[tuple[P, Future[list[Any]] | None, int]] = deque()
         in_flight = 0
         pages = iter(pages)
+        more = True
         while True:
-            if pending and (in_flight >= AHEAD_RECORDS or _ready(pending[0][1])):
-                page, future, size = pending.popleft()
-                in_flight -= size
-                yield page, self._result(future)
-                continue
-            try:
-                page = next(pages)
-            except StopIteration:
-                break
-            except Exception:
-                # The next page failed: the pages already read are still stored first, as
-                # they were before mapping went ahead.
-                while pending:
-                    page, future, _ = pending.popleft()
-                    yield page, self._result(future)
-                raise
-            future, size = self._submit(page)
-            pending.append((page, future, size))
-            in_flight += size
-        while pending:
-            page, future, _ = pending.popleft()
+            while more and (
+                len(pending) < 2 or (in_flight < AHEAD_RECORDS and not _ready(pending[0][1]))
+            ):
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    more = False
+                    break
+                except Exception:
+                    # The next page failed: the pages already read are still stored first,
+                    # as they were before mapping went ahead.
+                    while pending:
+                        page, future, _ = pending.popleft()
+                        yield page, self._result(future)
+                    raise
+                future, size = self._submit(page)
+                pending.append((page, future, size))
+                in_flight += size
+            if not pending:
+                return
+            page, future, size = pending.popleft()
+            in_flight -= size
             yield page, self._result(future)
 
 
