@@ -80,20 +80,50 @@ def _safe_marked(fragments: list[str] | None, plain: str | None = None) -> Marku
     return Markup(first)
 
 
-def _pattern(words: list[str]) -> re.Pattern[str] | None:
-    return _compiled(tuple(words))
+def _pattern(text: str, words: list[str]) -> re.Pattern[str] | None:
+    """The pattern marking ``words``, or None when it cannot match ``text``.
+
+    Compiling it costs about as much as a rare word's whole search, and a query's words
+    are mostly new to the cache; a text that holds none of the stems cannot match, so it
+    goes without (see ``_may_hold``)."""
+    stems, ascii_only = _stems(tuple(words))
+    if not stems or (ascii_only and not _may_hold(text, stems)):
+        return None
+    return _compiled(stems)
+
+
+# The only non-ASCII characters that IGNORECASE matches to ASCII ones (İ ı ſ K; a test
+# checks this against the re module).
+ASCII_TWINS = frozenset("\u0130\u0131\u017f\u212a")
+
+
+def _may_hold(text: str, stems: tuple[str, ...]) -> bool:
+    """False only if no ASCII lower-case stem matches in ``text``, case aside.
+
+    Such a match is a run of ASCII characters (or ASCII_TWINS), so it survives dropping the
+    other characters, and for ASCII IGNORECASE is lower()."""
+    if text.isascii():
+        lowered = text.lower()
+    elif ASCII_TWINS.isdisjoint(text):
+        lowered = text.encode("ascii", "ignore").decode("ascii").lower()
+    else:
+        return True
+    return any(stem in lowered for stem in stems)
 
 
 @lru_cache(maxsize=256)
-def _compiled(words: tuple[str, ...]) -> re.Pattern[str] | None:
+def _stems(words: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
     stems = sorted(
         {_stem(w) for w in words if len(w) > 1 and w.upper() not in ("AND", "OR", "NOT")},
         key=len,
         reverse=True,
     )
-    stems = [s for s in stems if s]
-    if not stems:
-        return None
+    kept = tuple(s for s in stems if s)
+    return kept, all(s.isascii() for s in kept)
+
+
+@lru_cache(maxsize=256)
+def _compiled(stems: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
 
 
@@ -111,7 +141,7 @@ def snippet(text: str, words: list[str], size: int = SNIPPET_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= size:
         return text
-    pattern = _pattern(words)
+    pattern = _pattern(text, words)
     match = pattern.search(text) if pattern else None
     start = max(0, (match.start() if match else 0) - size // 3)
     if start:
@@ -126,7 +156,7 @@ def snippet(text: str, words: list[str], size: int = SNIPPET_CHARS) -> str:
 
 def highlight(text: str, words: list[str]) -> Markup:
     """``text`` escaped, with the matched words in <mark>."""
-    pattern = _pattern(words)
+    pattern = _pattern(text, words)
     if pattern is None:
         return escape(text)
     out: list[str] = []

@@ -8,6 +8,7 @@ argument answers 400 with the page and the message where the results would be.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
 
@@ -52,6 +53,7 @@ def _nav() -> dict[str, str]:
         cache[root] = {
             "home": url_for("pages.home"),
             "search": url_for("pages.search"),
+            "api": url_for("search.search_records"),
             "docs": url_for("openapi.api_docs"),
             "oai": url_for("oai.endpoint", verb="Identify"),
             "sitemap": url_for("sitemap.sitemap"),
@@ -130,16 +132,15 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
     facets = []
     for name in FACETS:
         selected = {v.lower() for v in args.filters.get(name, ())}
-        buckets = [
-            Bucket(
-                b["key"],
-                b["count"],
-                b["key"].lower() in selected,
-                links.toggle(name, b["key"], b["key"].lower() in selected),
-            )
-            for i, b in enumerate(result.aggregations.get(name, []))
-            if i < FACET_VALUES_SHOWN or b["key"].lower() in selected
-        ]
+        found = result.aggregations.get(name, [])
+        buckets = []
+        # without a selection only the first values are shown: the others need no look
+        for i, b in enumerate(found if selected else found[:FACET_VALUES_SHOWN]):
+            key = b["key"]
+            on = bool(selected) and key.lower() in selected
+            if i < FACET_VALUES_SHOWN or on:
+                count = b["count"]
+                buckets.append(Bucket(key, count, on, links.toggle(name, key, on), f"{count:,}"))
         if name == "year":
             buckets.sort(key=lambda b: int(b.key) if _is_int(b.key) else 0, reverse=True)
         top = max((b.count for b in buckets), default=0)
@@ -176,19 +177,19 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         "suggestions": suggestions,
         "first": args.size * (args.page - 1) + 1,
         "last": min(args.size * args.page, result.total),
-        "api_url": url_for("search.search_records")
-        + "?"
-        + urlencode(_params(args, page=args.page)),
+        "api_url": links.api(),
     }
 
 
 class Bucket(NamedTuple):
-    """A facet value as the page shows it (attributes: cheap for Jinja to read)."""
+    """A facet value as the page shows it (a tuple: the template unpacks it in its loop,
+    cheaper for Jinja than reading attributes)."""
 
     key: str
     count: int
     selected: bool
     url: str
+    count_text: str
 
 
 class _Links:
@@ -198,16 +199,24 @@ class _Links:
 
     def __init__(self, args: SearchArgs) -> None:
         self.args = args
-        self.path = url_for("pages.search")
+        self.path = _nav()["search"]
         self.params = _params(args)
         self.query = urlencode(self.params)
+        self.adding = f"{self.path}?{self.query}&" if self.query else f"{self.path}?"
 
     def toggle(self, name: str, value: str, selected: bool) -> str:
         """This search with ``value`` of facet ``name`` added (or removed), from page 1."""
         if selected:
             return _url(self.args, toggle=(name, value))
-        extra = f"{quote_plus(name)}={quote_plus(value)}"
-        return f"{self.path}?{self.query}&{extra}" if self.query else f"{self.path}?{extra}"
+        return self.adding + _pair(name, value)
+
+    def api(self) -> str:
+        """This page of this search in the JSON API."""
+        query = self.query
+        if self.args.page > 1:
+            page = f"page={self.args.page}"
+            query = f"{query}&{page}" if query else page
+        return f"{_nav()['api']}?{query}"
 
     def page(self, number: int) -> str:
         if number <= 1:
@@ -217,6 +226,12 @@ class _Links:
             if self.query
             else f"{self.path}?page={number}"
         )
+
+
+@lru_cache(maxsize=4096)
+def _pair(name: str, value: str) -> str:
+    """``name=value`` in a query string (facet values recur from page to page)."""
+    return f"{quote_plus(name)}={quote_plus(value)}"
 
 
 def _sort_name(args: SearchArgs) -> str:
