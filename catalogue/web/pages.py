@@ -12,7 +12,16 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus, urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    get_template_attribute,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from catalogue.search.base import FACETS, SearchQuery, SearchResult
@@ -80,6 +89,17 @@ def _thousands(number: int) -> str:
     return f"{number:,}"
 
 
+def _sort_options(sort: str | None) -> Markup:
+    """The sort menu's <option>s with ``sort`` selected: the same few on every page, so
+    rendered once per app and sort (unless templates reload)."""
+    cache = current_app.extensions.setdefault("pages.sort_options", {})
+    if sort not in cache or current_app.jinja_env.auto_reload:
+        render = get_template_attribute("_sort_options.html", "sort_options")
+        cache[sort] = render(SORT_LABELS, sort)
+    options: Markup = cache[sort]
+    return options
+
+
 def _nav() -> Nav:
     nav: Nav = _site()["nav"]
     return nav
@@ -139,6 +159,7 @@ def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
             chips=[],
             sorts=SORT_LABELS,
             sort=None,
+            sort_options=_sort_options(None),
             hidden=[],
             pages=None,
             suggestions=[],
@@ -151,6 +172,7 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
     words = parse_query(args.q).words
     window = services().settings.search.max_result_window
     links = _Links(args)
+    sort = _sort_name(args)
     facets = []
     for name in FACETS:
         selected = {v.lower() for v in args.filters.get(name, ())}
@@ -199,7 +221,8 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         "facets": facets,
         "chips": chips,
         "sorts": SORT_LABELS,
-        "sort": _sort_name(args),
+        "sort": sort,
+        "sort_options": _sort_options(sort),
         "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
         "pages": _pages(args, result.total, window, links),
         "suggestions": suggestions,
