@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import url_for
 from markupsafe import Markup, escape
+from werkzeug.routing import Map, UnicodeConverter
 
 from mappings.export.citation import doi_of, title_of
 from mappings.licences import licence_name, spdx_id
@@ -30,14 +31,18 @@ CREATORS_SHOWN = 3
 
 
 def hit_view(
-    hit: dict[str, Any], words: list[str], marked: dict[str, list[str]] | None = None
+    hit: dict[str, Any],
+    words: list[str],
+    marked: dict[str, list[str]] | None = None,
+    records: str | None = None,
 ) -> SimpleNamespace:
     """One search result: title, creators, year, type, source, DOI and a snippet (an
     object: Jinja reads attributes of objects faster than keys of dicts).
 
     ``marked`` is the backend's highlighting of this hit (SearchResult.highlights), used
     when it is plain escaped text with <mark> (it stems as the index does); otherwise the
-    page marks the words itself."""
+    page marks the words itself. ``records``: the landing pages' URL prefix, if known (see
+    ``landing_url``)."""
     md = hit.get("metadata") or {}
     creators = [c.get("name") for c in md.get("creators") or [] if c.get("name")]
     descriptions = [d.get("description") for d in md.get("descriptions") or []]
@@ -46,21 +51,32 @@ def hit_view(
     marked = marked or {}
     marked_title = _safe_marked(marked.get("title"), title)
     marked_text = _safe_marked(marked.get("description"))
+    rid = hit["id"]
     return SimpleNamespace(
-        **{
-            "id": hit["id"],
-            "url": url_for("records.landing_page", rid=hit["id"]),
-            "title": marked_title or highlight(title, words),
-            "creators": creators[:CREATORS_SHOWN],
-            "creators_text": "; ".join(creators[:CREATORS_SHOWN]),
-            "more_creators": max(0, len(creators) - CREATORS_SHOWN),
-            "year": md.get("publicationYear"),
-            "type": (md.get("types") or {}).get("resourceTypeGeneral"),
-            "source": hit.get("source"),
-            "doi": doi_of(md),
-            "snippet": marked_text or (highlight(snippet(text, words), words) if text else None),
-        }
+        id=rid,
+        url=url_for("records.landing_page", rid=rid)
+        if records is None
+        else landing_url(records, rid),
+        title=marked_title or highlight(title, words),
+        creators=creators[:CREATORS_SHOWN],
+        creators_text="; ".join(creators[:CREATORS_SHOWN]),
+        more_creators=max(0, len(creators) - CREATORS_SHOWN),
+        year=md.get("publicationYear"),
+        type=(md.get("types") or {}).get("resourceTypeGeneral"),
+        source=hit.get("source"),
+        doi=doi_of(md),
+        snippet=marked_text or (highlight(snippet(text, words), words) if text else None),
     )
+
+
+# the converter of the landing page's <rid> (the default one: a path segment)
+_SEGMENT = UnicodeConverter(Map())
+
+
+def landing_url(records: str, rid: str) -> str:
+    """``url_for("records.landing_page", rid=rid)`` from that URL's prefix ``records``
+    (built once per app: url_for for each hit costs as much as the rest of its view)."""
+    return records + _SEGMENT.to_url(rid)
 
 
 _ONLY_MARKS = re.compile(r"^(?:[^<>]|<mark>|</mark>)*$")

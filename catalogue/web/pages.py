@@ -60,15 +60,18 @@ class Nav(NamedTuple):
     sitemap: str
     css: str
     js: str
+    records: str  # a landing page's URL without the record's id (see landing_url)
 
 
 @bp.app_context_processor
 def _site() -> dict[str, Any]:
-    """The site's name and ``nav``, built once per app and script root (a dozen url_for
-    calls per page cost as much as a small search)."""
-    cache = current_app.extensions.setdefault("pages.site", {})
+    """The site's name, ``nav`` and the ``search_form`` macro, for every page; built once
+    per app and script root (a dozen url_for calls per page cost as much as a small
+    search, and a template's ``{% from ... import %}`` as much as the form itself)."""
+    app = current_app
+    cache = app.extensions.setdefault("pages.site", {})
     root = request.script_root
-    if root not in cache:
+    if root not in cache or app.jinja_env.auto_reload:
         nav = Nav(
             home=url_for("pages.home"),
             search=url_for("pages.search"),
@@ -78,9 +81,15 @@ def _site() -> dict[str, Any]:
             sitemap=url_for("sitemap.sitemap"),
             css=url_for("static", filename="pages.css"),
             js=url_for("static", filename="pages.js"),
+            records=url_for("records.landing_page", rid="-").removesuffix("-"),
         )
-        cache[root] = {"site_name": services().settings.oai.repository_name, "nav": nav}
-    return cache[root]
+        cache[root] = {
+            "site_name": services().settings.oai.repository_name,
+            "nav": nav,
+            "search_form": get_template_attribute("_search_form.html", "search_form"),
+        }
+    site: dict[str, Any] = cache[root]
+    return site
 
 
 @bp.app_template_filter("thousands")
@@ -121,7 +130,7 @@ def home() -> str:
     return render_template(
         "home.html",
         total=result.total,
-        newest=[hit_view(h, []) for h in result.hits],
+        newest=[hit_view(h, [], records=_nav().records) for h in result.hits],
         facets=[
             (name, FACET_LABELS[name], result.aggregations.get(name, [])) for name in HOME_FACETS
         ],
@@ -172,6 +181,7 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
     words = parse_query(args.q).words
     window = services().settings.search.max_result_window
     links = _Links(args)
+    records = _nav().records
     sort = _sort_name(args)
     facets = []
     for name in FACETS:
@@ -217,7 +227,7 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         "q": args.q,
         "errors": [],
         "total": result.total,
-        "hits": [hit_view(h, words, result.highlights.get(h["id"])) for h in result.hits],
+        "hits": [hit_view(h, words, result.highlights.get(h["id"]), records) for h in result.hits],
         "facets": facets,
         "chips": chips,
         "sorts": SORT_LABELS,
