@@ -24,6 +24,7 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from catalogue.config import Settings
 from catalogue.search.base import FACETS, SearchQuery, SearchResult
 from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
@@ -152,7 +153,7 @@ def search() -> tuple[str, int] | Response:
         error.code, error.description = exc.status, f"Search is unavailable: {exc.message}."
         page = render_template("error.html", error=error)
         return Response(page, exc.status, exc.headers, content_type="text/html; charset=utf-8")
-    return render_template("search.html", **_search_context(args, result)), 200
+    return render_template("search.html", **_search_context(args, result, svc.settings)), 200
 
 
 def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
@@ -177,11 +178,10 @@ def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
     )
 
 
-def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
+def _search_context(args: SearchArgs, result: SearchResult, settings: Settings) -> dict[str, Any]:
     words = parse_query(args.q).words
-    window = services().settings.search.max_result_window
-    links = _Links(args)
-    records = _nav().records
+    nav = _nav()
+    links = _Links(args, nav, settings.search.default_page_size)
     sort = _sort_name(args)
     facets = []
     for name in FACETS:
@@ -222,19 +222,21 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         ]
         if args.q and len(args.q.split()) > 1:
             any_word = " OR ".join(args.q.split())
-            suggestions.append({"label": "any of the words", "url": _url(args, q=any_word)})
+            suggestions.append({"label": "any of the words", "url": links.url(q=any_word)})
     return {
         "q": args.q,
         "errors": [],
         "total": result.total,
-        "hits": [hit_view(h, words, result.highlights.get(h["id"]), records) for h in result.hits],
+        "hits": [
+            hit_view(h, words, result.highlights.get(h["id"]), nav.records) for h in result.hits
+        ],
         "facets": facets,
         "chips": chips,
         "sorts": SORT_LABELS,
         "sort": sort,
         "sort_options": _sort_options(sort),
         "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
-        "pages": _pages(args, result.total, window, links),
+        "pages": _pages(args, result.total, settings.search.max_result_window, links),
         "suggestions": suggestions,
         "first": args.size * (args.page - 1) + 1,
         "last": min(args.size * args.page, result.total),
@@ -253,17 +255,50 @@ class _Links:
     has a few hundred facet links: url_for and urlencode per link would cost more than the
     search itself)."""
 
-    def __init__(self, args: SearchArgs) -> None:
+    def __init__(self, args: SearchArgs, nav: Nav, default_size: int) -> None:
         self.args = args
-        self.path = _nav().search
-        self.params = _params(args)
+        self.path = nav.search
+        self.api_path = nav.api
+        self.default_size = default_size
+        self.params = self.changed()
         self.query = urlencode(self.params)
         self.adding = f"{self.path}?{self.query}&" if self.query else f"{self.path}?"
+
+    def changed(
+        self, *, page: int = 1, q: str | None = None, toggle: tuple[str, str] | None = None
+    ) -> list[tuple[str, Any]]:
+        """The query string of this search, changed: only what differs from the defaults."""
+        args = self.args
+        out: list[tuple[str, Any]] = []
+        q = args.q if q is None else q
+        if q:
+            out.append(("q", q))
+        for name in FACETS:
+            values = list(args.filters.get(name, ()))
+            if toggle and toggle[0] == name:
+                lowered = [v.lower() for v in values]
+                if toggle[1].lower() in lowered:
+                    del values[lowered.index(toggle[1].lower())]
+                else:
+                    values.append(toggle[1])
+            out += [(name, v) for v in values]
+        default_sort = "relevance" if q else "updated"
+        if args.sort != default_sort:
+            out.append(("sort", _sort_name(args)))
+        if args.size != self.default_size:
+            out.append(("size", args.size))
+        if page > 1:
+            out.append(("page", page))
+        return out
+
+    def url(self, **changes: Any) -> str:
+        query = urlencode(self.changed(**changes))
+        return f"{self.path}?{query}" if query else self.path
 
     def toggle(self, name: str, value: str, selected: bool) -> str:
         """This search with ``value`` of facet ``name`` added (or removed), from page 1."""
         if selected:
-            return _url(self.args, toggle=(name, value))
+            return self.url(toggle=(name, value))
         return self.adding + _pair(name, value)
 
     def api(self) -> str:
@@ -272,7 +307,7 @@ class _Links:
         if self.args.page > 1:
             page = f"page={self.args.page}"
             query = f"{query}&{page}" if query else page
-        return f"{_nav().api}?{query}"
+        return f"{self.api_path}?{query}"
 
     def page(self, number: int) -> str:
         if number <= 1:
@@ -295,38 +330,6 @@ def _sort_name(args: SearchArgs) -> str:
         if value == args.sort and name in SORT_LABELS:
             return name
     return args.sort
-
-
-def _params(
-    args: SearchArgs, *, page: int = 1, q: str | None = None, toggle: tuple[str, str] | None = None
-) -> list[tuple[str, Any]]:
-    """The query string of a search page: only what differs from the defaults."""
-    out: list[tuple[str, Any]] = []
-    q = args.q if q is None else q
-    if q:
-        out.append(("q", q))
-    for name in FACETS:
-        values = list(args.filters.get(name, ()))
-        if toggle and toggle[0] == name:
-            lowered = [v.lower() for v in values]
-            if toggle[1].lower() in lowered:
-                del values[lowered.index(toggle[1].lower())]
-            else:
-                values.append(toggle[1])
-        out += [(name, v) for v in values]
-    default_sort = "relevance" if q else "updated"
-    if args.sort != default_sort:
-        out.append(("sort", _sort_name(args)))
-    if args.size != services().settings.search.default_page_size:
-        out.append(("size", args.size))
-    if page > 1:
-        out.append(("page", page))
-    return out
-
-
-def _url(args: SearchArgs, **changes: Any) -> str:
-    query = urlencode(_params(args, **changes))
-    return url_for("pages.search") + (f"?{query}" if query else "")
 
 
 def _pages(args: SearchArgs, total: int, window: int, links: _Links) -> dict[str, Any] | None:
