@@ -143,8 +143,11 @@ def _compiled(stems: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
 
 
+_FIELD = re.compile(r"^\w+:")
+
+
 def _stem(word: str) -> str:
-    word = re.sub(r"^\w+:", "", word).strip("+-\"'()[]{}*?~^").lower()
+    word = _FIELD.sub("", word).strip("+-\"'()[]{}*?~^").lower()
     # a crude English stem, enough to mark "oceans" for "ocean" and "melting" for "melt"
     for suffix in ("ing", "es", "s", "ed"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):

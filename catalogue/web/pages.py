@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus
 
 from flask import (
     Blueprint,
@@ -69,7 +69,7 @@ def _site() -> dict[str, Any]:
     """The site's name, ``nav`` and the ``search_form`` macro, for every page; built once
     per app and script root (a dozen url_for calls per page cost as much as a small
     search, and a template's ``{% from ... import %}`` as much as the form itself)."""
-    app = current_app
+    app = current_app._get_current_object()  # one proxy look-up
     cache = app.extensions.setdefault("pages.site", {})
     root = request.script_root
     if root not in cache or app.jinja_env.auto_reload:
@@ -102,8 +102,9 @@ def _thousands(number: int) -> str:
 def _sort_options(sort: str | None) -> Markup:
     """The sort menu's <option>s with ``sort`` selected: the same few on every page, so
     rendered once per app and sort (unless templates reload)."""
-    cache = current_app.extensions.setdefault("pages.sort_options", {})
-    if sort not in cache or current_app.jinja_env.auto_reload:
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault("pages.sort_options", {})
+    if sort not in cache or app.jinja_env.auto_reload:
         render = get_template_attribute("_sort_options.html", "sort_options")
         cache[sort] = render(SORT_LABELS, sort)
     options: Markup = cache[sort]
@@ -261,7 +262,7 @@ class _Links:
         self.api_path = nav.api
         self.default_size = default_size
         self.params = self.changed()
-        self.query = urlencode(self.params)
+        self.query = _encode(self.params)
         self.adding = f"{self.path}?{self.query}&" if self.query else f"{self.path}?"
 
     def changed(
@@ -292,7 +293,7 @@ class _Links:
         return out
 
     def url(self, **changes: Any) -> str:
-        query = urlencode(self.changed(**changes))
+        query = _encode(self.changed(**changes))
         return f"{self.path}?{query}" if query else self.path
 
     def toggle(self, name: str, value: str, selected: bool) -> str:
@@ -317,6 +318,11 @@ class _Links:
             if self.query
             else f"{self.path}?page={number}"
         )
+
+
+def _encode(params: list[tuple[str, Any]]) -> str:
+    """``urlencode(params)`` for the page's plain pairs, without its generality's cost."""
+    return "&".join(f"{quote_plus(name)}={quote_plus(str(value))}" for name, value in params)
 
 
 @lru_cache(maxsize=4096)
