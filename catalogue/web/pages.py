@@ -29,7 +29,13 @@ from catalogue.search.base import FACETS, SearchQuery, SearchResult
 from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.page_helpers import FACET_LABELS, hit_view
-from catalogue.web.search_api import SORTS, SearchArgs, parse_search_args, run_search
+from catalogue.web.search_api import (
+    SORTS,
+    SearchArgs,
+    make_cursor,
+    parse_search_args,
+    run_search,
+)
 from catalogue.web.services import services
 
 bp = Blueprint("pages", __name__)
@@ -154,7 +160,8 @@ def search() -> tuple[str, int] | Response:
         error.code, error.description = exc.status, f"Search is unavailable: {exc.message}."
         page = render_template("error.html", error=error)
         return Response(page, exc.status, exc.headers, content_type="text/html; charset=utf-8")
-    return render_template("search.html", **_search_context(args, result, svc.settings)), 200
+    context = _search_context(args, result, svc.settings, request.args.get("cursor"))
+    return render_template("search.html", **context), 200
 
 
 def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
@@ -179,10 +186,13 @@ def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
     )
 
 
-def _search_context(args: SearchArgs, result: SearchResult, settings: Settings) -> dict[str, Any]:
+def _search_context(
+    args: SearchArgs, result: SearchResult, settings: Settings, cursor: str | None = None
+) -> dict[str, Any]:
+    """What search.html shows; ``cursor``: the request's own (a page past the window)."""
     words = parse_query(args.q).words
     nav = _nav()
-    links = _Links(args, nav, settings.search.default_page_size)
+    links = _Links(args, nav, settings.search.default_page_size, cursor)
     sort = _sort_name(args)
     facets = []
     for name in FACETS:
@@ -237,7 +247,7 @@ def _search_context(args: SearchArgs, result: SearchResult, settings: Settings) 
         "sort": sort,
         "sort_options": _sort_options(sort),
         "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
-        "pages": _pages(args, result.total, settings.search.max_result_window, links),
+        "pages": _pages(args, result, settings, links),
         "suggestions": suggestions,
         "first": args.size * (args.page - 1) + 1,
         "last": min(args.size * args.page, result.total),
@@ -256,8 +266,11 @@ class _Links:
     has a few hundred facet links: url_for and urlencode per link would cost more than the
     search itself)."""
 
-    def __init__(self, args: SearchArgs, nav: Nav, default_size: int) -> None:
+    def __init__(
+        self, args: SearchArgs, nav: Nav, default_size: int, cursor: str | None = None
+    ) -> None:
         self.args = args
+        self.cursor = cursor
         self.path = nav.search
         self.api_path = nav.api
         self.default_size = default_size
@@ -308,9 +321,14 @@ class _Links:
         if self.args.page > 1:
             page = f"page={self.args.page}"
             query = f"{query}&{page}" if query else page
+        if self.cursor:  # a page past the window: the API goes on from the same cursor
+            query = f"{query}&cursor={quote_plus(self.cursor)}"
         return f"{self.api_path}?{query}"
 
-    def page(self, number: int) -> str:
+    def page(self, number: int, cursor: str | None = None) -> str:
+        """Page ``number`` of this search (after ``cursor``, for pages past the window)."""
+        if cursor:
+            return f"{self.page(number)}&cursor={quote_plus(cursor)}"
         if number <= 1:
             return f"{self.path}?{self.query}" if self.query else self.path
         return (
@@ -338,20 +356,40 @@ def _sort_name(args: SearchArgs) -> str:
     return args.sort
 
 
-def _pages(args: SearchArgs, total: int, window: int, links: _Links) -> dict[str, Any] | None:
+def _pages(
+    args: SearchArgs, result: SearchResult, settings: Settings, links: _Links
+) -> dict[str, Any] | None:
+    """The pager: numbered pages down to ``max_result_window`` hits; past it, as the API's
+    ``links.next``, "Next" carries a signed cursor after this page's last hit (so is every
+    page whose hits were cut short by their size in bytes)."""
     if not args.size:
         return None
-    last = max(1, min(-(-total // args.size), window // args.size))
-    if last == 1 and args.page == 1:
+    window = settings.search.max_result_window
+    last = max(1, min(-(-result.total // args.size), window // args.size))
+    following = None
+    shortened = getattr(result, "cut", False)
+    if args.page * args.size < result.total or shortened:
+        if args.after is None and not shortened and args.page < last:
+            following = links.page(args.page + 1)
+        elif result.cursor is not None:
+            cursor = make_cursor(result.cursor, args.sort, settings)
+            following = links.page(args.page + 1, cursor)
+    if last == 1 and args.page == 1 and following is None:
         return None
     around = range(max(1, args.page - 2), min(last, args.page + 2) + 1)
-    numbers = sorted({1, *around, last})
+    numbers = [(n, links.page(n)) for n in sorted({1, *around, last})]
+    if args.after is not None and args.page > last:
+        # a page past the window has no link of its own but this one (with its cursor)
+        numbers.append((args.page, links.page(args.page, links.cursor)))
     return {
         "current": args.page,
         "last": last,
-        "prev": links.page(args.page - 1) if args.page > 1 else None,
-        "next": links.page(args.page + 1) if args.page < last else None,
-        "numbers": [(n, links.page(n)) for n in numbers],
+        # back by number while that page is in the window (cursors only go forward)
+        "prev": links.page(args.page - 1)
+        if args.page > 1 and (args.page - 1) * args.size <= window
+        else None,
+        "next": following,
+        "numbers": numbers,
     }
 
 
