@@ -160,7 +160,9 @@ def search() -> tuple[str, int] | Response:
         error.code, error.description = exc.status, f"Search is unavailable: {exc.message}."
         page = render_template("error.html", error=error)
         return Response(page, exc.status, exc.headers, content_type="text/html; charset=utf-8")
-    context = _search_context(args, result, svc.settings, request.args.get("cursor"))
+    # (a missing key costs MultiDict.get an exception: only pages past the window have one)
+    cursor = request.args["cursor"] if args.after is not None else None
+    context = _search_context(args, result, svc.settings, cursor)
     return render_template("search.html", **context), 200
 
 
