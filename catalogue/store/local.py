@@ -67,8 +67,8 @@ class LocalWrites(RecordWrites):
             tx = conn.begin()
             try:
                 self._lock_local_writes(conn)
-                states = _rows_by_id(conn, _SELECT_STATE, [w.rid for w in writes])
-                results = self._check_local(conn, writes, states)
+                states, holders = _stored_state(conn, writes)
+                results = _check_local(writes, states, holders)
                 failed = any(result.problem for result in results)
                 if dry_run or (atomic and failed) or all(r.problem for r in results):
                     tx.rollback()
@@ -93,35 +93,6 @@ class LocalWrites(RecordWrites):
             # Take the write lock before reading: a deferred transaction that read first
             # fails with SQLITE_BUSY (no retry) when another writer commits in between.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    def _check_local(
-        self, conn: Connection, writes: Sequence[LocalWrite], states: dict[str, Row[Any]]
-    ) -> list[LocalResult]:
-        """Each write's problem, if any; ``states`` are the stored rows (``_SELECT_STATE``)."""
-        dois = {_doi_of(w.metadata or {}) for w in writes if w.op != "delete"} - {None}
-        holders: dict[str, str] = {}
-        doi_list = sorted(dois)
-        for start in range(0, len(doi_list), _CHUNK):
-            stmt = _SELECT_DOI_HOLDERS
-            for row in conn.execute(stmt, {"dois": doi_list[start : start + _CHUNK]}):
-                if row.source == LOCAL_SOURCE and not row.deleted:
-                    holders.setdefault(row.doi, row.id)
-        results: list[LocalResult] = []
-        seen: set[str] = set()
-        for w in writes:
-            problem = _precondition_problem(w, states.get(w.rid), w.rid in seen)
-            seen.add(w.rid)
-            doi = _doi_of(w.metadata or {}) if w.op != "delete" else None
-            if problem is None and doi is not None:
-                holder = holders.get(doi)
-                if holder is not None and holder != w.rid:
-                    problem = LocalProblem(
-                        ProblemKind.DOI_TAKEN, f"DOI {doi} is already held by record {holder}"
-                    )
-                else:
-                    holders[doi] = w.rid  # later items of the same request see the claim
-            results.append(LocalResult(w.rid, problem=problem))
-        return results
 
     def _apply_local(
         self,
@@ -181,6 +152,50 @@ class LocalWrites(RecordWrites):
         with self.engine.connect() as conn:
             row = conn.execute(_SELECT_RECORD_STATE, {"rid": rid}).first()
         return _record_state(row) if row is not None else None
+
+
+def _stored_state(
+    conn: Connection, writes: Sequence[LocalWrite]
+) -> tuple[dict[str, Row[Any]], dict[str, str]]:
+    """The stored rows (``_SELECT_STATE``) of the written ids, and the id of the live local
+    record holding each DOI the writes carry: one query per chunk of ids and DOIs (a single
+    deposit: one round trip, not two)."""
+    ids = list(dict.fromkeys(w.rid for w in writes))
+    dois = sorted({_doi_of(w.metadata or {}) for w in writes if w.op != "delete"} - {None})
+    wanted_ids, wanted_dois = set(ids), set(dois)
+    states: dict[str, Row[Any]] = {}
+    holders: dict[str, str] = {}
+    for start in range(0, max(len(ids), len(dois)), _CHUNK):
+        params = {"ids": ids[start : start + _CHUNK], "dois": dois[start : start + _CHUNK]}
+        for row in conn.execute(_SELECT_STATE_OR_DOI, params):
+            if row.id in wanted_ids:
+                states[row.id] = row
+            if row.doi in wanted_dois and row.source == LOCAL_SOURCE and not row.deleted:
+                holders.setdefault(row.doi, row.id)
+    return states, holders
+
+
+def _check_local(
+    writes: Sequence[LocalWrite], states: dict[str, Row[Any]], holders: dict[str, str]
+) -> list[LocalResult]:
+    """Each write's problem, if any; ``states`` and ``holders`` from :func:`_stored_state`
+    (``holders`` takes the claims of this request's writes as they are checked)."""
+    results: list[LocalResult] = []
+    seen: set[str] = set()
+    for w in writes:
+        problem = _precondition_problem(w, states.get(w.rid), w.rid in seen)
+        seen.add(w.rid)
+        doi = _doi_of(w.metadata or {}) if w.op != "delete" else None
+        if problem is None and doi is not None:
+            holder = holders.get(doi)
+            if holder is not None and holder != w.rid:
+                problem = LocalProblem(
+                    ProblemKind.DOI_TAKEN, f"DOI {doi} is already held by record {holder}"
+                )
+            else:
+                holders[doi] = w.rid  # later items of the same request see the claim
+        results.append(LocalResult(w.rid, problem=problem))
+    return results
 
 
 def record_etag(
@@ -257,11 +272,15 @@ _SELECT_RECORD_STATE = _SELECT_RECORD_STATE_COLUMNS.where(_BY_RID)
 _SELECT_RECORD_STATES = _SELECT_RECORD_STATE_COLUMNS.where(
     _RECORDS.c.id.in_(bindparam("ids", expanding=True))
 )
-# By DOI alone, filtered in Python: with source and deleted in the WHERE clause SQLite
-# walked the source index (every local record) instead of the DOI index.
-_SELECT_DOI_HOLDERS = select(
-    _RECORDS.c.doi, _RECORDS.c.id, _RECORDS.c.source, _RECORDS.c.deleted
-).where(_RECORDS.c.doi.in_(bindparam("dois", expanding=True)))
+# The written ids' rows and the DOIs' holders at once. By DOI alone, filtered in Python:
+# with source and deleted in the WHERE clause SQLite walked the source index (every local
+# record) instead of the DOI index.
+_SELECT_STATE_OR_DOI = select(*_SELECT_STATE.selected_columns, _RECORDS.c.doi).where(
+    or_(
+        _RECORDS.c.id.in_(bindparam("ids", expanding=True)),
+        _RECORDS.c.doi.in_(bindparam("dois", expanding=True)),
+    )
+)
 # A replace that only changes the record's schema is a new version too (content unchanged,
 # so _write_rows did not count it); SET expressions all read the row as it was.
 _SET_SCHEMA = (
