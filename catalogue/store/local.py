@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import zlib
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -34,6 +35,13 @@ log = logging.getLogger(__name__)
 
 # Arbitrary constant naming the PostgreSQL advisory lock that orders writes of local records.
 _LOCAL_WRITES_LOCK = 0x6361745F6C6F63
+# A write of a few records holds _LOCAL_WRITES_LOCK shared and an exclusive lock per record
+# id and per DOI it claims, in the advisory locks' other key space (two int4: this
+# constant and a CRC-32 of the id or DOI); a larger write holds _LOCAL_WRITES_LOCK
+# exclusively, since every lock takes a slot of the server's shared lock table (64 per
+# connection by default).
+_LOCAL_KEY_SPACE = 0x6361745F
+_MAX_KEY_LOCKS = 32
 _SQLITE_LOCAL_WRITES = threading.Lock()
 
 
@@ -66,7 +74,7 @@ class LocalWrites(RecordWrites):
         with in_process, self.engine.connect() as conn:
             tx = conn.begin()
             try:
-                self._lock_local_writes(conn)
+                self._lock_local_writes(conn, writes)
                 states, holders = _stored_state(conn, writes)
                 results = _check_local(writes, states, holders)
                 failed = any(result.problem for result in results)
@@ -86,9 +94,22 @@ class LocalWrites(RecordWrites):
                 raise
         return results
 
-    def _lock_local_writes(self, conn: Connection) -> None:
+    def _lock_local_writes(self, conn: Connection, writes: Sequence[LocalWrite]) -> None:
+        """Order this write after every other local write it could conflict with.
+
+        PostgreSQL: two writes conflict when they share a record id or a DOI; writes that
+        share neither run side by side (a lock on all local writes made concurrent
+        deposits queue for one another's whole transaction, round trips and commit
+        included). Locks are taken in one order (the shared lock, then keys ascending),
+        so two writers never wait for each other in a cycle.
+        """
         if self.is_postgres:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCAL_WRITES_LOCK})
+            keys = _lock_keys(writes)
+            if len(keys) > _MAX_KEY_LOCKS:
+                conn.execute(_LOCK_ALL_LOCAL, {"k": _LOCAL_WRITES_LOCK})
+            else:
+                params = {"all": _LOCAL_WRITES_LOCK, "space": _LOCAL_KEY_SPACE, "keys": keys}
+                conn.execute(_LOCK_LOCAL_KEYS, params)
         elif self.engine.dialect.name == "sqlite":
             # Take the write lock before reading: a deferred transaction that read first
             # fails with SQLITE_BUSY (no retry) when another writer commits in between.
@@ -152,6 +173,15 @@ class LocalWrites(RecordWrites):
         with self.engine.connect() as conn:
             row = conn.execute(_SELECT_RECORD_STATE, {"rid": rid}).first()
         return _record_state(row) if row is not None else None
+
+
+def _lock_keys(writes: Sequence[LocalWrite]) -> list[int | None]:
+    """The advisory lock keys of these writes, ascending, after a None (for the shared lock
+    on all local writes): an int4 per record id and per DOI claimed."""
+    names = {f"id:{w.rid}" for w in writes}
+    names |= {f"doi:{_doi_of(w.metadata or {})}" for w in writes if w.op != "delete"}
+    names.discard("doi:None")
+    return [None, *sorted({zlib.crc32(name.encode()) - 2**31 for name in names})]
 
 
 def _stored_state(
@@ -250,6 +280,14 @@ def _precondition_problem(
     return None
 
 
+_LOCK_ALL_LOCAL = text("SELECT pg_advisory_xact_lock(:k)")
+# One statement: unnest yields the keys in array order, and the first (None) takes the
+# shared lock on all local writes.
+_LOCK_LOCAL_KEYS = text(
+    "SELECT CASE WHEN k IS NULL THEN pg_advisory_xact_lock_shared(CAST(:all AS bigint)) "
+    "ELSE pg_advisory_xact_lock(CAST(:space AS integer), k) END "
+    "FROM unnest(CAST(:keys AS integer[])) AS k"
+)
 _SELECT_STATE = select(
     _RECORDS.c.id,
     _RECORDS.c.source,
