@@ -7,13 +7,13 @@ import hashlib
 import logging
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, literal_column, or_, select, text, update
+from sqlalchemy import Integer, bindparam, case, literal_column, or_, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogue.model import LOCAL_SOURCE
 from catalogue.store.engine import _CHUNK, _rows_by_id
@@ -74,8 +74,7 @@ class LocalWrites(RecordWrites):
         with in_process, self.engine.connect() as conn:
             tx = conn.begin()
             try:
-                self._lock_local_writes(conn, writes)
-                states, holders = _stored_state(conn, writes)
+                states, holders = self._lock_and_read(conn, writes)
                 results = _check_local(writes, states, holders)
                 failed = any(result.problem for result in results)
                 if dry_run or (atomic and failed) or all(r.problem for r in results):
@@ -94,6 +93,38 @@ class LocalWrites(RecordWrites):
                 raise
         return results
 
+    def _lock_and_read(
+        self, conn: Connection, writes: Sequence[LocalWrite]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Take the local-write locks, then read what the checks need (``_stored_state``).
+
+        PostgreSQL: BEGIN, the locks and the reads go in one psycopg pipeline (one round
+        trip instead of three); the server still runs them in order, each read with a
+        snapshot taken after the locks were granted.
+        """
+        if not (self.is_postgres and self.engine.dialect.driver == "psycopg"):
+            self._lock_local_writes(conn, writes)
+            return _stored_state(writes, _core_reader(conn))
+        lock_sql, lock_params = self._lock_statement(writes)
+        raw = conn.connection.dbapi_connection  # the same connection: the same transaction
+        try:
+            return _stored_state(writes, _pipelined_reader(raw, lock_sql, lock_params))
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            # as SQLAlchemy would raise it (a lock_timeout is an OperationalError: 503)
+            raise DBAPIError.instance(
+                lock_sql, lock_params, exc, self.engine.dialect.loaded_dbapi.Error
+            ) from exc
+
+    def _lock_statement(self, writes: Sequence[LocalWrite]) -> tuple[str, dict[str, Any]]:
+        keys = _lock_keys(writes)
+        if len(keys) > _MAX_KEY_LOCKS:
+            return _LOCK_ALL_LOCAL_SQL, {"k": _LOCAL_WRITES_LOCK}
+        return _LOCK_LOCAL_KEYS_SQL, {
+            "all": _LOCAL_WRITES_LOCK,
+            "space": _LOCAL_KEY_SPACE,
+            "keys": keys,
+        }
+
     def _lock_local_writes(self, conn: Connection, writes: Sequence[LocalWrite]) -> None:
         """Order this write after every other local write it could conflict with.
 
@@ -104,12 +135,7 @@ class LocalWrites(RecordWrites):
         so two writers never wait for each other in a cycle.
         """
         if self.is_postgres:
-            keys = _lock_keys(writes)
-            if len(keys) > _MAX_KEY_LOCKS:
-                conn.execute(_LOCK_ALL_LOCAL, {"k": _LOCAL_WRITES_LOCK})
-            else:
-                params = {"all": _LOCAL_WRITES_LOCK, "space": _LOCAL_KEY_SPACE, "keys": keys}
-                conn.execute(_LOCK_LOCAL_KEYS, params)
+            conn.exec_driver_sql(*self._lock_statement(writes))
         elif self.engine.dialect.name == "sqlite":
             # Take the write lock before reading: a deferred transaction that read first
             # fails with SQLITE_BUSY (no retry) when another writer commits in between.
@@ -184,24 +210,60 @@ def _lock_keys(writes: Sequence[LocalWrite]) -> list[int | None]:
     return [None, *sorted({zlib.crc32(name.encode()) - 2**31 for name in names})]
 
 
+# Runs _SELECT_STATE_OR_DOI for each chunk of parameters; yields its rows (named columns).
+StateReader = Callable[[list[dict[str, list[str]]]], Iterable[Any]]
+
+
+def _core_reader(conn: Connection) -> StateReader:
+    def read(chunks: list[dict[str, list[str]]]) -> Iterable[Any]:
+        for params in chunks:
+            yield from conn.execute(_SELECT_STATE_OR_DOI, params)
+
+    return read
+
+
+def _pipelined_reader(raw: Any, lock_sql: str, lock_params: dict[str, Any]) -> StateReader:
+    """Sends the locks and every chunk's query into one pipeline of psycopg connection
+    ``raw``, and reads the rows once it is synced (after psycopg's BEGIN: two round trips).
+    """
+    from psycopg.rows import namedtuple_row  # only with the psycopg driver (an extra)
+
+    def read(chunks: list[dict[str, list[str]]]) -> Iterable[Any]:
+        cursors = [raw.cursor(row_factory=namedtuple_row) for _ in range(len(chunks) + 1)]
+        try:
+            with raw.pipeline():
+                cursors[0].execute(lock_sql, lock_params)
+                for cursor, params in zip(cursors[1:], chunks, strict=True):
+                    cursor.execute(_SELECT_STATE_OR_DOI_SQL, params)
+            return [row for cursor in cursors[1:] for row in cursor.fetchall()]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    return read
+
+
 def _stored_state(
-    conn: Connection, writes: Sequence[LocalWrite]
-) -> tuple[dict[str, Row[Any]], dict[str, str]]:
-    """The stored rows (``_SELECT_STATE``) of the written ids, and the id of the live local
-    record holding each DOI the writes carry: one query per chunk of ids and DOIs (a single
-    deposit: one round trip, not two)."""
+    writes: Sequence[LocalWrite], read: StateReader
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The stored rows (id, source, deleted, content_hash, version, schema_id,
+    schema_version) of the written ids, and the id of the live local record holding each
+    DOI the writes carry: one query per chunk of ids and DOIs (a single deposit: one
+    round trip, not two)."""
     ids = list(dict.fromkeys(w.rid for w in writes))
     dois = sorted({_doi_of(w.metadata or {}) for w in writes if w.op != "delete"} - {None})
     wanted_ids, wanted_dois = set(ids), set(dois)
-    states: dict[str, Row[Any]] = {}
+    states: dict[str, Any] = {}
     holders: dict[str, str] = {}
-    for start in range(0, max(len(ids), len(dois)), _CHUNK):
-        params = {"ids": ids[start : start + _CHUNK], "dois": dois[start : start + _CHUNK]}
-        for row in conn.execute(_SELECT_STATE_OR_DOI, params):
-            if row.id in wanted_ids:
-                states[row.id] = row
-            if row.doi in wanted_dois and row.source == LOCAL_SOURCE and not row.deleted:
-                holders.setdefault(row.doi, row.id)
+    chunks = [
+        {"ids": ids[start : start + _CHUNK], "dois": dois[start : start + _CHUNK]}
+        for start in range(0, max(len(ids), len(dois)), _CHUNK)
+    ]
+    for row in read(chunks):
+        if row.id in wanted_ids:
+            states[row.id] = row
+        if row.doi in wanted_dois and row.source == LOCAL_SOURCE and not row.deleted:
+            holders.setdefault(row.doi, row.id)
     return states, holders
 
 
@@ -280,13 +342,14 @@ def _precondition_problem(
     return None
 
 
-_LOCK_ALL_LOCAL = text("SELECT pg_advisory_xact_lock(:k)")
+# psycopg's SQL (the statements run through the driver, in a pipeline).
+_LOCK_ALL_LOCAL_SQL = "SELECT pg_advisory_xact_lock(%(k)s)"
 # One statement: unnest yields the keys in array order, and the first (None) takes the
 # shared lock on all local writes.
-_LOCK_LOCAL_KEYS = text(
-    "SELECT CASE WHEN k IS NULL THEN pg_advisory_xact_lock_shared(CAST(:all AS bigint)) "
-    "ELSE pg_advisory_xact_lock(CAST(:space AS integer), k) END "
-    "FROM unnest(CAST(:keys AS integer[])) AS k"
+_LOCK_LOCAL_KEYS_SQL = (
+    "SELECT CASE WHEN k IS NULL THEN pg_advisory_xact_lock_shared(%(all)s::bigint) "
+    "ELSE pg_advisory_xact_lock(%(space)s::integer, k) END "
+    "FROM unnest(%(keys)s::integer[]) AS k"
 )
 _SELECT_STATE = select(
     _RECORDS.c.id,
@@ -297,6 +360,10 @@ _SELECT_STATE = select(
     _RECORDS.c.schema_id,
     _RECORDS.c.schema_version,
 ).where(_RECORDS.c.id.in_(bindparam("ids", expanding=True)))
+_SELECT_STATE_OR_DOI_SQL = (
+    "SELECT id, source, deleted, content_hash, version, schema_id, schema_version, doi "
+    f"FROM {_RECORDS.name} WHERE id = ANY(%(ids)s::text[]) OR doi = ANY(%(dois)s::text[])"
+)
 # A whole record with what its RecordState needs (Core: the ORM cost ~0.5 ms a read).
 _SELECT_RECORD_STATE_COLUMNS = _SELECT_RECORDS.add_columns(
     _RECORDS.c.content_hash,

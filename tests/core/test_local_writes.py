@@ -8,8 +8,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from catalogue.store import LocalWrite, ProblemKind, Store
+from catalogue.store import LocalWrite, ProblemKind, Store, create_store_engine
+from catalogue.store.engine import is_lock_timeout
 
 
 def meta(title: str, doi: str) -> dict:
@@ -119,3 +121,22 @@ def test_a_large_write_waits_for_every_local_write(store: Store) -> None:
         conn.close()
     big.join(30)
     assert len(big_done) == 40 and all(r.problem is None for r in big_done)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_write_that_cannot_get_its_locks_in_time_is_a_lock_timeout(
+    store: Store, db_url: str
+) -> None:
+    """With lock_timeout set, a deposit queued behind a conflicting one fails as a lock
+    timeout (which the API answers with 503 and Retry-After), and stores nothing."""
+    impatient = Store(create_store_engine(db_url + "%20-clock_timeout%3D200"))
+    conn, tx = _holding_locks_of(store, [create("held", "10.5555/held")])
+    try:
+        with pytest.raises(OperationalError) as caught:
+            impatient.write_local([create("other", "10.5555/held")], actor="t")
+        assert is_lock_timeout(caught.value)
+    finally:
+        tx.rollback()
+        conn.close()
+        impatient.dispose()
+    assert store.changes_since(0, 10) == []
