@@ -159,9 +159,7 @@ class RecordWrites(StoreBase):
             # indexer that has applied seq N can never later see a smaller seq appear.
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHANGE_LOG_LOCK})
         stamp = self._db_datetime(now)
-        self._writes.insert_changes(
-            conn, [{"record_id": rid, "op": op, "changed_at": stamp} for rid, op in changes]
-        )
+        self._writes.insert_changes(conn, [(rid, op, stamp) for rid, op in changes])
 
 
 def _existing(conn: Connection, ids: list[str]) -> dict[str, Row[Any]]:
