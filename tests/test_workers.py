@@ -180,24 +180,32 @@ def until(condition, timeout: float, what: str, every: float = 0.1) -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize(
-    "kill", [False, pytest.param(True, marks=pytest.mark.faults)], ids=["clean", "kill-9"]
+    ("kill", "backend"),
+    [
+        (False, "embedded"),
+        pytest.param(True, "embedded", marks=pytest.mark.faults),
+        (False, "cluster"),
+    ],
+    ids=["clean", "kill-9", "cluster"],
 )
 def test_two_workers_and_two_indexers_store_and_index_every_record_once(
-    cli, store, sources, tmp_path: Path, kill: bool
+    cli, store, sources, tmp_path: Path, kill: bool, backend: str, request
 ) -> None:
     """Two `catalogue scheduler` workers harvest four sources (about 2,700 records) on one
     PostgreSQL store while two `catalogue indexer --wait` follow its change log into one
-    embedded index (one writes, the other stands by and takes over when the first is
-    stopped mid-harvest). With ``kill``, a worker is killed with SIGKILL mid-run and the
-    other finishes its sources. Either way: every record stored once, written once to the
-    change log, no two runs of a source overlap, every seq of the log applied by exactly one
-    indexer, and the index holds each live record once."""
+    index (one writes, the other stands by and takes over when the first is stopped
+    mid-harvest): the embedded one (its lock file), or a search cluster (the writer lease
+    and applied seq in table search_state). With ``kill``, a worker is killed with SIGKILL
+    mid-run and the other finishes its sources. Either way: every record stored once,
+    written once to the change log, no two runs of a source overlap, every seq of the log
+    applied by exactly one indexer, and the index holds each live record once."""
     from sqlalchemy import func, select
 
     from catalogue.config import load_settings
     from catalogue.scheduler import next_runs
     from catalogue.search.base import SearchQuery
-    from catalogue.search.embedded import TantivyIndex
+    from catalogue.search.indexer import open_index
+    from catalogue.store.search_state import SearchState
     from catalogue.tables import ChangeRow, RecordRow
 
     env = {
@@ -210,7 +218,16 @@ def test_two_workers_and_two_indexers_store_and_index_every_record_once(
         "CATALOGUE_SEARCH_INDEXER_INTERVAL": "0.3",
         "PYTHONFAULTHANDLER": "1",
     }
-    index_dir = load_settings(env=env).index_dir
+    if backend == "cluster":
+        env["CATALOGUE_SEARCH_URL"] = f"opensearch+{request.getfixturevalue('osmem_url')}"
+        env["CATALOGUE_SEARCH_INDEX_ALIAS"] = alias = unique_alias()
+    settings = load_settings(env=env)
+
+    def applied() -> int:  # the change-log seq the index's last commit reached
+        if backend == "cluster":
+            return SearchState(store.engine).applied(alias)
+        return reader_seq(settings.index_dir)
+
     logs = {name: tmp_path / f"{name}.log" for name in ("w0", "w1", "i0", "i1")}
     workers = [spawn(env, logs[f"w{n}"], "-v", "scheduler") for n in range(2)]
     indexers = [spawn(env, logs[f"i{n}"], "indexer", "--wait") for n in range(2)]
@@ -240,7 +257,7 @@ def test_two_workers_and_two_indexers_store_and_index_every_record_once(
                 for key, ids in sources.items()
             )
 
-        while not harvested() or reader_seq(index_dir) != store.last_seq():
+        while not harvested() or applied() != store.last_seq():
             assert time.monotonic() < deadline, "the harvests never finished"
             leases = store.live_leases()
             for key, lease in leases.items():
@@ -252,7 +269,7 @@ def test_two_workers_and_two_indexers_store_and_index_every_record_once(
                         killed = lease.holder.pid
                         os.kill(killed, signal.SIGKILL)
                         break
-            if not handed_over and reader_seq(index_dir) > 0:
+            if not handed_over and applied() > 0:
                 active.send_signal(signal.SIGTERM)  # the standby takes over mid-harvest
                 handed_over = True
             time.sleep(0.1)
@@ -331,7 +348,7 @@ def test_two_workers_and_two_indexers_store_and_index_every_record_once(
     assert "taken over" in text[f"i{standby}"]
 
     # The index holds exactly the live records, each once.
-    index = TantivyIndex(index_dir, writer=False)
+    index = open_index(settings, writer=False)
     try:
         assert index.count() == len(live) and index.checkpoint() == len(live)
         hits = index.search(SearchQuery(size=len(live) + 10, facets=False)).hits
