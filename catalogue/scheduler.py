@@ -98,6 +98,7 @@ class CatalogueScheduler:
         )
         self.queue = QueueWorker(store, settings, listeners=self.listeners)
         self.lock = threading.Lock()
+        self.closed = False
 
     def start(self) -> None:
         global _active
@@ -116,6 +117,8 @@ class CatalogueScheduler:
         """Stop starting runs; with ``wait``, let the running ones finish."""
         global _active
         self.queue.stop(wait=wait)
+        with self.lock:  # a sync under way ends first; any later one does nothing
+            self.closed = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         if _active is self:
@@ -124,6 +127,10 @@ class CatalogueScheduler:
     def sync(self) -> None:
         """Make the job store's jobs match the sources' schedules."""
         with self.lock:
+            if self.closed:
+                # APScheduler's shutdown(wait=True) holds its job-store lock while it waits
+                # for the running jobs: a sync reading the jobs then waited for it forever.
+                return
             try:
                 self._sync()
             except Exception:  # noqa: BLE001 - another scheduler changed it meanwhile

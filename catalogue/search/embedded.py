@@ -163,7 +163,10 @@ class TantivyIndex:
 
     def _write_meta(self, checkpoint: int) -> None:
         data = json.dumps({"schema_version": SCHEMA_VERSION, "checkpoint": checkpoint})
-        tmp = self.path / (META_FILE + ".tmp")
+        # A name of this process's own: two writers opening a new index at the same moment
+        # both write the meta file first (then one of them gets the lock), and with one
+        # shared name the second's rename found the first's file gone (FileNotFoundError).
+        tmp = self.path / f"{META_FILE}.{os.getpid()}.tmp"
         with tmp.open("w") as fh:
             fh.write(data)
             fh.flush()

@@ -67,20 +67,22 @@ def prepare_record(metadata: dict[str, Any], raw: bytes | None) -> Prepared:
 
 @dataclass
 class WritePlan:
-    """The rows of one write, in the driver's form (see ``catalogue.store.bulk``)."""
+    """The rows of one write, as tuples in the driver's form, in the column orders of
+    ``catalogue.store.bulk`` (``_NEW``; ``_CONTENT`` and ``_TOMBSTONE`` then the record
+    id; ``_RAW``; ``_SET``; restamps are (datestamp, record id))."""
 
     results: list[tuple[str, Outcome]] = field(default_factory=list)
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    tombstones: list[dict[str, Any]] = field(default_factory=list)
-    raws: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+    tombstones: list[tuple[Any, ...]] = field(default_factory=list)
+    raws: list[tuple[Any, ...]] = field(default_factory=list)
     # updated records whose stored payload gives way to a new one
     replaced_raws: list[str] = field(default_factory=list)
     # updated records whose set rows are deleted, then written again
     reset_sets: list[str] = field(default_factory=list)
-    new_sets: list[dict[str, Any]] = field(default_factory=list)
+    new_sets: list[tuple[Any, ...]] = field(default_factory=list)
     # tombstones: their set rows stay, with the new datestamp
-    restamped_sets: list[dict[str, Any]] = field(default_factory=list)
+    restamped_sets: list[tuple[Any, Any]] = field(default_factory=list)
     changes: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -104,6 +106,7 @@ def plan_writes(
     """
     plan = WritePlan()
     results = plan.results
+    new_sets = plan.new_sets
     for rid, item in by_id.items():
         old = existing.get(rid)
         if old is not None and old.source != source:
@@ -114,18 +117,18 @@ def plan_writes(
                 results.append((rid, Outcome.UNCHANGED))
                 continue
             plan.tombstones.append(
-                {
-                    "rid": rid,
-                    "datestamp": stamp,
-                    "harvested_at": stamp,
-                    "source_datestamp": db_datetime(item.source_datestamp),
-                    "deleted": True,
-                    "content_hash": "deleted:" + old.content_hash[:56],
-                }
+                (
+                    stamp,
+                    stamp,
+                    db_datetime(item.source_datestamp),
+                    True,
+                    "deleted:" + old.content_hash[:56],
+                    rid,
+                )
             )
             plan.changes.append((rid, "delete"))
             results.append((rid, Outcome.DELETED))
-            plan.restamped_sets.append({"rid": rid, "datestamp": stamp})
+            plan.restamped_sets.append((stamp, rid))
             continue
         # serialised once: the text that is hashed is the text that is stored
         raw = item.raw
@@ -137,45 +140,51 @@ def plan_writes(
         if old is not None and old.content_hash == digest:
             results.append((rid, Outcome.UNCHANGED))
             continue
-        row = {
-            "doi": doi,
-            "datestamp": stamp,
-            "harvested_at": stamp,
-            "source_datestamp": db_datetime(item.source_datestamp),
-            "deleted": False,
-            "sets": stored_sets,
-            "metadata": metadata_json,
-            "content_hash": digest,
-            "original_format": item.raw_format,
-            "updated_by": actor,
-        }
+        source_datestamp = db_datetime(item.source_datestamp)
         if old is None:
-            row["id"] = rid
-            row["source"] = source
-            row["source_id"] = item.source_id
-            row["created_at"] = stamp
-            row["created_by"] = actor
-            plan.inserts.append(row)
+            plan.inserts.append(
+                (
+                    rid,
+                    source,
+                    item.source_id,
+                    doi,
+                    stamp,  # datestamp
+                    stamp,  # created_at
+                    stamp,  # harvested_at
+                    source_datestamp,
+                    False,
+                    stored_sets,
+                    metadata_json,
+                    digest,
+                    item.raw_format,
+                    actor,  # created_by
+                    actor,  # updated_by
+                )
+            )
             results.append((rid, Outcome.ADDED))
         else:
-            row["rid"] = rid
-            plan.updates.append(row)
+            plan.updates.append(
+                (
+                    doi,
+                    stamp,  # datestamp
+                    stamp,  # harvested_at
+                    source_datestamp,
+                    False,
+                    stored_sets,
+                    metadata_json,
+                    digest,
+                    item.raw_format,
+                    actor,  # updated_by
+                    rid,
+                )
+            )
             results.append((rid, Outcome.UPDATED))
             plan.reset_sets.append(rid)
         plan.changes.append((rid, "upsert"))
-        plan.new_sets.extend(
-            {"record_id": rid, "spec": spec, "datestamp": stamp}
-            for spec in paged_set_specs_of_kind(item.sets, kind)
-        )
+        for spec in paged_set_specs_of_kind(item.sets, kind):
+            new_sets.append((rid, spec, stamp))
         if raw is not None:
-            plan.raws.append(
-                {
-                    "record_id": rid,
-                    "format": item.raw_format or "unknown",
-                    "content": packed,
-                    "sha256": raw_sha256.hex(),
-                }
-            )
+            plan.raws.append((rid, item.raw_format or "unknown", packed, raw_sha256.hex()))
             if old is not None:
                 plan.replaced_raws.append(rid)
     return plan

@@ -259,3 +259,37 @@ def test_a_run_started_by_hand_is_not_doubled_by_the_scheduler(
     finally:
         sched.shutdown(wait=True)
     assert slow.most == 1
+
+
+def test_shutdown_is_not_blocked_by_a_sync_under_way(
+    store: Store, serve, small_repo, app_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """shutdown(wait=True) holds APScheduler's job-store lock while the running jobs finish;
+    a sync under way then read the jobs, and so waited for that lock forever."""
+    server = serve({"/oai": small_repo})
+    slow = SlowCounter(0.5)  # a run: 3 pages, about 1.5 s
+    server.intercept = slow
+    store.add_source("small", "oai", f"{server.base_url}/oai", schedule="every 1s")
+    syncing = threading.Event()
+    list_sources = store.list_sources
+
+    def slow_sync(*args, **kwargs):  # a sync while a run is on stays a moment in its query
+        if slow.in_flight:
+            syncing.set()
+            time.sleep(0.5)
+        return list_sources(*args, **kwargs)
+
+    monkeypatch.setattr(store, "list_sources", slow_sync)
+    settings = replace(
+        app_settings, scheduler=replace(app_settings.scheduler, sync_seconds=0.2, jitter_seconds=0)
+    )
+    sched = CatalogueScheduler(store, settings)
+    sched.start()
+    try:
+        _wait(syncing.is_set, 15)
+    finally:
+        stopper = threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True)
+        stopper.start()
+        stopper.join(timeout=15)
+    assert not stopper.is_alive(), "shutdown hung"
+    assert [r.status for r in store.list_runs("small")] == ["succeeded"]

@@ -298,6 +298,46 @@ def test_second_writer_is_locked_out(open_index) -> None:
     open_index().close()
 
 
+def _open_writers(root: str, rounds: int, barrier: Any, outcomes: Any) -> None:
+    """One of two processes opening a writer on a new index at the same moment, ``rounds``
+    times (a directory per round)."""
+    for n in range(rounds):
+        barrier.wait()
+        try:
+            index = TantivyIndex(Path(root) / str(n), writer=True)
+        except IndexLocked:
+            outcomes.put((n, "locked"))
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            outcomes.put((n, f"{type(exc).__name__}: {exc}"))
+        else:
+            outcomes.put((n, "writer"))
+            barrier.wait()  # the other one has tried meanwhile
+            index.close()
+            continue
+        barrier.wait()
+
+
+def test_two_processes_creating_one_index_get_one_writer(tmp_path: Path) -> None:
+    """Two indexers started at once on a new data dir: one writes, the other is locked out
+    (both write the meta file first; it once crashed the second with FileNotFoundError)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    rounds = 10
+    barrier, outcomes = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_open_writers, args=(str(tmp_path), rounds, barrier, outcomes))
+             for _ in range(2)]  # fmt: skip
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    got: dict[int, list[str]] = {}
+    for _ in range(2 * rounds):
+        n, outcome = outcomes.get(timeout=10)
+        got.setdefault(n, []).append(outcome)
+    assert all(sorted(o) == ["locked", "writer"] for o in got.values()), got
+
+
 def test_reader_sees_commits_after_reload(open_index, corpus_docs: list) -> None:
     reader = open_index(writer=False)  # before any index exists: empty, not an error
     assert reader.count() == 0
