@@ -8,9 +8,7 @@ argument answers 400 with the page and the message where the results would be.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import quote_plus
 
 from flask import (
     Blueprint,
@@ -30,25 +28,15 @@ from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.page_helpers import FACET_LABELS, hit_view
 from catalogue.web.search_api import (
-    SORTS,
     SearchArgs,
-    make_cursor,
     parse_search_args,
     run_search,
 )
+from catalogue.web.search_links import SORT_LABELS, SearchLinks, pager, pair, sort_name
 from catalogue.web.services import services
 
 bp = Blueprint("pages", __name__)
 
-# The sorts offered in the page's menu (the API accepts aliases too).
-SORT_LABELS = {
-    "relevance": "Best match",
-    "newest": "Newest publication",
-    "oldest": "Oldest publication",
-    "updated": "Recently updated",
-    "title": "Title A-Z",
-    "-title": "Title Z-A",
-}
 HOME_FACETS = ("type", "year", "subject", "rights")
 # values listed per facet (selected ones always): a scannable list, and half the page's cost
 FACET_VALUES_SHOWN = 10
@@ -194,8 +182,8 @@ def _search_context(
     """What search.html shows; ``cursor``: the request's own (a page past the window)."""
     words = parse_query(args.q).words
     nav = _nav()
-    links = _Links(args, nav, settings.search.default_page_size, cursor)
-    sort = _sort_name(args)
+    links = SearchLinks(args, nav.search, nav.api, settings.search.default_page_size, cursor)
+    sort = sort_name(args)
     facets = []
     for name in FACETS:
         selected = {v.lower() for v in args.filters.get(name, ())}
@@ -210,7 +198,7 @@ def _search_context(
         else:  # only the first values are shown: the others need no look
             adding = links.adding
             buckets = [
-                (b["key"], b["count"], False, adding + _pair(name, b["key"]))
+                (b["key"], b["count"], False, adding + pair(name, b["key"]))
                 for b in found[:FACET_VALUES_SHOWN]
             ]
         top = 0
@@ -249,7 +237,7 @@ def _search_context(
         "sort": sort,
         "sort_options": _sort_options(sort),
         "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
-        "pages": _pages(args, result, settings, links),
+        "pages": pager(args, result, settings, links),
         "suggestions": suggestions,
         "first": args.size * (args.page - 1) + 1,
         "last": min(args.size * args.page, result.total),
@@ -261,138 +249,6 @@ def _search_context(
 # template unpacks it in its loop (cheaper for Jinja than reading attributes) and building
 # one costs a tenth of a NamedTuple's.
 Bucket = tuple[str, int, bool, str]
-
-
-class _Links:
-    """URLs of one search page's links, built from its query string encoded once (a page
-    has a few hundred facet links: url_for and urlencode per link would cost more than the
-    search itself)."""
-
-    def __init__(
-        self, args: SearchArgs, nav: Nav, default_size: int, cursor: str | None = None
-    ) -> None:
-        self.args = args
-        self.cursor = cursor
-        self.path = nav.search
-        self.api_path = nav.api
-        self.default_size = default_size
-        self.params = self.changed()
-        self.query = _encode(self.params)
-        self.adding = f"{self.path}?{self.query}&" if self.query else f"{self.path}?"
-
-    def changed(
-        self, *, page: int = 1, q: str | None = None, toggle: tuple[str, str] | None = None
-    ) -> list[tuple[str, Any]]:
-        """The query string of this search, changed: only what differs from the defaults."""
-        args = self.args
-        out: list[tuple[str, Any]] = []
-        q = args.q if q is None else q
-        if q:
-            out.append(("q", q))
-        for name in FACETS:
-            values = list(args.filters.get(name, ()))
-            if toggle and toggle[0] == name:
-                lowered = [v.lower() for v in values]
-                if toggle[1].lower() in lowered:
-                    del values[lowered.index(toggle[1].lower())]
-                else:
-                    values.append(toggle[1])
-            out += [(name, v) for v in values]
-        default_sort = "relevance" if q else "updated"
-        if args.sort != default_sort:
-            out.append(("sort", _sort_name(args)))
-        if args.size != self.default_size:
-            out.append(("size", args.size))
-        if page > 1:
-            out.append(("page", page))
-        return out
-
-    def url(self, **changes: Any) -> str:
-        query = _encode(self.changed(**changes))
-        return f"{self.path}?{query}" if query else self.path
-
-    def toggle(self, name: str, value: str, selected: bool) -> str:
-        """This search with ``value`` of facet ``name`` added (or removed), from page 1."""
-        if selected:
-            return self.url(toggle=(name, value))
-        return self.adding + _pair(name, value)
-
-    def api(self) -> str:
-        """This page of this search in the JSON API."""
-        query = self.query
-        if self.args.page > 1:
-            page = f"page={self.args.page}"
-            query = f"{query}&{page}" if query else page
-        if self.cursor:  # a page past the window: the API goes on from the same cursor
-            query = f"{query}&cursor={quote_plus(self.cursor)}"
-        return f"{self.api_path}?{query}"
-
-    def page(self, number: int, cursor: str | None = None) -> str:
-        """Page ``number`` of this search (after ``cursor``, for pages past the window)."""
-        if cursor:
-            return f"{self.page(number)}&cursor={quote_plus(cursor)}"
-        if number <= 1:
-            return f"{self.path}?{self.query}" if self.query else self.path
-        return (
-            f"{self.path}?{self.query}&page={number}"
-            if self.query
-            else f"{self.path}?page={number}"
-        )
-
-
-def _encode(params: list[tuple[str, Any]]) -> str:
-    """``urlencode(params)`` for the page's plain pairs, without its generality's cost."""
-    return "&".join(f"{quote_plus(name)}={quote_plus(str(value))}" for name, value in params)
-
-
-@lru_cache(maxsize=4096)
-def _pair(name: str, value: str) -> str:
-    """``name=value`` in a query string (facet values recur from page to page)."""
-    return f"{quote_plus(name)}={quote_plus(value)}"
-
-
-def _sort_name(args: SearchArgs) -> str:
-    for name, value in SORTS.items():
-        if value == args.sort and name in SORT_LABELS:
-            return name
-    return args.sort
-
-
-def _pages(
-    args: SearchArgs, result: SearchResult, settings: Settings, links: _Links
-) -> dict[str, Any] | None:
-    """The pager: numbered pages down to ``max_result_window`` hits; past it, as the API's
-    ``links.next``, "Next" carries a signed cursor after this page's last hit (so is every
-    page whose hits were cut short by their size in bytes)."""
-    if not args.size:
-        return None
-    window = settings.search.max_result_window
-    last = max(1, min(-(-result.total // args.size), window // args.size))
-    following = None
-    shortened = getattr(result, "cut", False)
-    if args.page * args.size < result.total or shortened:
-        if args.after is None and not shortened and args.page < last:
-            following = links.page(args.page + 1)
-        elif result.cursor is not None:
-            cursor = make_cursor(result.cursor, args.sort, settings)
-            following = links.page(args.page + 1, cursor)
-    if last == 1 and args.page == 1 and following is None:
-        return None
-    around = range(max(1, args.page - 2), min(last, args.page + 2) + 1)
-    numbers = [(n, links.page(n)) for n in sorted({1, *around, last})]
-    if args.after is not None and args.page > last:
-        # a page past the window has no link of its own but this one (with its cursor)
-        numbers.append((args.page, links.page(args.page, links.cursor)))
-    return {
-        "current": args.page,
-        "last": last,
-        # back by number while that page is in the window (cursors only go forward)
-        "prev": links.page(args.page - 1)
-        if args.page > 1 and (args.page - 1) * args.size <= window
-        else None,
-        "next": following,
-        "numbers": numbers,
-    }
 
 
 def _is_int(value: str) -> bool:
