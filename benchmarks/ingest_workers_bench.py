@@ -61,6 +61,91 @@ def start(
     raise SystemExit("the server did not start")
 
 
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc: no psutil needed)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+            except OSError:
+                continue
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each live process (Linux /proc/<pid>/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return ""
+
+
+def _database_backends(db: str, application_name: str) -> list[int]:
+    engine = create_engine(db)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
+                    {"n": application_name},
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+class CpuMeter:
+    """CPU seconds the server spends while the clients run: its processes (web worker(s),
+    the indexer child) and the PostgreSQL backends serving it, each counted apart, and the
+    benchmark's own client threads (which share the machine's cores with them)."""
+
+    def __init__(self, server: subprocess.Popen, db: str, application_name: str) -> None:
+        self.server, self.db, self.application_name = server, db, application_name
+
+    def start(self) -> None:
+        self.pids = _descendants(self.server.pid)
+        self.backends = _database_backends(self.db, self.application_name)
+        self.before = _cpu_seconds(self.pids + self.backends)
+        self.client_before = time.process_time()
+
+    def stop(self, requests_made: int) -> dict[str, float]:
+        client = time.process_time() - self.client_before
+        backends = set(self.backends) | set(_database_backends(self.db, self.application_name))
+        after = _cpu_seconds(self.pids + sorted(backends))
+        used = {pid: after[pid] - self.before.get(pid, 0.0) for pid in after}
+        indexer = [p for p in self.pids if "multiprocessing" in _cmdline(p)]
+        web = [p for p in self.pids if p not in indexer]
+
+        def ms(pids: list[int] | set[int]) -> float:
+            return round(1000 * sum(used.get(p, 0.0) for p in pids) / requests_made, 2)
+
+        figures = {
+            "web_cpu_ms": ms(web),
+            "indexer_cpu_ms": ms(indexer),
+            "postgres_cpu_ms": ms(backends),
+            "client_cpu_ms": round(1000 * client / requests_made, 2),
+        }
+        figures["server_cpu_ms"] = round(
+            figures["web_cpu_ms"] + figures["indexer_cpu_ms"] + figures["postgres_cpu_ms"], 2
+        )
+        return figures
+
+
 def warm_up(url: str, token: str, workers: int) -> None:
     """A few requests per worker: first-request costs (imports, schema compilation, pools)."""
     session = requests.Session()
@@ -76,13 +161,16 @@ def run(db: str, workers: int, args: argparse.Namespace) -> dict[str, float]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in db else "?"
-    url_in_schema = f"{db}{sep}options=-csearch_path%3D{schema}"
+    url_in_schema = f"{db}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
     try:
         with tempfile.TemporaryDirectory() as tmp:
             server, url, token = start(url_in_schema, tmp, workers, args.threads)
             try:
                 warm_up(url, token, workers)
-                return bench_singles(url, token, args.singles, args.clients)
+                meter = CpuMeter(server, db, schema)
+                meter.start()
+                figures = bench_singles(url, token, args.singles, args.clients)
+                return {**figures, **meter.stop(args.clients * (args.singles // args.clients))}
             finally:
                 server.terminate()
                 server.wait(30)
@@ -109,6 +197,12 @@ def main() -> None:
             f"{workers} worker(s), {args.clients} clients, PostgreSQL: p50 {singles['p50_ms']} ms, "
             f"p95 {singles['p95_ms']} ms, p99 {singles['p99_ms']} ms, "
             f"{singles['requests_per_s']} requests/s",
+            flush=True,
+        )
+        print(
+            f"  CPU ms per POST: server {singles['server_cpu_ms']} (web {singles['web_cpu_ms']}, "
+            f"indexer {singles['indexer_cpu_ms']}, PostgreSQL {singles['postgres_cpu_ms']}); "
+            f"benchmark clients {singles['client_cpu_ms']}",
             flush=True,
         )
     anchor = figures[f"workers_{counts[0]}"]

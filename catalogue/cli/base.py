@@ -31,20 +31,29 @@ class Context:
         # directory is owner-only.
         prepare_data_dir(self.settings.data_dir)
         self._store: Store | None = None
+        self._pool_size: int | None = None
+
+    def size_pool(self, connections: int) -> None:
+        """Let the store's pool keep ``connections`` open (the threads that use it at once),
+        if the store is not open yet."""
+        self._pool_size = connections
 
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.settings)
+            self._store = open_store(self.settings, pool_size=self._pool_size)
         return self._store
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: Settings, *, pool_size: int | None = None) -> Store:
+    """The migrated store; ``pool_size``: connections its pool keeps (default 5)."""
+    from catalogue.store import create_store_engine
     from catalogue.store.files import prepare_data_dir, prepare_database_file
 
     prepare_data_dir(settings.data_dir)
     prepare_database_file(settings.database_url)
-    store = Store(settings.database_url)
+    sizing = {} if pool_size is None else {"pool_size": pool_size}
+    store = Store(create_store_engine(settings.database_url, **sizing))
     store.migrate()
     return store
 

@@ -98,10 +98,15 @@ class _ExecuteMany:
             conn.exec_driver_sql(self.sql, rows)
 
 
+# Rows below which an INSERT beats COPY: COPY takes two round trips (start, then data and
+# end), an executemany one, and a deposit of one record writes three tables.
+COPY_MIN_ROWS = 8
+
+
 class _InsertMany:
     """An INSERT of many rows (tuples in the order of ``keys``): COPY ... FROM STDIN with
-    psycopg (3x faster than pipelined INSERTs for small rows), else the driver's
-    executemany (``_ExecuteMany``)."""
+    psycopg (3x faster than pipelined INSERTs for small rows), else (and for a few rows)
+    the driver's executemany (``_ExecuteMany``)."""
 
     def __init__(self, table: Table, keys: Sequence[str], dialect: Dialect) -> None:
         self.keys = list(keys)
@@ -110,11 +115,10 @@ class _InsertMany:
             quote = dialect.identifier_preparer.quote
             columns = ", ".join(quote(key) for key in self.keys)
             self.copy_sql = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
-        else:
-            self.many = _ExecuteMany(insert(table), self.keys, dialect)
+        self.many = _ExecuteMany(insert(table), self.keys, dialect)
 
     def __call__(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if self.copy_sql is None:
+        if self.copy_sql is None or len(rows) < COPY_MIN_ROWS:
             self.many(conn, rows)
             return
         cursor = conn.connection.cursor()  # the same connection, so the same transaction

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, literal_column, or_, select, text, update
+from sqlalchemy import Integer, bindparam, case, literal_column, or_, select, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogue.model import LOCAL_SOURCE
 from catalogue.store.engine import _CHUNK, _rows_by_id
@@ -34,6 +35,13 @@ log = logging.getLogger(__name__)
 
 # Arbitrary constant naming the PostgreSQL advisory lock that orders writes of local records.
 _LOCAL_WRITES_LOCK = 0x6361745F6C6F63
+# A write of a few records holds _LOCAL_WRITES_LOCK shared and an exclusive lock per record
+# id and per DOI it claims, in the advisory locks' other key space (two int4: this
+# constant and a CRC-32 of the id or DOI); a larger write holds _LOCAL_WRITES_LOCK
+# exclusively, since every lock takes a slot of the server's shared lock table (64 per
+# connection by default).
+_LOCAL_KEY_SPACE = 0x6361745F
+_MAX_KEY_LOCKS = 32
 _SQLITE_LOCAL_WRITES = threading.Lock()
 
 
@@ -66,9 +74,8 @@ class LocalWrites(RecordWrites):
         with in_process, self.engine.connect() as conn:
             tx = conn.begin()
             try:
-                self._lock_local_writes(conn)
-                states = _rows_by_id(conn, _SELECT_STATE, [w.rid for w in writes])
-                results = self._check_local(conn, writes, states)
+                states, holders = self._lock_and_read(conn, writes)
+                results = _check_local(writes, states, holders)
                 failed = any(result.problem for result in results)
                 if dry_run or (atomic and failed) or all(r.problem for r in results):
                     tx.rollback()
@@ -86,42 +93,53 @@ class LocalWrites(RecordWrites):
                 raise
         return results
 
-    def _lock_local_writes(self, conn: Connection) -> None:
+    def _lock_and_read(
+        self, conn: Connection, writes: Sequence[LocalWrite]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Take the local-write locks, then read what the checks need (``_stored_state``).
+
+        PostgreSQL: BEGIN, the locks and the reads go in one psycopg pipeline (one round
+        trip instead of three); the server still runs them in order, each read with a
+        snapshot taken after the locks were granted.
+        """
+        if not (self.is_postgres and self.engine.dialect.driver == "psycopg"):
+            self._lock_local_writes(conn, writes)
+            return _stored_state(writes, _core_reader(conn))
+        lock_sql, lock_params = self._lock_statement(writes)
+        raw = conn.connection.dbapi_connection  # the same connection: the same transaction
+        try:
+            return _stored_state(writes, _pipelined_reader(raw, lock_sql, lock_params))
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            # as SQLAlchemy would raise it (a lock_timeout is an OperationalError: 503)
+            raise DBAPIError.instance(
+                lock_sql, lock_params, exc, self.engine.dialect.loaded_dbapi.Error
+            ) from exc
+
+    def _lock_statement(self, writes: Sequence[LocalWrite]) -> tuple[str, dict[str, Any]]:
+        keys = _lock_keys(writes)
+        if len(keys) > _MAX_KEY_LOCKS:
+            return _LOCK_ALL_LOCAL_SQL, {"k": _LOCAL_WRITES_LOCK}
+        return _LOCK_LOCAL_KEYS_SQL, {
+            "all": _LOCAL_WRITES_LOCK,
+            "space": _LOCAL_KEY_SPACE,
+            "keys": keys,
+        }
+
+    def _lock_local_writes(self, conn: Connection, writes: Sequence[LocalWrite]) -> None:
+        """Order this write after every other local write it could conflict with.
+
+        PostgreSQL: two writes conflict when they share a record id or a DOI; writes that
+        share neither run side by side (a lock on all local writes made concurrent
+        deposits queue for one another's whole transaction, round trips and commit
+        included). Locks are taken in one order (the shared lock, then keys ascending),
+        so two writers never wait for each other in a cycle.
+        """
         if self.is_postgres:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCAL_WRITES_LOCK})
+            conn.exec_driver_sql(*self._lock_statement(writes))
         elif self.engine.dialect.name == "sqlite":
             # Take the write lock before reading: a deferred transaction that read first
             # fails with SQLITE_BUSY (no retry) when another writer commits in between.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    def _check_local(
-        self, conn: Connection, writes: Sequence[LocalWrite], states: dict[str, Row[Any]]
-    ) -> list[LocalResult]:
-        """Each write's problem, if any; ``states`` are the stored rows (``_SELECT_STATE``)."""
-        dois = {_doi_of(w.metadata or {}) for w in writes if w.op != "delete"} - {None}
-        holders: dict[str, str] = {}
-        doi_list = sorted(dois)
-        for start in range(0, len(doi_list), _CHUNK):
-            stmt = _SELECT_DOI_HOLDERS
-            for row in conn.execute(stmt, {"dois": doi_list[start : start + _CHUNK]}):
-                if row.source == LOCAL_SOURCE and not row.deleted:
-                    holders.setdefault(row.doi, row.id)
-        results: list[LocalResult] = []
-        seen: set[str] = set()
-        for w in writes:
-            problem = _precondition_problem(w, states.get(w.rid), w.rid in seen)
-            seen.add(w.rid)
-            doi = _doi_of(w.metadata or {}) if w.op != "delete" else None
-            if problem is None and doi is not None:
-                holder = holders.get(doi)
-                if holder is not None and holder != w.rid:
-                    problem = LocalProblem(
-                        ProblemKind.DOI_TAKEN, f"DOI {doi} is already held by record {holder}"
-                    )
-                else:
-                    holders[doi] = w.rid  # later items of the same request see the claim
-            results.append(LocalResult(w.rid, problem=problem))
-        return results
 
     def _apply_local(
         self,
@@ -183,6 +201,95 @@ class LocalWrites(RecordWrites):
         return _record_state(row) if row is not None else None
 
 
+def _lock_keys(writes: Sequence[LocalWrite]) -> list[int | None]:
+    """The advisory lock keys of these writes, ascending, after a None (for the shared lock
+    on all local writes): an int4 per record id and per DOI claimed."""
+    names = {f"id:{w.rid}" for w in writes}
+    names |= {f"doi:{_doi_of(w.metadata or {})}" for w in writes if w.op != "delete"}
+    names.discard("doi:None")
+    return [None, *sorted({zlib.crc32(name.encode()) - 2**31 for name in names})]
+
+
+# Runs _SELECT_STATE_OR_DOI for each chunk of parameters; yields its rows (named columns).
+StateReader = Callable[[list[dict[str, list[str]]]], Iterable[Any]]
+
+
+def _core_reader(conn: Connection) -> StateReader:
+    def read(chunks: list[dict[str, list[str]]]) -> Iterable[Any]:
+        for params in chunks:
+            yield from conn.execute(_SELECT_STATE_OR_DOI, params)
+
+    return read
+
+
+def _pipelined_reader(raw: Any, lock_sql: str, lock_params: dict[str, Any]) -> StateReader:
+    """Sends the locks and every chunk's query into one pipeline of psycopg connection
+    ``raw``, and reads the rows once it is synced (after psycopg's BEGIN: two round trips).
+    """
+    from psycopg.rows import namedtuple_row  # only with the psycopg driver (an extra)
+
+    def read(chunks: list[dict[str, list[str]]]) -> Iterable[Any]:
+        cursors = [raw.cursor(row_factory=namedtuple_row) for _ in range(len(chunks) + 1)]
+        try:
+            with raw.pipeline():
+                cursors[0].execute(lock_sql, lock_params)
+                for cursor, params in zip(cursors[1:], chunks, strict=True):
+                    cursor.execute(_SELECT_STATE_OR_DOI_SQL, params)
+            return [row for cursor in cursors[1:] for row in cursor.fetchall()]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    return read
+
+
+def _stored_state(
+    writes: Sequence[LocalWrite], read: StateReader
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The stored rows (id, source, deleted, content_hash, version, schema_id,
+    schema_version) of the written ids, and the id of the live local record holding each
+    DOI the writes carry: one query per chunk of ids and DOIs (a single deposit: one
+    round trip, not two)."""
+    ids = list(dict.fromkeys(w.rid for w in writes))
+    dois = sorted({_doi_of(w.metadata or {}) for w in writes if w.op != "delete"} - {None})
+    wanted_ids, wanted_dois = set(ids), set(dois)
+    states: dict[str, Any] = {}
+    holders: dict[str, str] = {}
+    chunks = [
+        {"ids": ids[start : start + _CHUNK], "dois": dois[start : start + _CHUNK]}
+        for start in range(0, max(len(ids), len(dois)), _CHUNK)
+    ]
+    for row in read(chunks):
+        if row.id in wanted_ids:
+            states[row.id] = row
+        if row.doi in wanted_dois and row.source == LOCAL_SOURCE and not row.deleted:
+            holders.setdefault(row.doi, row.id)
+    return states, holders
+
+
+def _check_local(
+    writes: Sequence[LocalWrite], states: dict[str, Row[Any]], holders: dict[str, str]
+) -> list[LocalResult]:
+    """Each write's problem, if any; ``states`` and ``holders`` from :func:`_stored_state`
+    (``holders`` takes the claims of this request's writes as they are checked)."""
+    results: list[LocalResult] = []
+    seen: set[str] = set()
+    for w in writes:
+        problem = _precondition_problem(w, states.get(w.rid), w.rid in seen)
+        seen.add(w.rid)
+        doi = _doi_of(w.metadata or {}) if w.op != "delete" else None
+        if problem is None and doi is not None:
+            holder = holders.get(doi)
+            if holder is not None and holder != w.rid:
+                problem = LocalProblem(
+                    ProblemKind.DOI_TAKEN, f"DOI {doi} is already held by record {holder}"
+                )
+            else:
+                holders[doi] = w.rid  # later items of the same request see the claim
+        results.append(LocalResult(w.rid, problem=problem))
+    return results
+
+
 def record_etag(
     content_hash: str, version: int, schema_id: str | None, schema_version: int | None
 ) -> str:
@@ -235,6 +342,15 @@ def _precondition_problem(
     return None
 
 
+# psycopg's SQL (the statements run through the driver, in a pipeline).
+_LOCK_ALL_LOCAL_SQL = "SELECT pg_advisory_xact_lock(%(k)s)"
+# One statement: unnest yields the keys in array order, and the first (None) takes the
+# shared lock on all local writes.
+_LOCK_LOCAL_KEYS_SQL = (
+    "SELECT CASE WHEN k IS NULL THEN pg_advisory_xact_lock_shared(%(all)s::bigint) "
+    "ELSE pg_advisory_xact_lock(%(space)s::integer, k) END "
+    "FROM unnest(%(keys)s::integer[]) AS k"
+)
 _SELECT_STATE = select(
     _RECORDS.c.id,
     _RECORDS.c.source,
@@ -244,6 +360,10 @@ _SELECT_STATE = select(
     _RECORDS.c.schema_id,
     _RECORDS.c.schema_version,
 ).where(_RECORDS.c.id.in_(bindparam("ids", expanding=True)))
+_SELECT_STATE_OR_DOI_SQL = (
+    "SELECT id, source, deleted, content_hash, version, schema_id, schema_version, doi "
+    f"FROM {_RECORDS.name} WHERE id = ANY(%(ids)s::text[]) OR doi = ANY(%(dois)s::text[])"
+)
 # A whole record with what its RecordState needs (Core: the ORM cost ~0.5 ms a read).
 _SELECT_RECORD_STATE_COLUMNS = _SELECT_RECORDS.add_columns(
     _RECORDS.c.content_hash,
@@ -257,11 +377,15 @@ _SELECT_RECORD_STATE = _SELECT_RECORD_STATE_COLUMNS.where(_BY_RID)
 _SELECT_RECORD_STATES = _SELECT_RECORD_STATE_COLUMNS.where(
     _RECORDS.c.id.in_(bindparam("ids", expanding=True))
 )
-# By DOI alone, filtered in Python: with source and deleted in the WHERE clause SQLite
-# walked the source index (every local record) instead of the DOI index.
-_SELECT_DOI_HOLDERS = select(
-    _RECORDS.c.doi, _RECORDS.c.id, _RECORDS.c.source, _RECORDS.c.deleted
-).where(_RECORDS.c.doi.in_(bindparam("dois", expanding=True)))
+# The written ids' rows and the DOIs' holders at once. By DOI alone, filtered in Python:
+# with source and deleted in the WHERE clause SQLite walked the source index (every local
+# record) instead of the DOI index.
+_SELECT_STATE_OR_DOI = select(*_SELECT_STATE.selected_columns, _RECORDS.c.doi).where(
+    or_(
+        _RECORDS.c.id.in_(bindparam("ids", expanding=True)),
+        _RECORDS.c.doi.in_(bindparam("dois", expanding=True)),
+    )
+)
 # A replace that only changes the record's schema is a new version too (content unchanged,
 # so _write_rows did not count it); SET expressions all read the row as it was.
 _SET_SCHEMA = (

@@ -33,11 +33,13 @@ class WorkerPool(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from catalogue.store import Store
+        from catalogue.store import Store, create_store_engine
         from catalogue.web.app import create_app
 
-        # the serving process migrated the store already; workers only open it
-        return create_app(self.settings, store=Store(self.settings.database_url))
+        # the serving process migrated the store already; workers only open it, with a
+        # pooled connection per thread (fewer made the pool open and close them all along)
+        engine = create_store_engine(self.settings.database_url, pool_size=self.options["threads"])
+        return create_app(self.settings, store=Store(engine))
 
 
 def _json_error(sock: Any, status: int, reason: str, message: str) -> None:

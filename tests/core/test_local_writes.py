@@ -1,0 +1,142 @@
+"""Concurrent writes of local records (the ingest API's store path), on SQLite and
+PostgreSQL: conflicting writes are ordered, so exactly one of them passes its checks;
+on PostgreSQL writes that share no record id and no DOI do not wait for each other."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from catalogue.store import LocalWrite, ProblemKind, Store, create_store_engine
+from catalogue.store.engine import is_lock_timeout
+
+
+def meta(title: str, doi: str) -> dict:
+    return {
+        "titles": [{"title": title}],
+        "types": {"resourceTypeGeneral": "Dataset"},
+        "identifiers": [{"identifier": doi, "identifierType": "DOI"}],
+    }
+
+
+def create(rid: str, doi: str) -> LocalWrite:
+    return LocalWrite(rid=rid, op="create", metadata=meta(rid, doi), sets=["source:local"])
+
+
+def write_all(store: Store, batches: list[list[LocalWrite]]) -> list:
+    start = threading.Barrier(len(batches))
+
+    def one(writes: list[LocalWrite]):
+        start.wait()
+        return store.write_local(writes, actor="t")
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        return [result for results in pool.map(one, batches) for result in results]
+
+
+def test_concurrent_deposits_of_one_doi_store_one(store: Store) -> None:
+    results = write_all(store, [[create(f"rec-{n}", "10.5555/same")] for n in range(8)])
+    assert sum(r.problem is None for r in results) == 1
+    assert sorted(r.problem.kind for r in results if r.problem) == [ProblemKind.DOI_TAKEN] * 7
+    assert len([c for c in store.changes_since(0, 100) if c.op == "upsert"]) == 1
+
+
+def test_concurrent_deposits_of_one_id_store_one(store: Store) -> None:
+    results = write_all(store, [[create("rec", f"10.5555/{n}")] for n in range(8)])
+    assert sum(r.problem is None for r in results) == 1
+    assert sorted(r.problem.kind for r in results if r.problem) == [ProblemKind.ID_TAKEN] * 7
+
+
+def test_concurrent_replaces_of_one_version_store_one(store: Store) -> None:
+    (made,) = store.write_local([create("rec", "10.5555/x")], actor="t")
+    etag = frozenset({made.etag})
+    batches = [
+        [
+            LocalWrite(
+                "rec", "replace", meta(f"v{n}", "10.5555/x"), ["source:local"], expected_etags=etag
+            )
+        ]
+        for n in range(8)
+    ]
+    results = write_all(store, batches)
+    assert sum(r.problem is None for r in results) == 1
+    assert sorted(r.problem.kind for r in results if r.problem) == [ProblemKind.STALE] * 7
+
+
+def test_concurrent_deposits_of_distinct_records_all_store(store: Store) -> None:
+    results = write_all(store, [[create(f"rec-{n}", f"10.5555/{n}")] for n in range(8)])
+    assert all(r.problem is None for r in results)
+    assert len(store.changes_since(0, 100)) == 8
+
+
+def _holding_locks_of(store: Store, writes: list[LocalWrite]):
+    """An open transaction holding the local-write locks ``writes`` would take."""
+    conn = store.engine.connect()
+    tx = conn.begin()
+    store._lock_local_writes(conn, writes)
+    return conn, tx
+
+
+def _in_thread(store: Store, writes: list[LocalWrite]) -> tuple[threading.Thread, list]:
+    done: list = []
+    thread = threading.Thread(target=lambda: done.extend(store.write_local(writes, actor="t")))
+    thread.start()
+    return thread, done
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_only_writes_sharing_an_id_or_a_doi_wait(store: Store) -> None:
+    conn, tx = _holding_locks_of(store, [create("held", "10.5555/held")])
+    try:
+        other, other_done = _in_thread(store, [create("other", "10.5555/other")])
+        same_doi, same_doi_done = _in_thread(store, [create("third", "10.5555/HELD")])
+        same_id, same_id_done = _in_thread(store, [create("held", "10.5555/fourth")])
+        other.join(30)
+        assert other_done and other_done[0].problem is None  # did not wait
+        same_doi.join(0.5)
+        same_id.join(0.1)
+        assert same_doi.is_alive() and same_id.is_alive()  # waiting for the held locks
+    finally:
+        tx.rollback()
+        conn.close()
+    same_doi.join(30)
+    same_id.join(30)
+    assert same_doi_done[0].problem is None and same_id_done[0].problem is None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_large_write_waits_for_every_local_write(store: Store) -> None:
+    conn, tx = _holding_locks_of(store, [create("held", "10.5555/held")])
+    try:
+        big, big_done = _in_thread(
+            store, [create(f"big-{n}", f"10.5555/big{n}") for n in range(40)]
+        )
+        big.join(0.5)
+        assert big.is_alive()
+    finally:
+        tx.rollback()
+        conn.close()
+    big.join(30)
+    assert len(big_done) == 40 and all(r.problem is None for r in big_done)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_write_that_cannot_get_its_locks_in_time_is_a_lock_timeout(
+    store: Store, db_url: str
+) -> None:
+    """With lock_timeout set, a deposit queued behind a conflicting one fails as a lock
+    timeout (which the API answers with 503 and Retry-After), and stores nothing."""
+    impatient = Store(create_store_engine(db_url + "%20-clock_timeout%3D200"))
+    conn, tx = _holding_locks_of(store, [create("held", "10.5555/held")])
+    try:
+        with pytest.raises(OperationalError) as caught:
+            impatient.write_local([create("other", "10.5555/held")], actor="t")
+        assert is_lock_timeout(caught.value)
+    finally:
+        tx.rollback()
+        conn.close()
+        impatient.dispose()
+    assert store.changes_since(0, 10) == []
