@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +30,8 @@ MIN_PAGE = 100
 """Records a page needs for its mapping to go to the worker."""
 MIN_REMAINING = 1000
 """Records still to come for a worker to be started (when the source tells the total)."""
+AHEAD_RECORDS = 1000
+"""Records sent to the worker and not yet handed out, beyond which a page is waited for."""
 WAIT_FOR_WORKER = False
 """Whether pages wait for the worker to start instead of being mapped here meanwhile
 (tests set it, so that every page of a short harvest goes through the worker)."""
@@ -117,29 +120,30 @@ class MapAhead(Generic[P]):
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
-    def _submit(self, page: P) -> Future[list[Any]] | None:
+    def _submit(self, page: P) -> tuple[Future[list[Any]] | None, int]:
+        """The page's mapping in the worker (None: mapped here) and its records in flight."""
         batch = self.batch_of(page)
         if batch is None:
-            return None
+            return None, 0
         self.seen += len(batch)
         if self.broken or len(batch) < MIN_PAGE:
-            return None
+            return None, 0
         if self.pool is None:
             total = self.total(page)
             if total is not None and total - self.seen < MIN_REMAINING:
-                return None  # starting a process would cost more than it saves
+                return None, 0  # starting a process would cost more than it saves
             self._start(batch)
         assert self.started is not None
         if not self.started.done() and not WAIT_FOR_WORKER:
-            return None
+            return None, 0
         if isinstance(self.started.exception(), BrokenProcessPool):
             self._give_up(self.started.exception())
-            return None
+            return None, 0
         try:
-            return self.pool.submit(self.work, batch)
+            return self.pool.submit(self.work, batch), len(batch)
         except (BrokenProcessPool, RuntimeError) as exc:
             self._give_up(exc)
-            return None
+            return None, 0
 
     def _start(self, batch: list[Any]) -> None:
         self.pool = ProcessPoolExecutor(
@@ -167,22 +171,41 @@ class MapAhead(Generic[P]):
         self.broken = True
 
     def __call__(self, pages: Iterator[P]) -> Iterator[tuple[P, list[Any] | None]]:
-        pending: tuple[P, Future[list[Any]] | None] | None = None
+        # One page always goes to the worker ahead of the one handed out (stored while the
+        # worker maps the next); more while the oldest is not mapped yet, up to
+        # AHEAD_RECORDS records in flight: the harvest process stores in bursts (a REST run
+        # writes every 1,000 records, ten pages of 100), and with one page ahead the worker
+        # would sit idle through each write and the harvest process wait for it between.
+        pending: deque[tuple[P, Future[list[Any]] | None, int]] = deque()
+        in_flight = 0
         pages = iter(pages)
+        more = True
         while True:
-            try:
-                page = next(pages)
-            except StopIteration:
-                break
-            except Exception:
-                # The next page failed: the one already read is still stored first, as it
-                # was before mapping went ahead.
-                if pending is not None:
-                    yield pending[0], self._result(pending[1])
-                raise
-            future = self._submit(page)
-            if pending is not None:
-                yield pending[0], self._result(pending[1])
-            pending = (page, future)
-        if pending is not None:
-            yield pending[0], self._result(pending[1])
+            while more and (
+                len(pending) < 2 or (in_flight < AHEAD_RECORDS and not _ready(pending[0][1]))
+            ):
+                try:
+                    page = next(pages)
+                except StopIteration:
+                    more = False
+                    break
+                except Exception:
+                    # The next page failed: the pages already read are still stored first,
+                    # as they were before mapping went ahead.
+                    while pending:
+                        page, future, _ = pending.popleft()
+                        yield page, self._result(future)
+                    raise
+                future, size = self._submit(page)
+                pending.append((page, future, size))
+                in_flight += size
+            if not pending:
+                return
+            page, future, size = pending.popleft()
+            in_flight -= size
+            yield page, self._result(future)
+
+
+def _ready(future: Future[list[Any]] | None) -> bool:
+    """Whether a page can be handed out without waiting: mapped here, or by the worker."""
+    return future is None or future.done()

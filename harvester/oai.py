@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 _OAI = f"{{{OAI_NS}}}"
 _DC = f"{{{DC_NS}}}"
+_HEADER, _METADATA = _OAI + "header", _OAI + "metadata"
+_IDENTIFIER, _DATESTAMP, _SET_SPEC = _OAI + "identifier", _OAI + "datestamp", _OAI + "setSpec"
 XML_ACCEPT = "text/xml, application/xml;q=0.9, */*;q=0.1"
 
 
@@ -414,23 +416,44 @@ def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
 
 def parse_record(node: etree._Element) -> OAIRecord | None:
     """One <record> of a ListRecords or GetRecord response; None without an identifier."""
-    header = node.find(_OAI + "header")
+    # One pass over the record's children and one over its header's, each tag compared
+    # with ==: every find/findtext/iterfind costs ~1 µs (a path lookup and its matcher),
+    # half of what reading a record's header took.
+    header = metadata = None
+    for child in node:
+        tag = child.tag
+        if tag == _HEADER:
+            if header is None:
+                header = child
+        elif tag == _METADATA and metadata is None:
+            metadata = child
     if header is None:
         return None
-    identifier = (header.findtext(_OAI + "identifier") or "").strip()
+    identifier = datestamp = None
+    set_specs: list[str] = []
+    for child in header:
+        tag = child.tag
+        if tag == _IDENTIFIER:
+            if identifier is None:
+                identifier = child.text or ""
+        elif tag == _DATESTAMP:
+            if datestamp is None:
+                datestamp = child.text
+        elif tag == _SET_SPEC and child.text:
+            set_specs.append(child.text.strip())
+    identifier = (identifier or "").strip()
     if not identifier:
         return None
     deleted = header.get("status") == "deleted"
     payload = None
-    metadata = node.find(_OAI + "metadata")
     if metadata is not None and not deleted:
         payload = next((c for c in metadata if isinstance(c.tag, str)), None)
         if payload is not None and payload.tag.startswith(_DC):
             payload = metadata  # bare dc:* elements without their oai_dc:dc wrapper
     return OAIRecord(
         source_id=identifier,
-        datestamp=parse_datestamp(header.findtext(_OAI + "datestamp")),
-        set_specs=[s.text.strip() for s in header.iterfind(_OAI + "setSpec") if s.text],
+        datestamp=parse_datestamp(datestamp),
+        set_specs=set_specs,
         deleted=deleted,
         payload=payload,
         raw=etree.tostring(payload, encoding="utf-8") if payload is not None else None,

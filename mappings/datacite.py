@@ -9,6 +9,8 @@ Past 400 lines: one crosswalk of one schema (kernel 2.x to 4) property by proper
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lxml import etree
 
 from mappings import Mapped, MappingError
@@ -45,6 +47,14 @@ from mappings.vocabularies import (
     RESOURCE_TYPES_GENERAL,
     TITLE_TYPES,
 )
+
+# Pure functions of values that repeat from record to record (dates, years, types, language
+# codes): memoised, bounded so that hostile input (endless distinct values) cannot grow memory.
+_CACHE_SIZE = 8192
+_normalized_date = lru_cache(maxsize=_CACHE_SIZE)(normalize_date)
+_year_of = lru_cache(maxsize=_CACHE_SIZE)(year_of)
+_type_general = lru_cache(maxsize=_CACHE_SIZE)(resource_type_general)
+_language_code = lru_cache(maxsize=_CACHE_SIZE)(normalize_language)
 
 KERNEL_PREFIX = DATACITE_KERNEL_PREFIX
 
@@ -306,12 +316,12 @@ def _titles(kids: Children, warnings: list[str]) -> list[dict]:
 
 def _publication_year(kids: Children, dates: list[dict], warnings: list[str]):
     raw = text(_first(kids, "publicationYear"))
-    year = year_of(raw) if raw != "0000" else None  # "0000": the exporter's unknown year
+    year = _year_of(raw) if raw != "0000" else None  # "0000": the exporter's unknown year
     if raw and year is None:
         warnings.append(f"unparseable publicationYear '{raw}'")
     if year is None:
         issued = [d["date"] for d in dates if d.get("dateType") == "Issued"]
-        year = year_of(issued[0]) if issued else None
+        year = _year_of(issued[0]) if issued else None
         if year is not None:
             warnings.append("publicationYear missing; taken from the Issued date")
     return year
@@ -323,7 +333,7 @@ def _types(kids: Children, warnings: list[str]) -> dict:
     specific = text(el)
     general = raw_general if raw_general in RESOURCE_TYPES_GENERAL else None
     if raw_general and general is None:
-        general = resource_type_general(raw_general)
+        general = _type_general(raw_general)
         if general is None:
             warnings.append(f"unknown resourceTypeGeneral '{raw_general}'")
         elif general.lower() != raw_general.lower():
@@ -336,7 +346,7 @@ def _subjects(kids: Children) -> list[dict]:
     return [
         compact(
             {
-                "subject": text(el),
+                "subject": subject,
                 "subjectScheme": attr(el, "subjectScheme"),
                 "schemeUri": attr(el, "schemeURI"),
                 "valueUri": attr(el, "valueURI"),
@@ -345,7 +355,7 @@ def _subjects(kids: Children) -> list[dict]:
             }
         )
         for el in _wrapped(kids, "subjects", "subject")
-        if text(el)
+        if (subject := text(el))
     ]
 
 
@@ -355,7 +365,7 @@ def _dates(kids: Children, warnings: list[str]) -> list[dict]:
         raw = text(el)
         if not raw:
             continue
-        value = normalize_date(raw)
+        value = _normalized_date(raw)
         if value is None:
             warnings.append(f"unparseable date '{raw}' in datacite:date")
             continue
@@ -371,7 +381,7 @@ def _dates(kids: Children, warnings: list[str]) -> list[dict]:
 
 def _language(kids: Children, warnings: list[str]) -> str | None:
     raw = text(_first(kids, "language"))
-    value = normalize_language(raw)
+    value = _language_code(raw)
     if raw and value is None:
         warnings.append(f"unrecognised language '{raw}'")
     return value

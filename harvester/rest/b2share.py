@@ -73,6 +73,7 @@ class B2ShareHarvester(ApiHarvester):
 
     raw_format = RAW_FORMAT
     incremental = True
+    raw_is_payload_json = True  # raw = compact_json(hit): a mapping worker decodes it
 
     def __init__(self, client: RestClient, config: Mapping[str, Any]) -> None:
         super().__init__(client, config)

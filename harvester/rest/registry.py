@@ -49,7 +49,9 @@ class Harvester(Protocol):
     def map(self, payload: Any) -> Mapped: ...
 
     # Optional: ``worker_mapper() -> Callable[[Any], Mapped]``, ``map`` as a picklable
-    # function of the payload, lets a worker process map pages (harvester.map_ahead).
+    # function of the payload, lets a worker process map pages (harvester.map_ahead);
+    # ``raw_is_payload_json = True`` says each record's raw is its payload's compact JSON,
+    # so the worker gets the bytes alone and decodes them (harvester.rest.run._batch_of).
 
     def record_request(self, source_id: str) -> RecordRequest | None:
         """The record's own URL, to check a deletion candidate; None when the API has none."""

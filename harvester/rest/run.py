@@ -26,6 +26,7 @@ emptied. Incremental runs (where the API can filter by update time) never delete
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -293,31 +294,49 @@ def _total(page: RestPage) -> int | None:
 
 def _batch_of(harvester: Harvester, preparer: Any) -> Callable[[RestPage], list[Any] | None]:
     """What a mapping worker gets of a page: (mapper, payload, preparer, raw) per record it
-    can map, None for the others; no batch at all without a ``worker_mapper``."""
+    can map, None for the others; no batch at all without a ``worker_mapper``.
+
+    A harvester whose ``raw`` is its payload's JSON (``raw_is_payload_json``) sends the raw
+    bytes alone, as (mapper, None, preparer, raw, json.loads): pickling a decoded record
+    costs the harvest process ~30 µs and the worker ~60 µs to rebuild, json.loads of the
+    bytes it gets anyway ~30 µs, and json.loads(compact_json(payload)) == payload."""
     worker_mapper = getattr(harvester, "worker_mapper", None)
+    from_raw = getattr(harvester, "raw_is_payload_json", False)
 
     def batch_of(page: RestPage) -> list[Any] | None:
         if worker_mapper is None:
             return None
         mapper = worker_mapper()
         return [
-            None if r.skip or r.error or r.deleted else (mapper, r.payload, preparer, r.raw)
+            None
+            if r.skip or r.error or r.deleted
+            else (mapper, None, preparer, r.raw, json.loads)
+            if from_raw and r.raw is not None
+            else (mapper, r.payload, preparer, r.raw)
             for r in page.records
         ]
 
     return batch_of
 
 
-def map_rest_payloads(batch: list[tuple[Any, Any, Any, bytes | None] | None]) -> list[Any]:
+def map_rest_payloads(batch: list[tuple[Any, ...] | None]) -> list[Any]:
     """In a mapping worker: each payload mapped as :meth:`_RestRun.map_record` maps it, as
     :func:`~harvester.map_ahead.worker_result` or a :class:`MapFailed` with the error
-    row's text; ``LOCAL`` for the records left to the harvest process."""
+    row's text; ``LOCAL`` for the records left to the harvest process. An item is
+    (mapper, payload, preparer, raw), or (mapper, None, preparer, raw, decode) when the
+    payload is ``decode(raw)`` (see :func:`_batch_of`)."""
     results: list[Any] = []
     for item in batch:
         if item is None:
             results.append(LOCAL)
             continue
-        mapper, payload, preparer, raw = item
+        mapper, payload, preparer, raw = item[:4]
+        if len(item) > 4:
+            try:
+                payload = item[4](raw)
+            except Exception:  # noqa: BLE001 - never in practice: left to the harvest process
+                results.append(LOCAL)
+                continue
         try:
             mapped = mapper(payload)
         except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process

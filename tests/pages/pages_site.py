@@ -128,13 +128,17 @@ class Site:
         return record_id(source, source_id)
 
 
-def start_site(store: Store, tmp_path: Path) -> Iterator[Site]:
+def start_site(
+    store: Store, tmp_path: Path, search: dict[str, Any] | None = None
+) -> Iterator[Site]:
+    """The site over HTTP; ``search``: settings of its [search] section."""
     settings = load_settings(
         {
             "data_dir": str(tmp_path),
             "index_dir": str(tmp_path / "index"),
             "search_url": "",
             "oai": {"page_size": 10},
+            **({"search": search} if search else {}),
         }
     )
     writer = open_index(settings, writer=True)
