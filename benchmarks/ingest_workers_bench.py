@@ -8,6 +8,9 @@ process; N>1: gunicorn's pre-fork workers) with its indexer in a child process, 
 PostgreSQL schema, creates a depositor token, warms up, then ``--clients`` threads POST
 ``--singles`` single DataCite-like records in all: p50/p95/p99 latency and requests/s.
 The anchor is the one-worker run; the ratios say what more workers buy (goal: p95 < 20 ms).
+Since the machine is shared, each run also reports the CPU milliseconds per POST that the
+web worker(s), the indexer process and the PostgreSQL backends serving them spent (from
+/proc; tagged by application_name), and what the benchmark's own client threads spent.
 Prints the figures; the last line is one JSON object of them.
 """
 
