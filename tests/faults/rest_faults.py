@@ -1,6 +1,7 @@
 """A paginated JSON API (the generic ``json`` source type, page-number paging) that fails
 on request: a fraction ``rate`` of listing requests (seeded) get 500/502/503, with or without
-Retry-After, or a connection closed mid-body. Every request is logged."""
+Retry-After, or a connection closed mid-body. Every request is logged. A record's own URL
+(``/records/<id>``) answers 404, or with ``hang_records`` never answers until ``release``."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ class RestFaultServer(ThreadingHTTPServer):
         self.log: list[dict[str, str]] = []
         self.injected = 0
         self.fault_log: list[int] = []
+        self.hang_records = False
+        self.record_asked = threading.Event()
+        self.release = threading.Event()
         self._lock = threading.Lock()
 
     @property
@@ -57,6 +61,7 @@ class RestFaultServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self.shutdown()
         self.server_close()
 
@@ -72,6 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         server = self.server
+        if parts.path.startswith("/records/"):
+            self.record(server)
+            return
         with server._lock:
             server.log.append(query)
             fault = server.rate and server.rng.random() < server.rate
@@ -102,6 +110,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.write(body)
+
+    def record(self, server: RestFaultServer) -> None:
+        """A record's own URL (a deletion check): gone, after hanging when asked to."""
+        server.record_asked.set()
+        if server.hang_records:
+            server.release.wait(120)
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass

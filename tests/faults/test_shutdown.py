@@ -19,7 +19,10 @@ from catalogue.config import Settings, load_settings
 from catalogue.demo.replay import start_replay_server
 from catalogue.search.embedded import META_FILE, TantivyIndex
 from catalogue.store import IncomingRecord, Store, create_store_engine
+from harvester.rest.registry import validate_config
 from tests.faults.oai_faults import make_repository
+from tests.faults.rest_faults import CONFIG as REST_CONFIG
+from tests.faults.rest_faults import RestFaultServer
 
 STOP_SECONDS = 5  # from SIGTERM to the process gone
 QUIET_SECONDS = 2  # watched afterwards for writes
@@ -276,4 +279,40 @@ def test_sigterm_stops_the_scheduler_while_a_source_is_slow_to_identify(
     assert run.status == "failed" and run.message.startswith("interrupted"), run
     assert store.get_lease("s").token is None
     assert store.count_records("s") == 0
+    store.dispose()
+
+
+def test_sigterm_stops_the_scheduler_while_a_rest_record_request_hangs(
+    env, settings, tmp_path
+) -> None:
+    # A full REST run checks each stored record the listing no longer holds at the record's
+    # own URL, in the harvest thread itself (not in the page prefetcher). A server that takes
+    # the request and never answers must not hold the stop up for the socket timeout (30 s).
+    server = RestFaultServer(40).start()
+    server.hang_records = True
+    store = Store(create_store_engine(settings.database_url))
+    store.migrate()
+    config = validate_config("json", {**REST_CONFIG, "record_url": "records/{id}"})
+    store.add_source("r", "json", server.url, config=config, schedule="every 1s")
+    store.upsert_page("r", [IncomingRecord("gone", {"titles": [{"title": "Unlisted"}]})])
+    proc = start(env, tmp_path / "scheduler.log", "scheduler")
+    try:
+        wait_for(lambda: server.record_asked.is_set() or proc.poll() is not None, 60,
+                 "the deletion check")  # fmt: skip
+        assert proc.poll() is None, (tmp_path / "scheduler.log").read_text()
+        time.sleep(0.5)
+        seconds = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.stop()
+    log = (tmp_path / "scheduler.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert proc.returncode == 0, log[-3000:]
+    assert seconds < STOP_SECONDS, f"the scheduler took {seconds:.1f} s to stop"
+    [run] = store.list_runs("r")
+    assert run.status == "failed" and run.message.startswith("interrupted"), run
+    assert store.get_lease("r").token is None
+    assert "gone" in store.live_source_ids("r")  # not tombstoned on an unanswered check
+    assert store.count_records("r", deleted=True) == 0
     store.dispose()
