@@ -136,10 +136,12 @@ def fetch(
         except UrlRefused as exc:  # at connect time: a redirect or a changed DNS answer
             raise AddressRefused(f"refused a connection for {_shown(url)}: {exc}") from None
         except _TRANSIENT as exc:
+            stop.check()  # the stop cut the connection (harvester.stop): not the source's fault
             problem = brief_problem(exc)
             if problem == PERMANENT:
                 raise FetchError(f"{problem}: {_shown(url)}") from None
         except requests.RequestException as exc:
+            stop.check()
             raise FetchError(f"{brief_problem(exc)}: {_shown(url)}") from exc
         else:
             own = settings.instance_id

@@ -37,6 +37,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from harvester import stop
+
 INSTANCE_HEADER = "X-Catalogue-Instance"
 # Query parameter names whose values are credentials (matched on the lower-cased name).
 _SECRET_PARAM_PARTS = ("key", "token", "secret", "pass", "pwd", "auth", "sig", "session", "cred")
@@ -118,6 +120,11 @@ class UrlPolicy:
 
 def _checked(connection_class: type[HTTPConnection], policy: UrlPolicy) -> type[HTTPConnection]:
     class Checked(connection_class):  # type: ignore[misc, valid-type]
+        def connect(self) -> None:
+            super().connect()
+            # A stopping process shuts the socket down: a read blocked on it ends at once.
+            stop.cut_at_stop(self)
+
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()
             try:
