@@ -1,5 +1,9 @@
 """Writes of local records (the ingest API): preconditions checked in the transaction,
-under a lock that orders local writes, then the records' one write path."""
+under a lock that orders local writes, then the records' one write path.
+
+Past 400 lines: the locks, the state read pipelined with them, the precondition checks and
+the apply step are one transaction's steps and share its connection and error handling.
+"""
 
 from __future__ import annotations
 
