@@ -19,6 +19,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -53,6 +54,26 @@ class _QuietSkips(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "maximum number of running instances" not in record.getMessage()
+
+
+class SharedJobStore(SQLAlchemyJobStore):
+    """The job store that every scheduler process shares. Another scheduler's sync may
+    remove a job (its source lost its schedule, or went) between this scheduler reading the
+    due jobs and writing their next run time; APScheduler then raises ``JobLookupError``
+    in its main loop, which ends the loop's thread and with it all scheduling in this
+    process. A job removed on purpose needs no update and no second removal."""
+
+    def update_job(self, job: Any) -> None:
+        try:
+            super().update_job(job)
+        except JobLookupError:
+            log.debug("scheduler: job %s was removed by another scheduler", job.id)
+
+    def remove_job(self, job_id: str) -> None:
+        try:
+            super().remove_job(job_id)
+        except JobLookupError:
+            log.debug("scheduler: job %s was removed by another scheduler", job_id)
 
 
 logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
@@ -101,7 +122,7 @@ class CatalogueScheduler:
         self.executor = _Executor(workers)
         self.scheduler = BackgroundScheduler(
             jobstores={
-                "default": SQLAlchemyJobStore(engine=store.engine, tablename=JOBS_TABLE),
+                "default": SharedJobStore(engine=store.engine, tablename=JOBS_TABLE),
                 "local": MemoryJobStore(),
             },
             executors={"default": self.executor},

@@ -182,7 +182,12 @@ def test_two_workers_and_two_indexers_store_and_index_every_record_once(
     text = {name: path.read_text() for name, path in logs.items()}
     # No error but for an indexer's retried call to a slow cluster (logged, then retried).
     retried = "indexer failed (attempt"
-    assert not [n for n, log in text.items() if "Traceback" in log and retried not in log], text
+    failed = {
+        name: log[log.index("Traceback") - 300 :][:4000]
+        for name, log in text.items()
+        if "Traceback" in log and retried not in log
+    }
+    assert not failed, "\n\n".join(f"{name}: ...{excerpt}" for name, excerpt in failed.items())
 
     # Each process stopped cleanly, but for the one killed.
     for name, proc in zip(("w0", "w1", "i0", "i1"), procs, strict=True):

@@ -293,3 +293,31 @@ def test_shutdown_is_not_blocked_by_a_sync_under_way(
         stopper.join(timeout=15)
     assert not stopper.is_alive(), "shutdown hung"
     assert [r.status for r in store.list_runs("small")] == ["succeeded"]
+
+
+def test_a_job_another_scheduler_removed_does_not_end_this_ones_loop(store: Store) -> None:
+    """Schedulers share the job store: a job removed by another scheduler's sync between
+    this one reading it as due and writing its next run time must not raise in the main
+    loop (the plain APScheduler store raises JobLookupError there, ending the loop)."""
+    from apscheduler.jobstores.base import JobLookupError
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from catalogue.scheduler import JOBS_TABLE, SharedJobStore
+
+    mine = SharedJobStore(engine=store.engine, tablename=JOBS_TABLE)
+    theirs = SharedJobStore(engine=store.engine, tablename=JOBS_TABLE)
+    scheduler = BackgroundScheduler(jobstores={"default": mine, "theirs": theirs})
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.add_job(print, IntervalTrigger(seconds=60), id="harvest:gone")
+        theirs.remove_job("harvest:gone")  # the other scheduler's sync
+        job._modify(next_run_time=job.next_run_time + timedelta(seconds=60))
+        with pytest.raises(JobLookupError):
+            SQLAlchemyJobStore.update_job(mine, job)
+        mine.update_job(job)  # what the main loop does next: no error
+        mine.remove_job("harvest:gone")
+        assert mine.get_all_jobs() == []
+    finally:
+        scheduler.shutdown(wait=False)
