@@ -66,6 +66,27 @@ def worker_result(mapped: Any, preparer: Any, raw: bytes | None) -> tuple[Any, A
     return metadata, warnings, None
 
 
+def map_in_worker(
+    mapper: Callable[[Any], Any],
+    decode: Callable[[bytes | None], Any],
+    raw: bytes | None,
+    preparer: Any,
+    undecodable: type[Exception] | tuple[type[Exception], ...] = Exception,
+) -> Any:
+    """One record's result in a mapping worker: ``LOCAL`` when ``decode(raw)`` raises
+    ``undecodable`` (left to the harvest process), a :class:`MapFailed` with the error
+    row's text when ``mapper`` fails, else :func:`worker_result`."""
+    try:
+        payload = decode(raw)
+    except undecodable:
+        return LOCAL
+    try:
+        mapped = mapper(payload)
+    except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
+        return MapFailed(f"{type(exc).__name__}: {exc}")
+    return worker_result(mapped, preparer, raw)
+
+
 def local_or_mapped(result: Any, map_here: Callable[[], Any]) -> tuple[Any, Any]:
     """(mapper, prepared) of a record from its worker ``result``: the worker's mapping, its
     failure re-raised, or ``map_here`` (LOCAL, or no worker)."""

@@ -31,7 +31,7 @@ from harvester import clock
 from harvester.checkpoints import Checkpoint, resumable
 from harvester.http import HarvestError
 from harvester.list_guard import ListGuard
-from harvester.map_ahead import LOCAL, MapAhead, MapFailed, local_or_mapped, worker_result
+from harvester.map_ahead import LOCAL, MapAhead, local_or_mapped, map_in_worker
 from harvester.oai import DAY_GRANULARITY, OAIClient, OAIRecord, Page, SourceOAIError
 from harvester.prefetch import prefetched
 from harvester.runs import Progress, RunState, execute_run, incremental_start
@@ -328,15 +328,5 @@ def map_raw_payloads(batch: list[tuple[Any, bytes] | None]) -> list[Any]:
             results.append(LOCAL)
             continue
         preparer, raw = item
-        try:
-            element = parse_xml(raw)
-        except MappingError:
-            results.append(LOCAL)
-            continue
-        try:
-            mapped = map_payload(element)
-        except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
-            results.append(MapFailed(f"{type(exc).__name__}: {exc}"))
-            continue
-        results.append(worker_result(mapped, preparer, raw))
+        results.append(map_in_worker(map_payload, parse_xml, raw, preparer, MappingError))
     return results

@@ -36,7 +36,7 @@ from harvester import clock, stop
 from harvester.checkpoints import Checkpoint
 from harvester.checkpoints import resumable as resumed_checkpoint
 from harvester.http import HarvestError
-from harvester.map_ahead import LOCAL, MapAhead, MapFailed, local_or_mapped, worker_result
+from harvester.map_ahead import LOCAL, MapAhead, local_or_mapped, map_in_worker
 from harvester.prefetch import prefetched
 from harvester.rest.core import ConfigError, RestClient, RestPage, RestRecord
 from harvester.rest.paging import distinct_pages
@@ -331,16 +331,6 @@ def map_rest_payloads(batch: list[tuple[Any, ...] | None]) -> list[Any]:
             results.append(LOCAL)
             continue
         mapper, payload, preparer, raw = item[:4]
-        if len(item) > 4:
-            try:
-                payload = item[4](raw)
-            except Exception:  # noqa: BLE001 - never in practice: left to the harvest process
-                results.append(LOCAL)
-                continue
-        try:
-            mapped = mapper(payload)
-        except Exception as exc:  # noqa: BLE001 - reported per record, as in the harvest process
-            results.append(MapFailed(f"{type(exc).__name__}: {exc}"))
-            continue
-        results.append(worker_result(mapped, preparer, raw))
+        decode = item[4] if len(item) > 4 else (lambda _raw, given=payload: given)
+        results.append(map_in_worker(mapper, decode, raw, preparer))
     return results
