@@ -43,15 +43,15 @@ from harvester.settings import HarvestSettings
 from harvester.url_policy import public_url
 from mappings import MappingError
 from mappings.formats import FORMATS, HARVEST_PREFERENCE
-from mappings.namespaces import DAY_GRANULARITY, DC_NS, OAI_NS, SECONDS_GRANULARITY
+from mappings.namespaces import DAY_GRANULARITY, DC_NS, OAI_TAG, SECONDS_GRANULARITY
 from mappings.xml import iterparse_xml, parse_xml, repair_xml
 
 log = logging.getLogger(__name__)
 
-_OAI = f"{{{OAI_NS}}}"
 _DC = f"{{{DC_NS}}}"
-_HEADER, _METADATA = _OAI + "header", _OAI + "metadata"
-_IDENTIFIER, _DATESTAMP, _SET_SPEC = _OAI + "identifier", _OAI + "datestamp", _OAI + "setSpec"
+_HEADER, _METADATA = OAI_TAG + "header", OAI_TAG + "metadata"
+_IDENTIFIER, _DATESTAMP = OAI_TAG + "identifier", OAI_TAG + "datestamp"
+_SET_SPEC = OAI_TAG + "setSpec"
 XML_ACCEPT = "text/xml, application/xml;q=0.9, */*;q=0.1"
 
 
@@ -190,7 +190,7 @@ class _SafeResponse(OAIResponse):
         if not self._list:
             return parse_xml(data, max_bytes=max_bytes)
         self.records, self.skipped = [], 0  # a failed first try may have handed some over
-        return iterparse_xml(data, _OAI + "record", self._take_record, max_bytes=max_bytes)
+        return iterparse_xml(data, OAI_TAG + "record", self._take_record, max_bytes=max_bytes)
 
     def _take_record(self, node: etree._Element) -> bool:
         """A parsed <record>: kept as an OAIRecord when it is one of the list's (a <record>
@@ -198,9 +198,9 @@ class _SafeResponse(OAIResponse):
         container = node.getparent()
         if (
             container is None
-            or container.tag != _OAI + "ListRecords"
+            or container.tag != OAI_TAG + "ListRecords"
             or container.getparent() is None
-            or container.getparent().tag != _OAI + "OAI-PMH"
+            or container.getparent().tag != OAI_TAG + "OAI-PMH"
         ):
             return False
         record = parse_record(node)
@@ -228,11 +228,11 @@ class _PageIterator(OAIResponseIterator):
         response: _SafeResponse = self.sickle.harvest(**params)
         self.oai_response = response
         root = response.xml
-        if root.tag != _OAI + "OAI-PMH":
+        if root.tag != OAI_TAG + "OAI-PMH":
             raise UnreadableResponse(
                 f"not an OAI-PMH response from {response.http_response.url}: root {root.tag}"
             )
-        errors = root.findall(_OAI + "error")
+        errors = root.findall(OAI_TAG + "error")
         self.resumption_token = None
         if errors:
             codes = {e.get("code", "") for e in errors}
@@ -244,7 +244,7 @@ class _PageIterator(OAIResponseIterator):
                 (first.text or "").strip(),
                 response.http_response.url,
             )
-        if root.find(_OAI + self.verb) is None:
+        if root.find(OAI_TAG + self.verb) is None:
             # Neither the list nor an error: treating it as an empty list would move
             # harvest_from past records we never saw.
             raise UnreadableResponse(
@@ -290,7 +290,7 @@ class _SafeSickle(Sickle):
                 response = _SafeResponse(fetched, kwargs, self.settings.max_page_bytes)
             except UnreadableResponse:
                 response = None
-            if response is None or response.xml.find(_OAI + "error") is None:
+            if response is None or response.xml.find(OAI_TAG + "error") is None:
                 raise FetchError(f"HTTP {fetched.status} from {fetched.url}")
             return response
         return _SafeResponse(fetched, kwargs, self.settings.max_page_bytes)
@@ -342,12 +342,12 @@ class OAIClient:
     def identify(self) -> Identity:
         """Identify the repository; remembers its granularity for later from/until."""
         root = self._single("Identify")
-        node = root.find(_OAI + "Identify")
+        node = root.find(OAI_TAG + "Identify")
         if node is None:
             raise UnreadableResponse(f"Identify response from {self.base_url} has no Identify")
 
         def text(name: str) -> str | None:
-            found = node.findtext(_OAI + name)
+            found = node.findtext(OAI_TAG + name)
             return found.strip() if found else None
 
         granularity = text("granularity") or DAY_GRANULARITY
@@ -361,18 +361,18 @@ class OAIClient:
             earliest_datestamp=parse_datestamp(text("earliestDatestamp")),
             deleted_record=text("deletedRecord"),
             granularity=granularity,
-            response_date=parse_datestamp(root.findtext(_OAI + "responseDate")),
+            response_date=parse_datestamp(root.findtext(OAI_TAG + "responseDate")),
         )
 
     def list_metadata_formats(self) -> list[MetadataFormat]:
         """The formats the repository offers, in its order."""
         root = self._single("ListMetadataFormats")
         formats = []
-        for node in root.iter(_OAI + "metadataFormat"):
-            prefix = (node.findtext(_OAI + "metadataPrefix") or "").strip()
+        for node in root.iter(OAI_TAG + "metadataFormat"):
+            prefix = (node.findtext(OAI_TAG + "metadataPrefix") or "").strip()
             if prefix:
-                namespace = node.findtext(_OAI + "metadataNamespace")
-                schema = node.findtext(_OAI + "schema")
+                namespace = node.findtext(OAI_TAG + "metadataNamespace")
+                schema = node.findtext(OAI_TAG + "schema")
                 formats.append(
                     MetadataFormat(
                         prefix,
@@ -387,10 +387,10 @@ class OAIClient:
         repository has more (a resumption token or more than ``limit``)."""
         iterator = self._first({"verb": "ListSets"})
         sets = []
-        for node in iterator.oai_response.xml.iter(_OAI + "set"):
-            spec = (node.findtext(_OAI + "setSpec") or "").strip()
+        for node in iterator.oai_response.xml.iter(OAI_TAG + "set"):
+            spec = (node.findtext(OAI_TAG + "setSpec") or "").strip()
             if spec:
-                sets.append((spec, (node.findtext(_OAI + "setName") or "").strip()))
+                sets.append((spec, (node.findtext(OAI_TAG + "setName") or "").strip()))
         more = iterator.resumption_token is not None and bool(iterator.resumption_token.token)
         return sets[:limit], more or len(sets) > limit
 
@@ -443,7 +443,7 @@ def _page(response: _SafeResponse, token: ResumptionToken | None) -> Page:
     warnings = list(response.warnings)
     warnings += ["record without header identifier skipped"] * response.skipped
     return Page(
-        response_date=parse_datestamp(root.findtext(_OAI + "responseDate")),
+        response_date=parse_datestamp(root.findtext(OAI_TAG + "responseDate")),
         records=response.records,
         resumption_token=token.token if token else None,
         cursor=_int(token.cursor) if token else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
+OAI_TAG = "{" + OAI_NS + "}"  # Clark-notation prefix of OAI-PMH element names
 OAI_ID_NS = "http://www.openarchives.org/OAI/2.0/oai-identifier"
 OAI_ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
 PROVENANCE_NS = "http://www.openarchives.org/OAI/2.0/provenance"

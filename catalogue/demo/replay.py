@@ -31,11 +31,10 @@ from lxml import etree
 
 from catalogue.demo.b2share import B2ShareReplay
 from catalogue.demo.repository import DAY, SECONDS, Repository
-from mappings.namespaces import KERNEL4_NS, KERNEL4_SCHEMA, OAI_NS
+from mappings.namespaces import KERNEL4_NS, KERNEL4_SCHEMA, OAI_NS, OAI_TAG
 from mappings.xml import parse_xml
 
 log = logging.getLogger(__name__)
-_OAI = f"{{{OAI_NS}}}"
 
 Intercept = Callable[[str, Mapping[str, list[str]]], "tuple[int, dict[str, str], bytes] | None"]
 """intercept(path, query) -> None to answer normally, or (status, headers, body) instead."""
@@ -103,21 +102,21 @@ def _read(name: str, filename: str) -> bytes:
 
 def load_recorded(name: str, page_size: int = 25) -> Repository:
     """The recorded repository ``name`` (a folder of ``data/``) as a Repository."""
-    identify = parse_xml(_read(name, "Identify.xml")).find(_OAI + "Identify")
-    granularity = identify.findtext(_OAI + "granularity", SECONDS).strip()
+    identify = parse_xml(_read(name, "Identify.xml")).find(OAI_TAG + "Identify")
+    granularity = identify.findtext(OAI_TAG + "granularity", SECONDS).strip()
     repo = Repository(
-        name=identify.findtext(_OAI + "repositoryName", name).strip(),
+        name=identify.findtext(OAI_TAG + "repositoryName", name).strip(),
         granularity=DAY if granularity == DAY else SECONDS,
-        admin_email=identify.findtext(_OAI + "adminEmail", "admin@example.org").strip(),
+        admin_email=identify.findtext(OAI_TAG + "adminEmail", "admin@example.org").strip(),
         # The replay keeps every deleted record it was given: "persistent" is true here.
         deleted_record="persistent",
         page_size=page_size,
     )
-    for node in parse_xml(_read(name, "ListMetadataFormats.xml")).iter(_OAI + "metadataFormat"):
-        prefix = node.findtext(_OAI + "metadataPrefix", "").strip()
+    for node in parse_xml(_read(name, "ListMetadataFormats.xml")).iter(OAI_TAG + "metadataFormat"):
+        prefix = node.findtext(OAI_TAG + "metadataPrefix", "").strip()
         repo.formats[prefix] = (
-            node.findtext(_OAI + "schema", "").strip(),
-            node.findtext(_OAI + "metadataNamespace", "").strip(),
+            node.findtext(OAI_TAG + "schema", "").strip(),
+            node.findtext(OAI_TAG + "metadataNamespace", "").strip(),
         )
     for prefix, files in _RECORDINGS[name].items():
         for filename in files:
@@ -134,14 +133,14 @@ def load_datacite_examples(page_size: int = 25) -> Repository:
         files = sorted(f for f in folder.joinpath(sub).iterdir() if f.name.endswith(".xml"))
         for m, file in enumerate(files):
             datestamp = _DATACITE_DATESTAMP + timedelta(hours=n, minutes=m)
-            record = etree.Element(_OAI + "record", nsmap={None: OAI_NS})
-            header = etree.SubElement(record, _OAI + "header")
+            record = etree.Element(OAI_TAG + "record", nsmap={None: OAI_NS})
+            header = etree.SubElement(record, OAI_TAG + "header")
             etree.SubElement(
-                header, _OAI + "identifier"
+                header, OAI_TAG + "identifier"
             ).text = f"oai:datacite-examples:{file.name.removesuffix('.xml')}"
-            etree.SubElement(header, _OAI + "datestamp").text = f"{datestamp:%Y-%m-%dT%H:%M:%SZ}"
-            etree.SubElement(header, _OAI + "setSpec").text = sub
-            metadata = etree.SubElement(record, _OAI + "metadata")
+            etree.SubElement(header, OAI_TAG + "datestamp").text = f"{datestamp:%Y-%m-%dT%H:%M:%SZ}"
+            etree.SubElement(header, OAI_TAG + "setSpec").text = sub
+            metadata = etree.SubElement(record, OAI_TAG + "metadata")
             metadata.append(parse_xml(file.read_bytes()))
             repo.add("datacite", etree.tostring(record, encoding="utf-8"))
     return repo

@@ -33,11 +33,9 @@ from catalogue.web.oai.errors import (
     OAIError,
 )
 from mappings.namespaces import DAY_GRANULARITY as DAY
-from mappings.namespaces import OAI_NS, OAI_SCHEMA, XSI_NS
+from mappings.namespaces import OAI_NS, OAI_SCHEMA, OAI_TAG, XSI_NS
 from mappings.namespaces import SECONDS_GRANULARITY as SECONDS
 from mappings.xml import parse_xml
-
-_OAI = f"{{{OAI_NS}}}"
 
 
 @dataclass(frozen=True)
@@ -53,17 +51,17 @@ class ReplayRecord:
     @classmethod
     def from_element(cls, node: etree._Element) -> ReplayRecord | None:
         """From a parsed ``<record>`` element; None when its header lacks id or datestamp."""
-        header = node.find(_OAI + "header")
+        header = node.find(OAI_TAG + "header")
         if header is None:
             return None
-        identifier = (header.findtext(_OAI + "identifier") or "").strip()
-        datestamp = parse_date(header.findtext(_OAI + "datestamp") or "")
+        identifier = (header.findtext(OAI_TAG + "identifier") or "").strip()
+        datestamp = parse_date(header.findtext(OAI_TAG + "datestamp") or "")
         if not identifier or datestamp is None:
             return None
         return cls(
             identifier=identifier,
             datestamp=datestamp,
-            set_specs=tuple(s.text.strip() for s in header.iterfind(_OAI + "setSpec") if s.text),
+            set_specs=tuple(s.text.strip() for s in header.iterfind(OAI_TAG + "setSpec") if s.text),
             deleted=header.get("status") == "deleted",
             xml=etree.tostring(node, encoding="utf-8"),
         )
@@ -102,7 +100,7 @@ class Repository:
     def add_list_records(self, prefix: str, data: bytes) -> int:
         """Add every usable record of a recorded ListRecords (or GetRecord) response."""
         added = 0
-        for node in parse_xml(data).iter(_OAI + "record"):
+        for node in parse_xml(data).iter(OAI_TAG + "record"):
             record = ReplayRecord.from_element(node)
             if record is not None:
                 self.add(prefix, record)
@@ -290,7 +288,7 @@ def _request_element(base_url: str, verb: str | None, args: dict[str, str]) -> b
 
 def _header_only(record_xml: bytes) -> bytes:
     node = etree.fromstring(record_xml)
-    return etree.tostring(node.find(_OAI + "header"), encoding="utf-8")
+    return etree.tostring(node.find(OAI_TAG + "header"), encoding="utf-8")
 
 
 def _encode_token(state: dict[str, object]) -> str:

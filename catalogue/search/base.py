@@ -25,6 +25,17 @@ FACETS: dict[str, str] = {
     "access": "access",
 }
 
+# Analysed (stemmed) fields of a search document a query may name; ``text`` holds everything.
+TEXT_FIELDS = ("title", "description", "creator", "text")
+# Facets whose values are also indexed folded (lower case) as "facet=value" in FOLDED_FIELD:
+# facet filters and fielded facet queries compare case-insensitively in every backend.
+FOLDED_FACETS = tuple(name for name in FACETS if name != "year")
+FOLDED_FIELD = "facet_folded"
+
+# Guards against queries that crash or stall a recursive query parser (tantivy's among them).
+MAX_QUERY_LENGTH = 1000
+MAX_QUERY_NESTING = 16
+
 SORTS: tuple[str, ...] = ("relevance", "newest", "oldest", "title", "-title", "updated")
 
 # Buckets returned per facet (selected filter values are always added on top).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalogue.search.base import FACETS
+from catalogue.search.base import FACETS, FOLDED_FACETS, FOLDED_FIELD, TEXT_FIELDS
 from catalogue.search.sort_keys import SORT_FIELDS, epoch_seconds, sort_keys
 from catalogue.search.tantivy_schema import folded_term
 
@@ -21,12 +21,7 @@ from catalogue.search.tantivy_schema import folded_term
 # version asks for `catalogue reindex`.
 MAPPING_VERSION = 1
 
-TEXT_FIELDS = ("title", "description", "creator", "text")
 KEYWORD_FIELDS = ("id", "identifier", *(field for field in FACETS.values() if field != "year"))
-# "facet=value" in lower case for every facet value, as the embedded index keeps them:
-# facet filters and fielded facet queries compare case-insensitively.
-FOLDED_FIELD = "facet_folded"
-_FOLDED = tuple(name for name in FACETS if name != "year")
 SORT_KEY_FIELDS = tuple(sorted({spec[0] for spec in SORT_FIELDS.values() if spec}))
 
 ANALYSIS: dict[str, Any] = {
@@ -81,7 +76,9 @@ def cluster_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The _source of a search document (see ``documents.py``)."""
     out: dict[str, Any] = {name: doc.get(name) for name in (*TEXT_FIELDS, *KEYWORD_FIELDS)}
     out[FOLDED_FIELD] = [
-        folded_term(name, value) for name in _FOLDED for value in _as_list(doc.get(FACETS[name]))
+        folded_term(name, value)
+        for name in FOLDED_FACETS
+        for value in _as_list(doc.get(FACETS[name]))
     ]
     out["year"] = doc.get("year")
     out["datestamp"] = epoch_seconds(doc.get("datestamp"))

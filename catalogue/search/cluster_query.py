@@ -15,12 +15,12 @@ from catalogue.search import query_syntax as qs
 from catalogue.search.base import (
     FACET_SIZE,
     FACETS,
+    FOLDED_FIELD,
     QuerySyntaxError,
     SearchQuery,
     SearchResult,
     sorted_buckets,
 )
-from catalogue.search.cluster_mapping import FOLDED_FIELD
 from catalogue.search.query import (
     MM_SPEC,
     Clause,

@@ -28,6 +28,8 @@ import tantivy
 from catalogue.search.base import (
     FACET_SIZE,
     FACETS,
+    MAX_QUERY_LENGTH,
+    MAX_QUERY_NESTING,
     IndexLocked,
     QuerySyntaxError,
     SchemaMismatch,
@@ -45,9 +47,6 @@ log = logging.getLogger(__name__)
 
 META_FILE = "catalogue-index.json"
 
-# Guards against inputs that crash or stall tantivy's recursive query parser.
-MAX_QUERY_LENGTH = 1000
-MAX_QUERY_NESTING = 16
 # tantivy allocates for page + offset up front; the API's max_result_window is far below this.
 MAX_WINDOW = 1_000_000
 # Hits read either side of a page to order equal scores or sort keys at its edges by id.

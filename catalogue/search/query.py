@@ -26,7 +26,7 @@ from functools import lru_cache
 from itertools import combinations
 from urllib.parse import unquote
 
-from catalogue.search.base import FACETS, QuerySyntaxError
+from catalogue.search.base import FACETS, MAX_QUERY_LENGTH, TEXT_FIELDS, QuerySyntaxError
 from mappings.normalize import normalize_doi
 
 # Solr/Elasticsearch minimum_should_match for the bare words: one word alone or two words
@@ -35,11 +35,9 @@ MM_SPEC = "1<-1 4<75%"
 
 # Fields a query may name. Analysed text fields match words; exact fields match whole values
 # (facet fields case-insensitively); ``identifier`` compares identifier keys.
-TEXT_FIELDS = ("title", "description", "creator", "text")
 EXACT_FIELDS = (*FACETS, "id", "identifier")
 FIELDS = (*TEXT_FIELDS, *EXACT_FIELDS)
 
-MAX_QUERY_LENGTH = 1000
 MAX_CLAUSES = 64
 
 _ADVANCED_WORDS = {"AND", "OR", "NOT", "&&", "||"}

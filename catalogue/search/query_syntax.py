@@ -20,14 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from catalogue.search.base import QuerySyntaxError
-
-# Same guards as the embedded backend's (tantivy's recursive parser needs them).
-MAX_QUERY_LENGTH = 1000
-MAX_QUERY_NESTING = 16
+from catalogue.search.base import MAX_QUERY_LENGTH, MAX_QUERY_NESTING, TEXT_FIELDS, QuerySyntaxError
 
 # Fields a query may name, by how their values are matched.
-TEXT_FIELDS = ("title", "description", "creator", "text")
 KEYWORD_FIELDS = (
     "id",
     "identifier",

@@ -12,7 +12,7 @@ from typing import Any
 
 import tantivy
 
-from catalogue.search.base import FACETS, QuerySyntaxError
+from catalogue.search.base import FACETS, FOLDED_FIELD, QuerySyntaxError
 from catalogue.search.query import (
     Clause,
     Exact,
@@ -22,7 +22,7 @@ from catalogue.search.query import (
     at_least,
     parse_query,
 )
-from catalogue.search.tantivy_schema import FOLDED_FIELD, folded_term
+from catalogue.search.tantivy_schema import folded_term
 
 DEFAULT_FIELDS = ["title", "text"]
 FIELD_BOOSTS = {"title": 2.0}

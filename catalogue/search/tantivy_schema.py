@@ -8,7 +8,7 @@ from typing import Any
 
 import tantivy
 
-from catalogue.search.base import FACETS
+from catalogue.search.base import FACETS, FOLDED_FACETS, FOLDED_FIELD, TEXT_FIELDS
 from catalogue.search.sort_keys import embedded_sort_values, title_key
 
 # Bump whenever the schema below or the way documents are indexed changes.
@@ -17,16 +17,11 @@ from catalogue.search.sort_keys import embedded_sort_values, title_key
 # 5: an integer title prefix key, the title key stored (deep title pages were ~1 s).
 SCHEMA_VERSION = 5
 
-# Analysed (English stemming) fields a user query searches; ``text`` holds everything.
-TEXT_FIELDS = ("title", "description", "creator", "text")
 # Exact-value fields behind the facets (tokenizer "raw", fast, multi-valued where needed).
 RAW_FIELDS = tuple(field for field in FACETS.values() if field != "year")
 _LIST_FIELDS = (*TEXT_FIELDS, *RAW_FIELDS, "identifier")
-# One indexed field holds every facet value as "facet=value" in lower case: facet filters and
-# fielded queries compare case-insensitively while the fast fields keep the spelling shown.
-FOLDED_FIELD = "facet_folded"
-_FOLDED = tuple(name for name in FACETS if name != "year")
-_FOLDED_FIELDS = tuple((name, FACETS[name]) for name in _FOLDED)
+# The fast facet fields keep the spelling shown; FOLDED_FIELD the lower-case "facet=value".
+_FOLDED_FIELDS = tuple((name, FACETS[name]) for name in FOLDED_FACETS)
 assert all(field in _LIST_FIELDS for _, field in _FOLDED_FIELDS)
 
 

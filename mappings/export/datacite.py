@@ -10,7 +10,7 @@ from __future__ import annotations
 from lxml import etree
 
 from mappings import MappingError
-from mappings._shared import LANG_TAG, XML_LANG
+from mappings._shared import LANG_TAG, UNAVAILABLE, XML_LANG
 from mappings.namespaces import (
     KERNEL4_NS,
     KERNEL4_SCHEMA,
@@ -30,8 +30,6 @@ from mappings.vocabularies import (
     XSD_RESOURCE_TYPES_GENERAL,
 )
 from mappings.xml import xml_safe
-
-UNAVAILABLE = "(:unav)"
 
 _RELATED_TYPES = {t.lower(): t for t in RELATED_IDENTIFIER_TYPES}
 
