@@ -8,9 +8,9 @@ shared sort keys (unique: they end with the record id), relevance as score then 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from catalogue import fastjson
 from catalogue.search import query_syntax as qs
 from catalogue.search.base import (
     FACET_SIZE,
@@ -237,7 +237,7 @@ def parse_response(query: SearchQuery, response: dict[str, Any]) -> SearchResult
     raw_hits = hits_part.get("hits", [])
     total = hits_part.get("total", 0)
     total = int(total["value"] if isinstance(total, dict) else total)
-    hits = [json.loads(hit["_source"]["record"]) for hit in raw_hits]
+    hits = [fastjson.loads(hit["_source"]["record"]) for hit in raw_hits]
     highlights = {
         hit["_id"]: {field: list(frags) for field, frags in hit["highlight"].items()}
         for hit in raw_hits

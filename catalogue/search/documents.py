@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from catalogue import fastjson
 from catalogue.model import Record
 from catalogue.search.query import identifier_key
 from catalogue.store import StoredRecord
@@ -132,7 +133,7 @@ def _record_json(record: Record, as_dict: dict[str, Any]) -> str:
         return _COMPACT.encode(as_dict)
     envelope = dict(as_dict)
     del envelope["metadata"]
-    head = _COMPACT.encode(envelope)
+    head = fastjson.dumps_compact(envelope)  # strings, booleans and None only
     return f'{head[:-1]},"metadata":{record.metadata_json}}}'
 
 

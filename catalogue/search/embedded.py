@@ -20,11 +20,14 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
+from catalogue import fastjson
 from catalogue.search.base import (
     FACET_SIZE,
     FACETS,
@@ -275,7 +278,7 @@ class TantivyIndex:
             total, docs = self._top(searcher, combined, query, offset)
         except ValueError as exc:
             raise QuerySyntaxError(f"cannot run query: {exc}") from exc
-        hits = [json.loads(doc.get_first("record")) for doc in docs]
+        hits = [fastjson.loads(doc.get_first("record")) for doc in docs]
         aggregations = self._facets(searcher, main, filters, query) if query.facets else {}
         more = query.size and offset + len(hits) < total
         cursor = ("offset", offset + len(hits)) if more else None
@@ -381,19 +384,33 @@ class TantivyIndex:
         without overlap or gap (harvests give thousands of records one datestamp).
         """
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        # One hit either side of the page says whether an edge key's run goes on past it:
+        # only such a run needs the range queries (each counts the whole result set); a key
+        # whose run ends inside the page has all its records here, ordered by ``tie``.
+        lead = 1 if offset else 0
         found = searcher.search(
-            query, max(size, 1), count=True, offset=offset, order_by_field=field, order=order
+            query,
+            size + lead + 1,
+            count=True,
+            offset=offset - lead,
+            order_by_field=field,
+            order=order,
         )
-        if not size or not found.hits:
+        page = found.hits[lead : lead + size]
+        if not size or not page:
             return found.count, []
-        first_key, last_key = found.hits[0][0], found.hits[-1][0]
+        outside = {found.hits[0][0]} if lead else set()
+        if len(found.hits) > lead + size:
+            outside.add(found.hits[lead + size][0])
         run = (searcher, query, field, tie, descending)
-        docs = self._run_of_key(*run, first_key, offset, size)
-        if last_key != first_key:
-            inner = [(k, searcher.doc(a)) for k, a in found.hits if k not in (first_key, last_key)]
-            inner.sort(key=lambda pair: (pair[0], pair[1].get_first(tie)), reverse=descending)
-            docs += [doc for _, doc in inner]
-            docs += self._run_of_key(*run, last_key, offset, size)
+        docs: list[Any] = []
+        for key, hits in groupby(page, key=itemgetter(0)):
+            if key in outside:
+                docs += self._run_of_key(*run, key, offset, size)
+            else:
+                same = [searcher.doc(addr) for _, addr in hits]
+                same.sort(key=lambda doc: doc.get_first(tie), reverse=descending)
+                docs += same
         return found.count, docs[:size]
 
     def _run_of_key(

@@ -3,13 +3,13 @@ conversions of rows into the store's types."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from sqlalchemy import Integer, Text, bindparam, cast, literal_column, select, update
 from sqlalchemy.engine import Row
 
+from catalogue import fastjson
 from catalogue.model import Record
 from catalogue.store.types import HarvestRun, RunCounts, Source, StoredRecord
 from catalogue.tables import HarvestRunRow, RawPayloadRow, RecordRow, RecordSetRow, SourceRow
@@ -89,7 +89,7 @@ def _record(row: RecordRow) -> Record:
 
 def _stored_record(row: Row[Any]) -> StoredRecord:
     metadata_json = row.metadata_json
-    metadata = json.loads(metadata_json)
+    metadata = fastjson.loads(metadata_json)
     if not metadata:  # as in _record: no metadata reads as {}
         metadata, metadata_json = {}, "{}"
     return StoredRecord(metadata=metadata, metadata_json=metadata_json, **_envelope(row))

@@ -208,6 +208,26 @@ def test_sorts_break_ties_by_record_id(backend: SearchIndex, docs: list, sort: s
     assert [h["id"] for h in result.hits] == [d["id"] for d in expected]
 
 
+@pytest.mark.parametrize("size", [1, 3, 7])
+@pytest.mark.parametrize("sort", [s for s in SORT_FIELDS if s != "relevance"])
+def test_numbered_pages_follow_the_whole_sort(
+    backend: SearchIndex, docs: list, sort: str, size: int
+) -> None:
+    """Page by page, every edge case of a run of equal keys (ending on the page's first or
+    last hit, crossing either edge, filling the page) gives the one sorted order."""
+    field, descending = SORT_FIELDS[sort]
+    expected = [
+        d["id"] for d in sorted(docs, key=lambda d: sort_keys(d)[field], reverse=descending)
+    ]
+    seen: list[str] = []
+    for page in range(1, len(docs) // size + 2):
+        seen += [
+            h["id"]
+            for h in backend.search(SearchQuery(sort=sort, page=page, size=size, facets=False)).hits
+        ]
+    assert seen == expected
+
+
 @pytest.mark.parametrize("sort", list(SORT_FIELDS))
 def test_cursor_paging_visits_every_hit_once(backend: SearchIndex, docs: list, sort: str) -> None:
     seen: list[str] = []
