@@ -20,8 +20,6 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable, Sequence
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -384,33 +382,39 @@ class TantivyIndex:
         without overlap or gap (harvests give thousands of records one datestamp).
         """
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        # One hit either side of the page says whether an edge key's run goes on past it:
-        # only such a run needs the range queries (each counts the whole result set); a key
-        # whose run ends inside the page has all its records here, ordered by ``tie``.
-        lead = 1 if offset else 0
+        # Up to TIE_SLACK hits either side of the page show where its edge keys' runs start
+        # and end: such a run is ordered by ``tie`` as read. Only a run going on past what
+        # was read needs the range queries (each counts the whole result set).
+        start = max(offset - TIE_SLACK, 0)
         found = searcher.search(
             query,
-            size + lead + 1,
+            size + offset - start + TIE_SLACK,
             count=True,
-            offset=offset - lead,
+            offset=start,
             order_by_field=field,
             order=order,
         )
-        page = found.hits[lead : lead + size]
-        if not size or not page:
+        hits = found.hits
+        low, high = offset - start, min(offset - start + size, len(hits))
+        if not size or low >= len(hits):
             return found.count, []
-        outside = {found.hits[0][0]} if lead else set()
-        if len(found.hits) > lead + size:
-            outside.add(found.hits[lead + size][0])
         run = (searcher, query, field, tie, descending)
         docs: list[Any] = []
-        for key, hits in groupby(page, key=itemgetter(0)):
-            if key in outside:
+        first = low
+        while first < high:
+            key = hits[first][0]
+            begin, end = first, first + 1
+            while begin > 0 and hits[begin - 1][0] == key:
+                begin -= 1
+            while end < len(hits) and hits[end][0] == key:
+                end += 1
+            first = min(end, high)
+            if (begin == 0 and start > 0) or (end == len(hits) and start + end < found.count):
                 docs += self._run_of_key(*run, key, offset, size)
-            else:
-                same = [searcher.doc(addr) for _, addr in hits]
-                same.sort(key=lambda doc: doc.get_first(tie), reverse=descending)
-                docs += same
+                continue
+            same = [searcher.doc(addr) for _, addr in hits[begin:end]]
+            same.sort(key=lambda doc: doc.get_first(tie), reverse=descending)
+            docs += same[max(low - begin, 0) : high - begin]
         return found.count, docs[:size]
 
     def _run_of_key(

@@ -26,7 +26,6 @@ def create_app(
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.json.sort_keys = False
     if store is None:
         prepare_data_dir(settings.data_dir)
         prepare_database_file(settings.database_url)

@@ -1,9 +1,13 @@
-"""Cross-cutting HTTP behaviour of the app: CORS on the read API and gzip for responses
-without a strong validator."""
+"""Cross-cutting HTTP behaviour of the app: CORS on the read API, gzip for responses
+without a strong validator, and JSON bodies written by orjson."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 from flask_compress import Compress
 from flask_cors import CORS
 
@@ -19,7 +23,27 @@ COMPRESS_TYPES = [
 ]
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider, writing with orjson (a page of search hits took ~10% of the
+    request in json's encoder): keys in insertion order, non-ASCII as UTF-8 rather than
+    \\u escapes. Dates, dataclasses and anything orjson does not know go through Flask's
+    ``default``; what orjson refuses (a lone surrogate, an integer past 64 bits) and the
+    indented debug output go through json as before."""
+
+    sort_keys = False
+    _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if "indent" not in kwargs:
+            try:
+                return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+            except orjson.JSONEncodeError:
+                pass
+        return super().dumps(obj, **kwargs)
+
+
 def install(app: Flask) -> None:
+    app.json = JSONProvider(app)
     # Any origin may read the API (it is public); writes still need a bearer token, which
     # browsers never send cross-origin on their own (no cookies are used).
     CORS(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -241,7 +242,8 @@ def search_records() -> Response:
             links["next"] = f"{base}?{urlencode(args.params(args.page + 1, cursor))}"
     if args.page > 1 and (args.page - 1) * args.size <= window:
         links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"
-    hits = [_with_links(hit) for hit in result.hits]
+    record_url = _record_url_builder()
+    hits = [_with_links(hit, record_url) for hit in result.hits]
     for hit in hits:
         if marked := result.highlights.get(hit["id"]):
             hit["highlight"] = marked  # HTML fragments: matched words in <mark>, rest escaped
@@ -276,10 +278,27 @@ def _window(svc: Any) -> int:
     return svc.settings.search.max_result_window
 
 
-def _with_links(record: dict[str, Any]) -> dict[str, Any]:
+def _with_links(record: dict[str, Any], record_url: Callable[[str], str]) -> dict[str, Any]:
     record = dict(record)
-    record["links"] = {"self": url_for("search.get_record", rid=record["id"], _external=True)}
+    record["links"] = {"self": record_url(record["id"])}
     return record
+
+
+# Ids that url_for puts into a URL as they are (every id the catalogue assigns or accepts).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def _record_url_builder() -> Callable[[str], str]:
+    """The record URL of an id: one url_for per request, not one per hit (each cost as
+    much as a hit's JSON)."""
+    prefix = url_for("search.get_record", rid="-", _external=True).removesuffix("-")
+
+    def record_url(rid: str) -> str:
+        if _PLAIN_ID.fullmatch(rid):
+            return prefix + rid
+        return url_for("search.get_record", rid=rid, _external=True)
+
+    return record_url
 
 
 @bp.get("/api/records/<rid>")

@@ -48,8 +48,8 @@ def test_invalid_json_fails_as_json_does(text: str) -> None:
 
 
 VALUES = [
-    {"id": "abc", "deleted": False, "sets": ["source:x", "source:x:é"], "original": {"format": None}},
-    ["\x00\x1f\x7f\u2028\u2029\ufeff<>&/\\\"", "😀"],
+    {"id": "abc", "deleted": False, "sets": ["source:x", "x:é"], "original": {"format": None}},
+    ['\x00\x1f\x7f\u2028\u2029\ufeff<>&/\\"', "😀"],
     {"n": 9223372036854775807, "m": -(2**63), "big": 2**64, "bigger": -(2**70)},
     {"s": "\ud800"},  # a lone surrogate: json writes it as it is
     [],
