@@ -52,6 +52,8 @@ META_FILE = "catalogue-index.json"
 MAX_WINDOW = 1_000_000
 # Hits read either side of a page to order equal scores or sort keys at its edges by id.
 TIE_SLACK = 100
+# Hits into a run of equal sort keys past which a page may be read from the run's far end.
+FAR_INTO_RUN = 100
 
 # Facet buckets asked of tantivy beyond the FACET_SIZE returned: its order among equal
 # counts is not by key, so the slack lets ties at the cut be settled as the cluster does.
@@ -444,14 +446,29 @@ class TantivyIndex:
         high = offset + size - before
         if high <= low:
             return []
-        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        run = _all_of([query, same])
+        ascending, reverse = tantivy.Order.Asc, tantivy.Order.Desc
+        if descending:
+            ascending, reverse = reverse, ascending
+        # tantivy reads offset + limit hits to order by a string field (~50 us each), so a
+        # page past the middle of a long run is read from the run's other end.
+        if low > FAR_INTO_RUN:
+            length = searcher.search(run, 1, count=True).count
+            high = min(high, length)
+            if high <= low:
+                return []
+            if length - high < low:
+                found = searcher.search(
+                    run,
+                    high - low,
+                    count=False,
+                    offset=length - high,
+                    order_by_field=tie,
+                    order=reverse,
+                )
+                return [searcher.doc(addr) for _, addr in reversed(found.hits)]
         found = searcher.search(
-            _all_of([query, same]),
-            high - low,
-            count=False,
-            offset=low,
-            order_by_field=tie,
-            order=order,
+            run, high - low, count=False, offset=low, order_by_field=tie, order=ascending
         )
         return [searcher.doc(addr) for _, addr in found.hits]
 
