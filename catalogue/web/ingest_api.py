@@ -78,10 +78,12 @@ def parse_write_args(args: MultiDict[str, str], *, allow_atomic: bool) -> WriteA
         given = args.getlist(name)
         if len(given) > 1:
             errors.append({"field": name, "message": "given more than once"})
-        raw = given[0].lower() if given else ""
-        if raw and raw not in _TRUE | _FALSE:
+        # a bare ?validate (or validate=) is refused, not read as the default: the default
+        # stores the records, which is not what someone writing the flag asked for
+        raw = given[0].lower() if given else None
+        if raw is not None and raw not in _TRUE | _FALSE:
             errors.append({"field": name, "message": "must be true or false"})
-        values[name] = raw in _TRUE if raw else name == "atomic"
+        values[name] = raw in _TRUE if raw is not None else name == "atomic"
     if errors:
         raise ApiError(400, "invalid query parameters", errors)
     return WriteArgs(validate=values["validate"], atomic=values.get("atomic", True))

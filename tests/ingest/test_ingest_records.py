@@ -222,6 +222,15 @@ def test_post_list_not_atomic_stores_the_valid_ones(ingest_app) -> None:
     assert ingest_app.local_count() == 2
 
 
+@pytest.mark.parametrize("query", ["validate", "validate=", "atomic=", "validate=&atomic=false"])
+def test_a_bare_or_empty_flag_is_refused_and_stores_nothing(ingest_app, query: str) -> None:
+    r = ingest_app.post([{"metadata": metadata()}], path=f"/api/records?{query}")
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["errors"]} <= {"validate", "atomic"}
+    assert "must be true or false" in r.text
+    assert ingest_app.local_count() == 0
+
+
 def test_validate_only_stores_nothing(ingest_app) -> None:
     r = ingest_app.post({"metadata": metadata(doi="10.7/v")}, path="/api/records?validate=true")
     assert r.status_code == 200

@@ -244,8 +244,9 @@ def component_schemas() -> dict[str, Any]:
                     "description": "A JSON Schema (object) or an XML Schema (string); "
                     "self-contained: no remote $ref, no include/import but the XML namespace.",
                 },
-                "label": {"type": "string", "maxLength": 500},
-                "comment": {"type": "string", "maxLength": 10000},
+                # null reads as not given, as it does for any optional member
+                "label": {"type": ["string", "null"], "maxLength": 500},
+                "comment": {"type": ["string", "null"], "maxLength": 10000},
             },
         },
         "SchemaInfo": {
