@@ -18,6 +18,7 @@ import orjson
 
 _LONG_DIGITS = re.compile(r"\d{19}")
 _LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+# json.dumps(..., ensure_ascii=False, separators=(",", ":")), without a new encoder per call
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -39,3 +40,9 @@ def dumps_compact(value: Any) -> str:
         return orjson.dumps(value).decode()
     except (orjson.JSONEncodeError, UnicodeDecodeError):
         return _COMPACT.encode(value)  # lone surrogates, integers past 64 bits, other keys
+
+
+def json_compact(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` of any value, floats
+    included, spelt as json spells it."""
+    return _COMPACT.encode(value)

@@ -21,7 +21,6 @@ Document fields (backend-neutral; see ``FACETS`` in ``base.py`` for the facet on
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -130,15 +129,11 @@ def _record_json(record: Record, as_dict: dict[str, Any]) -> str:
     text goes in as it is rather than serialising the metadata once more.
     """
     if not isinstance(record, StoredRecord):
-        return _COMPACT.encode(as_dict)
+        return fastjson.json_compact(as_dict)
     envelope = dict(as_dict)
     del envelope["metadata"]
     head = fastjson.dumps_compact(envelope)  # strings, booleans and None only
     return f'{head[:-1]},"metadata":{record.metadata_json}}}'
-
-
-# json.dumps(..., ensure_ascii=False, separators=(",", ":")), without a new encoder per call
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def rights_label(rights: dict[str, Any]) -> str | None:

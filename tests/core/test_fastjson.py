@@ -61,3 +61,9 @@ VALUES = [
 def test_dumps_compact_is_json_dumps(value) -> None:
     expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     assert fastjson.dumps_compact(value) == expected
+
+
+@pytest.mark.parametrize("value", [*VALUES, {"lat": 52.1, "e": 1e-07, "big": 1e300, "n": -0.0}])
+def test_json_compact_is_json_dumps_floats_included(value) -> None:
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert fastjson.json_compact(value) == expected
