@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -90,6 +91,49 @@ def test_harvest_serve_and_search(cli, replay) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_serve_after_an_upgrade_rebuilds_an_index_of_another_schema(cli, replay) -> None:
+    """A release whose index schema changed: serve starts, searches answer 503 "being
+    rebuilt" (never a 500, never a partial result) until its indexer has rebuilt the index."""
+    import json
+
+    from catalogue.config import load_settings
+    from catalogue.search.embedded import META_FILE
+
+    cli("sources", "add", "zenodo", f"{replay}/zenodo/oai", "--prefix", "oai_dc")
+    cli("harvest", "zenodo")
+    meta_file = Path(load_settings(env=cli.env).index_dir) / META_FILE
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "schema_version": meta["schema_version"] - 1}))
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "catalogue", "serve", "--port", str(port)],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    answers = []
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/api/records?size=1", timeout=5)
+            except requests.ConnectionError:
+                time.sleep(0.2)
+                continue
+            answers.append(r.status_code)
+            if r.status_code == 503:
+                assert "rebuilt" in r.json()["message"] and r.headers["Retry-After"]
+            else:
+                assert r.status_code == 200 and r.json()["total"] == 104, r.text[:300]
+                break
+            assert time.monotonic() < deadline, f"never rebuilt: {answers}"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert json.loads(meta_file.read_text())["schema_version"] == meta["schema_version"]
 
 
 def test_the_indexer_of_a_killed_server_exits_and_frees_the_index(cli, tmp_path) -> None:

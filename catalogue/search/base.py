@@ -143,6 +143,10 @@ class SearchIndex(Protocol):
     def clear(self) -> None:
         """Drop every document and reset the checkpoint to 0, as part of the next commit."""
 
+    def needs_rebuild(self) -> bool:
+        """Whether this writer found the index built with another schema (or mapping), so
+        that only a rebuild (``clear()``, every record, ``commit``) makes it searchable."""
+
     def search(self, query: SearchQuery) -> SearchResult:
         """Run a query; raises QuerySyntaxError when ``query.q`` is not acceptable."""
 

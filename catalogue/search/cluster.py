@@ -82,6 +82,7 @@ class ClusterIndex:
         self._dirty: set[str] = set()
         self.failures: list[dict[str, Any]] = []
         self._version_checked = False
+        self._stale: bool | None = None  # a writer's: the alias on another mapping version
         if writer:
             if state is None:
                 raise SearchError("a cluster index writer needs the catalogue database")
@@ -151,7 +152,8 @@ class ClusterIndex:
             if not name.startswith(prefix):
                 raise SchemaMismatch(
                     f"the search index {name} behind alias {self.alias!r} was built with "
-                    f"another mapping (not v{MAPPING_VERSION}); rebuild it with `catalogue reindex`"
+                    f"another mapping (not v{MAPPING_VERSION}); the indexer rebuilds it when "
+                    "it next runs (or rebuild it with `catalogue reindex`)"
                 )
 
     # -- writing --------------------------------------------------------------
@@ -236,11 +238,29 @@ class ClusterIndex:
                 self.transport.call(client.indices.delete, index=name, ignore_unavailable=True)
             log.info("search alias %s now points at %s", self.alias, self._target)
             self._target = None
+            self._stale = False
         if not self._state.advance(self.alias, self._holder, checkpoint, self._lease):
             self._held = False
             raise IndexLocked(f"lost the lease of search index {self.alias!r} to another indexer")
         self._renewed = time.monotonic()
         self._checkpoint = checkpoint
+
+    def needs_rebuild(self) -> bool:
+        """Whether the alias points at an index of another mapping version (asked of the
+        cluster once per writer); searches keep that index until a rebuild moves the alias.
+        A rebuild that failed half-way (its new index not yet under the alias) starts over."""
+        if not self.is_writer:
+            return False
+        if self._target is not None:
+            return True
+        if self._stale is None:
+            try:
+                self._check_version()
+            except SchemaMismatch:
+                self._stale = True
+            else:
+                self._stale = False
+        return self._stale
 
     def clear(self) -> None:
         """Start a new index; the alias moves onto it at the next commit."""

@@ -40,7 +40,7 @@ from catalogue.search.base import (
     sorted_buckets,
 )
 from catalogue.search.highlight import highlights
-from catalogue.search.sort_keys import INTEGER_SORT_FIELDS, SORT_FIELDS
+from catalogue.search.sort_keys import ID_PREFIX_FIELD, INTEGER_SORT_FIELDS, SORT_FIELDS
 from catalogue.search.tantivy_query import QueryBuilder
 from catalogue.search.tantivy_schema import SCHEMA_VERSION, build_schema, tantivy_document
 
@@ -65,8 +65,9 @@ class TantivyIndex:
 
     ``writer=True`` takes the directory's writer lock (``IndexLocked`` if another writer
     holds it). A reader of a directory with no index yet behaves as an empty index until
-    a writer creates one. An index built with another schema raises ``SchemaMismatch``
-    (for a writer: on first use, so that ``clear()`` can still wipe and recreate it).
+    a writer creates one. An index built with another schema, or being rebuilt after that,
+    raises ``SchemaMismatch`` on use (the API's 503); a reader opens the rebuilt index as
+    soon as it is committed, and a writer rebuilds it (``needs_rebuild``, ``clear()``).
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class TantivyIndex:
         self._index: tantivy.Index | None = None
         self._writer: Any = None
         self._stale: str | None = None
+        self._rebuilding = False  # a writer's: since clear() of a stale index, until commit
         self._checkpoint = 0
         self._seen_meta: tuple[int, int, int] | None = None
         if writer:
@@ -92,14 +94,22 @@ class TantivyIndex:
 
     def _open_reader(self) -> None:
         if self._index is None and self._exists():
-            self._index = self._open_existing()
+            try:
+                self._index = self._open_existing()
+            except SchemaMismatch as exc:
+                self._stale = str(exc)
+            else:
+                self._stale = None
+
+    def _recheck_stale(self) -> None:
+        """A stale reader opens the index once a writer has rebuilt it (a meta file read
+        per search, only while stale)."""
+        if self._stale and not self.is_writer:
+            self._open_reader()
 
     def _open_writer(self) -> None:
         if not self._exists():
-            # meta first: a reader that sees tantivy's files must also see the schema version
-            self._write_meta(0)
-            self._index = tantivy.Index(self._schema, path=str(self.path))
-            self._writer = self._take_writer(self._index)
+            self._create(rebuilding=False)
             return
         try:
             self._index = self._open_existing()
@@ -110,6 +120,13 @@ class TantivyIndex:
         self._writer = self._take_writer(self._index)
         self._checkpoint = self._read_checkpoint()
 
+    def _create(self, *, rebuilding: bool) -> None:
+        # meta first: a reader that sees tantivy's files must also see the schema version,
+        # and that an index replacing a stale one is not complete before its first commit
+        self._write_meta(0, rebuilding=rebuilding)
+        self._index = tantivy.Index(self._schema, path=str(self.path))
+        self._writer = self._take_writer(self._index)
+
     def _exists(self) -> bool:
         return (self.path / "meta.json").exists()
 
@@ -118,6 +135,8 @@ class TantivyIndex:
         found = meta.get("schema_version") if meta else None
         if found != SCHEMA_VERSION:
             raise self._mismatch(f"schema version {found}, expected {SCHEMA_VERSION}")
+        if meta.get("rebuilding"):
+            raise SchemaMismatch(f"the search index at {self.path} is being rebuilt")
         try:
             if not tantivy.Index.is_compatible(str(self.path)):
                 raise self._mismatch("index format of another tantivy version")
@@ -130,7 +149,7 @@ class TantivyIndex:
     def _mismatch(self, why: str) -> SchemaMismatch:
         return SchemaMismatch(
             f"the search index at {self.path} was built with another schema ({why}); "
-            "rebuild it with `catalogue reindex`"
+            "the indexer rebuilds it when it next runs (or rebuild it with `catalogue reindex`)"
         )
 
     def _take_writer(self, index: tantivy.Index) -> Any:
@@ -163,8 +182,11 @@ class TantivyIndex:
         meta = self._read_meta() or {}
         return int(meta.get("checkpoint", 0))
 
-    def _write_meta(self, checkpoint: int) -> None:
-        data = json.dumps({"schema_version": SCHEMA_VERSION, "checkpoint": checkpoint})
+    def _write_meta(self, checkpoint: int, *, rebuilding: bool = False) -> None:
+        meta: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "checkpoint": checkpoint}
+        if rebuilding:
+            meta["rebuilding"] = True
+        data = json.dumps(meta)
         # A name of this process's own: two writers opening a new index at the same moment
         # both write the meta file first (then one of them gets the lock), and with one
         # shared name the second's rename found the first's file gone (FileNotFoundError).
@@ -206,6 +228,7 @@ class TantivyIndex:
     def commit(self, checkpoint: int) -> None:
         self._live_writer().commit()
         self._write_meta(checkpoint)
+        self._rebuilding = False
         self._checkpoint = checkpoint
         self._index.reload()
 
@@ -214,13 +237,21 @@ class TantivyIndex:
             return 0 if self._stale else self._checkpoint
         return self._read_checkpoint() if self._index is not None else 0
 
+    def needs_rebuild(self) -> bool:
+        """Whether this writer found the index built with another schema, or a rebuild of
+        it unfinished: it must be rebuilt (``clear()``, every record, ``commit``)."""
+        return self.is_writer and (self._stale is not None or self._rebuilding)
+
     def clear(self) -> None:
-        """Drop all documents at the next commit; a stale index is wiped and recreated now."""
+        """Drop all documents at the next commit; a stale index is wiped and recreated now,
+        marked as being rebuilt (readers answer SchemaMismatch) until that commit."""
         if self._stale:
             self._writer = None  # releases the old lock
             self._wipe()
             self._stale = None
-            self._open_writer()
+            self._create(rebuilding=True)
+            self._rebuilding = True
+            self._checkpoint = 0
             return
         self._live_writer().delete_all_documents()
         self._checkpoint = 0
@@ -256,12 +287,14 @@ class TantivyIndex:
             self._seen_meta = seen
 
     def count(self) -> int:
+        self._recheck_stale()
         if self._stale:
             raise SchemaMismatch(self._stale)
         self._refresh()
         return self._index.searcher().num_docs if self._index is not None else 0
 
     def search(self, query: SearchQuery) -> SearchResult:
+        self._recheck_stale()
         if self._stale:
             raise SchemaMismatch(self._stale)
         self._refresh()
@@ -303,7 +336,10 @@ class TantivyIndex:
         """The total and the stored documents of the requested page, in the sort's order."""
         spec = SORT_FIELDS[request.sort]
         if spec is None and not request.q.strip(" *"):
-            spec = ("id", False)  # every score is equal: the tie-breaker alone orders
+            # every score is equal: the tie-breaker (the id) alone orders
+            return self._top_by_integer(
+                searcher, query, offset, request.size, ID_PREFIX_FIELD, "id", False
+            )
         if spec is None:
             return self._top_with_ties(searcher, query, offset, request.size, None, True)
         field, descending = spec

@@ -99,6 +99,11 @@ class Indexer:
         commit).
         """
         stop = stop if stop is not None else self._stop
+        if self.index.needs_rebuild():
+            # after an upgrade that changed the index's schema: searches answer 503 ("being
+            # rebuilt") until the rebuild commits, then see every record
+            log.warning("the search index was built with another schema; rebuilding it")
+            return self.rebuild(batch)
         total = 0
         while not (stop is not None and stop.is_set()) and (applied := self.apply(batch, stop)):
             total += applied

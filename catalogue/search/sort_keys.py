@@ -60,8 +60,11 @@ INTEGER_SORT_FIELDS: dict[str, tuple[str, str]] = {
     "title": ("sort_title_prefix", "sort_title"),
     "-title": ("sort_title_prefix", "sort_title"),
 }
+# The embedded index's integer key of relevance without a query (every score equal: the
+# record id alone orders); its ties are ordered by the id itself.
+ID_PREFIX_FIELD = "sort_id_prefix"
 _YEAR_SCALE = 10**12  # above any epoch second up to year 9999
-_PREFIX_BYTES = 7  # of the title key in a positive 64-bit integer
+_PREFIX_BYTES = 7  # of a string key in a positive 64-bit integer
 
 
 def integer_sort_keys(doc: Mapping[str, Any]) -> dict[str, int]:
@@ -77,13 +80,19 @@ def embedded_sort_values(doc: Mapping[str, Any], title: str) -> dict[str, int]:
     seconds = epoch_seconds(doc.get("datestamp"))
     newest = -_NO_YEAR if year is None else year
     oldest = _NO_YEAR if year is None else year
-    title_key = title.encode()[:_PREFIX_BYTES]
     return {
         "sort_newest": newest * _YEAR_SCALE + seconds,
         "sort_oldest": oldest * _YEAR_SCALE + seconds,
         "datestamp": seconds,
-        "sort_title_prefix": int.from_bytes(title_key.ljust(_PREFIX_BYTES, b"\0"), "big"),
+        "sort_title_prefix": _prefix_integer(title),
+        ID_PREFIX_FIELD: _prefix_integer(doc["id"]),
     }
+
+
+def _prefix_integer(key: str) -> int:
+    """The first bytes of ``key`` (UTF-8) as an integer: in the order of the strings, with
+    ties where only later bytes differ. Padding with NUL puts "abc" before "abcd"."""
+    return int.from_bytes(key.encode()[:_PREFIX_BYTES].ljust(_PREFIX_BYTES, b"\0"), "big")
 
 
 # The records of a page share their datestamp: most documents of a batch hit the cache.

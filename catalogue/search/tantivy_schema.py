@@ -9,13 +9,15 @@ from typing import Any
 import tantivy
 
 from catalogue.search.base import FACETS, FOLDED_FACETS, FOLDED_FIELD, TEXT_FIELDS
-from catalogue.search.sort_keys import embedded_sort_values, title_key
+from catalogue.search.sort_keys import ID_PREFIX_FIELD, embedded_sort_values, title_key
 
 # Bump whenever the schema below or the way documents are indexed changes.
 # 2: identifier and facet_folded fields. 3: string sort keys ending with the record id
 # (unique), id fast and stored (ties ordered by id). 4: integer keys back for the date sorts.
 # 5: an integer title prefix key, the title key stored (deep title pages were ~1 s).
-SCHEMA_VERSION = 5
+# 6: an integer record id prefix key (pages deep into a listing without a query were 0.3 s
+# at page 499, 1.4 s past 50,000 of 100,000 records).
+SCHEMA_VERSION = 6
 
 # Exact-value fields behind the facets (tokenizer "raw", fast, multi-valued where needed).
 RAW_FIELDS = tuple(field for field in FACETS.values() if field != "year")
@@ -41,6 +43,7 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field("sort_newest", fast=True)
     sb.add_integer_field("sort_oldest", fast=True)
     sb.add_integer_field("sort_title_prefix", fast=True)
+    sb.add_integer_field(ID_PREFIX_FIELD, fast=True)
     sb.add_text_field(
         "sort_title", tokenizer_name="raw", stored=True, fast=True, index_option="basic"
     )

@@ -147,6 +147,24 @@ def test_an_alias_on_another_mapping_version_asks_for_reindex(cluster) -> None:
     client.indices.delete(index=old)
 
 
+def test_the_indexer_rebuilds_an_index_of_another_mapping_version(store: Store, cluster) -> None:
+    fill_store(store, 30)
+    writer = cluster()
+    client = writer.transport.client
+    old = f"{writer.alias}-v0-legacy"
+    client.indices.create(index=old)
+    actions = [{"remove": {"index": n, "alias": writer.alias}} for n in writer._aliased_indexes()]
+    actions.append({"add": {"index": old, "alias": writer.alias}})
+    client.indices.update_aliases(body={"actions": actions})
+    writer.close()
+    writer = cluster()  # as an indexer started after an upgrade
+    assert writer.needs_rebuild()
+    assert Indexer(store, writer).catch_up() == 30  # the rebuild, not a catch-up from 0
+    assert not writer.needs_rebuild()
+    assert cluster(writer=False).search(SearchQuery(facets=False)).total == 30
+    assert not client.indices.exists(index=old)
+
+
 def test_the_indexer_follows_the_change_log_into_the_cluster(store: Store, cluster) -> None:
     fill_store(store, 60)
     writer = cluster()

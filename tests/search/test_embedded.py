@@ -382,9 +382,11 @@ def test_schema_mismatch_is_explained(open_index, tmp_path: Path, corpus_docs: l
     writer.commit(3)
     writer.close()
     set_schema_version(tmp_path / "index", 0)
+    reader = open_index(writer=False)  # opens (the web app starts), but cannot search
     with pytest.raises(SchemaMismatch, match="catalogue reindex"):
-        open_index(writer=False)
+        reader.search(SearchQuery())
     stale = open_index()
+    assert stale.needs_rebuild()
     with pytest.raises(SchemaMismatch, match="catalogue reindex"):
         stale.upsert(corpus_docs[:1])
     with pytest.raises(SchemaMismatch):
@@ -394,14 +396,78 @@ def test_schema_mismatch_is_explained(open_index, tmp_path: Path, corpus_docs: l
         open_index()  # a stale index still has one writer at a time
     stale.clear()  # wipes and recreates with the current schema
     stale.upsert(corpus_docs[:2])
+    assert stale.needs_rebuild()  # until the rebuild is committed
+    with pytest.raises(SchemaMismatch, match="being rebuilt"):
+        reader.search(SearchQuery())  # not a partial index
     stale.commit(11)
-    reader = open_index(writer=False)
-    assert reader.count() == 2
+    assert not stale.needs_rebuild()
+    assert reader.count() == 2  # the same reader, without reopening
+    assert reader.search(SearchQuery(facets=False)).total == 2
     assert reader.checkpoint() == 11
+
+
+def test_a_rebuild_cut_short_is_started_again(open_index, tmp_path: Path, corpus_docs) -> None:
+    writer = open_index()
+    writer.upsert(corpus_docs[:3])
+    writer.commit(3)
+    writer.close()
+    set_schema_version(tmp_path / "index", 0)
+    stale = open_index()
+    stale.clear()
+    stale.upsert(corpus_docs[:1])
+    stale.close()  # the process dies before the rebuild's commit
+    reader = open_index(writer=False)
+    with pytest.raises(SchemaMismatch, match="being rebuilt"):
+        reader.search(SearchQuery())
+    again = open_index()
+    assert again.needs_rebuild()
+    again.clear()
+    again.upsert(corpus_docs[:4])
+    again.commit(5)
+    assert reader.count() == 4
 
 
 def test_missing_meta_file_is_a_mismatch(open_index, tmp_path: Path) -> None:
     open_index().close()
     (tmp_path / "index" / META_FILE).unlink()
     with pytest.raises(SchemaMismatch):
-        open_index(writer=False)
+        open_index(writer=False).search(SearchQuery())
+    assert open_index().needs_rebuild()
+
+
+@pytest.mark.parametrize("size", [1, 7, 40])
+def test_a_listing_without_a_query_pages_in_id_order(open_index, size: int) -> None:
+    """No query: every score is equal and the id orders, through an integer of its first
+    bytes; ids that share those bytes (runs longer than what is read around a page, and
+    past the point where a run is read from its far end) are ordered by the whole id."""
+    from dataclasses import replace
+
+    from catalogue.search.documents import to_document
+    from catalogue.search.embedded import FAR_INTO_RUN, TIE_SLACK
+
+    from .synthetic import synthetic_record
+
+    shared = [f"samepre-{n:04d}" for n in range(TIE_SLACK + FAR_INTO_RUN + 60)]
+    short = ["samepr", "samepre", "samepre-", "samepre-0", "samepra-9", "samepri"]
+    ids = shared + short + [synthetic_record(i).id for i in range(50)]
+    docs = [to_document(replace(synthetic_record(n), id=rid)) for n, rid in enumerate(ids)]
+    writer = open_index()
+    writer.upsert(docs[::2])
+    writer.commit(1)
+    writer.upsert(docs[1::2])  # two segments
+    writer.commit(2)
+    reader = open_index(writer=False)
+    for q in ("", "*"):
+        pages = [
+            [h["id"] for h in reader.search(SearchQuery(q=q, page=p, size=size)).hits]
+            for p in range(1, len(ids) // size + 2)
+        ]
+        assert [rid for page in pages for rid in page] == sorted(ids)
+    seen, after = [], None
+    while True:
+        found = reader.search(SearchQuery(size=size, after=after, facets=False))
+        seen += [h["id"] for h in found.hits]
+        if found.cursor is None:
+            break
+        after = found.cursor
+    assert seen == sorted(ids)

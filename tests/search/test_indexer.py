@@ -151,6 +151,26 @@ def test_rebuild(store: Store, index: TantivyIndex) -> None:
     assert indexer.apply() == 0
 
 
+def test_a_catch_up_rebuilds_an_index_of_another_schema(
+    store: Store, open_index, tmp_path: Path
+) -> None:
+    fill_store(store, N)
+    first = open_index()
+    Indexer(store, first).catch_up()
+    first.close()
+    meta = json.loads((tmp_path / "index" / META_FILE).read_text())
+    (tmp_path / "index" / META_FILE).write_text(json.dumps({**meta, "schema_version": 1}))
+    reader = open_index(writer=False)
+    with pytest.raises(SearchError, match="another schema"):
+        reader.search(SearchQuery())
+    upgraded = open_index()  # the indexer of the new release
+    store.mark_deleted("alpha", ["rec-0"])
+    assert Indexer(store, upgraded).catch_up() == N - 1  # every record, not the log from 0
+    assert reader.count() == N - 1
+    assert upgraded.checkpoint() == store.last_seq()
+    assert sorted(hit_ids(reader)) == sorted(r.id for r in store.iter_records())
+
+
 def test_rebuild_catches_up_with_racing_changes(store: Store, index: TantivyIndex) -> None:
     fill_store(store, 10)
 
