@@ -193,7 +193,7 @@ def engine_call(index: Any, query: SearchQuery) -> Callable[[], Any]:
     inner = index
     spec = SORT_FIELDS[query.sort]
     if query.sort in INTEGER_SORT_FIELDS:  # what the embedded index sorts these on
-        spec = (INTEGER_SORT_FIELDS[query.sort][0], spec[1])
+        spec = (INTEGER_SORT_FIELDS[query.sort][0][0], spec[1])
     main = inner._parse(query.q)
     filters = [inner._filter(name, values) for name, values in query.filters.items()]
     combined = (

@@ -338,15 +338,15 @@ class TantivyIndex:
         if spec is None and not request.q.strip(" *"):
             # every score is equal: the tie-breaker (the id) alone orders
             return self._top_by_integer(
-                searcher, query, offset, request.size, ID_PREFIX_FIELD, "id", False
+                searcher, query, offset, request.size, (ID_PREFIX_FIELD,), "id", False
             )
         if spec is None:
             return self._top_with_ties(searcher, query, offset, request.size, None, True)
         field, descending = spec
         if request.sort in INTEGER_SORT_FIELDS:
-            field, tie = INTEGER_SORT_FIELDS[request.sort]
+            fields, tie = INTEGER_SORT_FIELDS[request.sort]
             return self._top_by_integer(
-                searcher, query, offset, request.size, field, tie, descending
+                searcher, query, offset, request.size, fields, tie, descending
             )
         # the id: unique, tantivy's order is the whole order
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
@@ -408,17 +408,19 @@ class TantivyIndex:
         query: tantivy.Query,
         offset: int,
         size: int,
-        field: str,
+        fields: tuple[str, ...],
         tie: str,
         descending: bool,
     ) -> tuple[int, list[Any]]:
-        """By an integer sort key, then ``tie`` (stored, unique) in the key's direction.
+        """By integer sort keys (``fields``, each ordering the runs of equal values of the
+        one before), then ``tie`` (stored, unique), all in the keys' direction.
 
-        The page as tantivy orders it tells the keys at its edges; the records of an edge
-        key (which may run on before or after the page) are counted and read in id order
-        with a range query of their own, so a run of equal keys of any length pages
-        without overlap or gap (harvests give thousands of records one datestamp).
+        The page as tantivy orders it by the first key tells the keys at its edges; the
+        records of an edge key (which may run on before or after the page) are counted and
+        read in order with a range query of their own, so a run of equal keys of any length
+        pages without overlap or gap (harvests give thousands of records one datestamp).
         """
+        field = fields[0]
         order = tantivy.Order.Desc if descending else tantivy.Order.Asc
         # Up to TIE_SLACK hits either side of the page show where its edge keys' runs start
         # and end: such a run is ordered by ``tie`` as read. Only a run going on past what
@@ -436,7 +438,7 @@ class TantivyIndex:
         low, high = offset - start, min(offset - start + size, len(hits))
         if not size or low >= len(hits):
             return found.count, []
-        run = (searcher, query, field, tie, descending)
+        run = (searcher, query, fields, tie, descending)
         docs: list[Any] = []
         first = low
         while first < high:
@@ -459,14 +461,16 @@ class TantivyIndex:
         self,
         searcher: Any,
         query: tantivy.Query,
-        field: str,
+        fields: tuple[str, ...],
         tie: str,
         descending: bool,
         key: int,
         offset: int,
         size: int,
     ) -> list[Any]:
-        """The records with sort key ``key`` that fall on the page, in ``tie`` order."""
+        """The records with first sort key ``key`` that fall on the page, in the order of
+        the next keys, then of ``tie``."""
+        field = fields[0]
         integer = tantivy.FieldType.Integer
         if descending:
             beyond = tantivy.Query.range_query(
@@ -483,6 +487,10 @@ class TantivyIndex:
         if high <= low:
             return []
         run = _all_of([query, same])
+        if len(fields) > 1:
+            return self._top_by_integer(
+                searcher, run, low, high - low, fields[1:], tie, descending
+            )[1]
         ascending, reverse = tantivy.Order.Asc, tantivy.Order.Desc
         if descending:
             ascending, reverse = reverse, ascending

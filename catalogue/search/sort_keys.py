@@ -51,14 +51,18 @@ def title_key(doc: Mapping[str, Any]) -> str:
     return f"{doc.get('title_sort') or ''}{SEPARATOR}{doc['id']}"
 
 
-# sort name -> (the embedded index's integer field, the stored field that orders its ties):
-# dates tie-break on the id; titles on the whole string key (its first bytes are the integer)
-INTEGER_SORT_FIELDS: dict[str, tuple[str, str]] = {
-    "newest": ("sort_newest", "id"),
-    "oldest": ("sort_oldest", "id"),
-    "updated": ("datestamp", "id"),
-    "title": ("sort_title_prefix", "sort_title"),
-    "-title": ("sort_title_prefix", "sort_title"),
+# The title key's first bytes and the bytes after them, as integers: titles often share
+# their first 7 bytes ("Measure", "Dataset"); few share 14.
+TITLE_PREFIX_FIELDS = ("sort_title_prefix", "sort_title_prefix2")
+# sort name -> (the embedded index's integer fields, each ordering the runs of equal values
+# of the one before, and the stored field that orders the last one's runs): dates
+# tie-break on the id; titles on the whole string key (its first bytes are the integers)
+INTEGER_SORT_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "newest": (("sort_newest",), "id"),
+    "oldest": (("sort_oldest",), "id"),
+    "updated": (("datestamp",), "id"),
+    "title": (TITLE_PREFIX_FIELDS, "sort_title"),
+    "-title": (TITLE_PREFIX_FIELDS, "sort_title"),
 }
 # The embedded index's integer key of relevance without a query (every score equal: the
 # record id alone orders); its ties are ordered by the id itself.
@@ -84,15 +88,17 @@ def embedded_sort_values(doc: Mapping[str, Any], title: str) -> dict[str, int]:
         "sort_newest": newest * _YEAR_SCALE + seconds,
         "sort_oldest": oldest * _YEAR_SCALE + seconds,
         "datestamp": seconds,
-        "sort_title_prefix": _prefix_integer(title),
+        **{field: _prefix_integer(title, n) for n, field in enumerate(TITLE_PREFIX_FIELDS)},
         ID_PREFIX_FIELD: _prefix_integer(doc["id"]),
     }
 
 
-def _prefix_integer(key: str) -> int:
-    """The first bytes of ``key`` (UTF-8) as an integer: in the order of the strings, with
-    ties where only later bytes differ. Padding with NUL puts "abc" before "abcd"."""
-    return int.from_bytes(key.encode()[:_PREFIX_BYTES].ljust(_PREFIX_BYTES, b"\0"), "big")
+def _prefix_integer(key: str, part: int = 0) -> int:
+    """Bytes ``part * 7`` to ``part * 7 + 7`` of ``key`` (UTF-8) as an integer: the parts
+    in turn order keys as the strings, with ties where only later bytes differ (padding
+    with NUL puts "abc" before "abcd")."""
+    chunk = key.encode()[part * _PREFIX_BYTES : (part + 1) * _PREFIX_BYTES]
+    return int.from_bytes(chunk.ljust(_PREFIX_BYTES, b"\0"), "big")
 
 
 # The records of a page share their datestamp: most documents of a batch hit the cache.

@@ -471,3 +471,46 @@ def test_a_listing_without_a_query_pages_in_id_order(open_index, size: int) -> N
             break
         after = found.cursor
     assert seen == sorted(ids)
+
+
+@pytest.mark.parametrize("size", [1, 9, 40])
+@pytest.mark.parametrize("sort", ["title", "-title"])
+def test_titles_alike_in_their_first_bytes_page_in_title_order(
+    open_index, size: int, sort: str
+) -> None:
+    """Runs of titles equal in their first 7 bytes (one integer key), some in 14 (two) and
+    some whole (then the id orders), each longer than what is read around a page."""
+    from dataclasses import replace
+
+    from catalogue.search.documents import to_document
+    from catalogue.search.embedded import FAR_INTO_RUN, TIE_SLACK
+    from catalogue.search.sort_keys import sort_keys
+
+    from .synthetic import synthetic_record
+
+    long_run = TIE_SLACK + FAR_INTO_RUN + 30
+    titles = [f"Measurements {n % 7} of site {n:04d}" for n in range(long_run)]
+    titles += ["Measurements 3 of site"] * 40 + ["Measure", "Measurement", "Measurements"]
+    titles += [f"Measure{'zyx'[n % 3]}{n % 5} data {n}" for n in range(60)]  # byte 8 differs
+    titles += [f"Dataset {n}" for n in range(30)] + ["Zeta"] * 5
+    docs = []
+    for n, title in enumerate(titles):
+        record = synthetic_record(n)
+        md = dict(record.metadata, titles=[{"title": title}])
+        docs.append(to_document(replace(record, metadata=md)))
+    writer = open_index()
+    writer.upsert(docs[1::2])
+    writer.commit(1)
+    writer.upsert(docs[::2])
+    writer.commit(2)
+    reader = open_index(writer=False)
+    expected = [
+        d["id"]
+        for d in sorted(docs, key=lambda d: sort_keys(d)["sort_title"], reverse=sort == "-title")
+    ]
+    seen = [
+        h["id"]
+        for p in range(1, len(docs) // size + 2)
+        for h in reader.search(SearchQuery(sort=sort, page=p, size=size, facets=False)).hits
+    ]
+    assert seen == expected
