@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 MAX_ERRORS = 100
 MAX_ITEM_ERRORS = 10
 MAX_LISTED_ITEM_ERRORS = 1000
@@ -33,6 +35,16 @@ _SIZE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circul
 def json_size(value: Any) -> int:
     """Bytes of ``value`` as compact UTF-8 JSON (how stores and responses hold it)."""
     return len(_SIZE.encode(value).encode("utf-8", "surrogatepass"))
+
+
+def response_size(value: Any) -> int:
+    """Bytes of ``value`` in a JSON response body: compact UTF-8 as the app's JSON provider
+    (orjson) writes it, 5-10x faster to measure than ``json_size``; json's size of what
+    orjson refuses."""
+    try:
+        return len(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return json_size(value)
 
 
 def shorten(text: Any, limit: int = MAX_MESSAGE_CHARS) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from catalogue.search.base import SearchIndex, SearchQuery, SearchResult
-from catalogue.web.limits import json_size
+from catalogue.web.limits import response_size
 
 FIRST_CHUNK = 25
 
@@ -41,7 +41,7 @@ def bounded_search(index: SearchIndex, query: SearchQuery, max_bytes: int) -> Se
     used, biggest = 0, 1
     while True:
         for n, hit in enumerate(batch):
-            size = json_size(hit)
+            size = response_size(hit)
             biggest = max(biggest, size)
             hits.append(hit)
             used += size
@@ -66,7 +66,7 @@ def bounded_search(index: SearchIndex, query: SearchQuery, max_bytes: int) -> Se
 
 
 def _size(result: SearchResult) -> int:
-    return sum(json_size(hit) for hit in result.hits)
+    return sum(response_size(hit) for hit in result.hits)
 
 
 def _cut(
@@ -76,7 +76,7 @@ def _cut(
     used, keep = 0, 0
     for hit in result.hits:
         keep += 1
-        used += json_size(hit)
+        used += response_size(hit)
         if used >= max_bytes:
             break
     if keep >= len(result.hits):

@@ -55,3 +55,16 @@ def test_non_ascii_is_written_as_utf8(apps) -> None:
     with ours.app_context():
         body = jsonify({"title": "Glaçier ❄"}).get_data()
     assert "Glaçier ❄".encode() in body
+
+
+def test_response_size_is_the_size_of_the_response_body(apps) -> None:
+    from catalogue.web.limits import json_size, response_size
+
+    ours, _ = apps
+    hit = {"id": "abc", "metadata": {"titles": [{"title": "Île 😀"}], "geo": [52.1, 1e-07]}}
+    for value in (VALUES[0], hit):
+        with ours.app_context():
+            body = ours.json.dumps(value).encode()
+        assert response_size(value) == len(body)
+    for value in VALUES[3:]:  # what orjson refuses: json's compact size
+        assert response_size(value) == json_size(value)
