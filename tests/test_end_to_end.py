@@ -43,6 +43,17 @@ def wait_for(url: str, predicate, timeout: float = 20.0) -> dict:
     raise AssertionError(f"{url} never satisfied the condition; last answer: {last}")
 
 
+def start_serve(cli, port: int, stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """`catalogue serve` on ``port`` with the test's data dir and store."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "catalogue", "serve", "--port", str(port)],
+        env=cli.env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+    )
+
+
 def test_harvest_serve_and_search(cli, replay) -> None:
     cli("sources", "add", "zenodo", f"{replay}/zenodo/oai", "--prefix", "oai_dc")
     first = cli("harvest", "zenodo")
@@ -55,13 +66,7 @@ def test_harvest_serve_and_search(cli, replay) -> None:
     assert "zenodo" in listing and "104" in listing
 
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "catalogue", "serve", "--port", str(port)],
-        env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start_serve(cli, port, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         body = wait_for(f"{base}/api/records?size=5", lambda b: b.get("total") == 104)
@@ -107,12 +112,7 @@ def test_serve_after_an_upgrade_rebuilds_an_index_of_another_schema(cli, replay)
     meta = json.loads(meta_file.read_text())
     meta_file.write_text(json.dumps({**meta, "schema_version": meta["schema_version"] - 1}))
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "catalogue", "serve", "--port", str(port)],
-        env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_serve(cli, port)
     answers = []
     try:
         deadline = time.monotonic() + 90
@@ -144,12 +144,7 @@ def test_the_indexer_of_a_killed_server_exits_and_frees_the_index(cli, tmp_path)
 
     cli("reindex")  # creates the index
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "catalogue", "serve", "--port", str(port)],
-        env=cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_serve(cli, port)
     settings = load_settings(env=cli.env)
     try:
         wait_for(f"http://127.0.0.1:{port}/api/records?size=0", lambda b: "total" in b)

@@ -134,14 +134,21 @@ def test_deletes_of_unknown_ids_are_fine(cluster) -> None:
     assert writer.count() == 2 and not writer.failures
 
 
-def test_an_alias_on_another_mapping_version_asks_for_reindex(cluster) -> None:
-    writer = cluster()
+def alias_a_legacy_index(writer: Any) -> str:
+    """Moves the writer's alias onto a new index named as a mapping version 0 one."""
     client = writer.transport.client
     old = f"{writer.alias}-v0-legacy"
     client.indices.create(index=old)
     actions = [{"remove": {"index": n, "alias": writer.alias}} for n in writer._aliased_indexes()]
     actions.append({"add": {"index": old, "alias": writer.alias}})
     client.indices.update_aliases(body={"actions": actions})
+    return old
+
+
+def test_an_alias_on_another_mapping_version_asks_for_reindex(cluster) -> None:
+    writer = cluster()
+    client = writer.transport.client
+    old = alias_a_legacy_index(writer)
     with pytest.raises(SchemaMismatch, match="catalogue reindex"):
         cluster(writer=False).search(SearchQuery())
     client.indices.delete(index=old)
@@ -151,11 +158,7 @@ def test_the_indexer_rebuilds_an_index_of_another_mapping_version(store: Store, 
     fill_store(store, 30)
     writer = cluster()
     client = writer.transport.client
-    old = f"{writer.alias}-v0-legacy"
-    client.indices.create(index=old)
-    actions = [{"remove": {"index": n, "alias": writer.alias}} for n in writer._aliased_indexes()]
-    actions.append({"add": {"index": old, "alias": writer.alias}})
-    client.indices.update_aliases(body={"actions": actions})
+    old = alias_a_legacy_index(writer)
     writer.close()
     writer = cluster()  # as an indexer started after an upgrade
     assert writer.needs_rebuild()
