@@ -7,10 +7,10 @@ second (tantivy watches ``meta.json``). Next to tantivy's own files the index ke
 that the last commit reached, written only after tantivy's commit (so a crash replays changes,
 it never skips them).
 
-Past 400 lines because one class owns the directory's whole life cycle (lock, schema
-check, writing, reading) and the exact sort orders (ties broken by record id as the
-cluster backend breaks them) need the searcher it holds; the query translation lives in
-``tantivy_query.py`` and the highlighting in ``highlight.py``.
+Just past 400 lines because one class owns the directory's whole life cycle (lock, schema
+check and rebuild mark, writing, reading, facets); the sort orders live in
+``tantivy_pages.py``, the query translation in ``tantivy_query.py`` and the highlighting
+in ``highlight.py``.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from catalogue.search.base import (
     sorted_buckets,
 )
 from catalogue.search.highlight import highlights
-from catalogue.search.sort_keys import ID_PREFIX_FIELD, INTEGER_SORT_FIELDS, SORT_FIELDS
-from catalogue.search.tantivy_query import QueryBuilder
+from catalogue.search.tantivy_pages import PageReader
+from catalogue.search.tantivy_query import QueryBuilder, all_of
 from catalogue.search.tantivy_schema import SCHEMA_VERSION, build_schema, tantivy_document
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,6 @@ META_FILE = "catalogue-index.json"
 
 # tantivy allocates for page + offset up front; the API's max_result_window is far below this.
 MAX_WINDOW = 1_000_000
-# Hits read either side of a page to order equal scores or sort keys at its edges by id.
-TIE_SLACK = 100
-# Hits into a run of equal sort keys past which a page may be read from the run's far end.
-FAR_INTO_RUN = 100
 
 # Facet buckets asked of tantivy beyond the FACET_SIZE returned: its order among equal
 # counts is not by key, so the slack lets ties at the cut be settled as the cluster does.
@@ -306,9 +302,9 @@ class TantivyIndex:
         searcher = self._index.searcher()
         main = self._parse(query.q)
         filters = {name: self._filter(name, values) for name, values in query.filters.items()}
-        combined = _all_of([main, *filters.values()])
+        combined = all_of([main, *filters.values()])
         try:
-            total, docs = self._top(searcher, combined, query, offset)
+            total, docs = PageReader(searcher, self._schema).top(combined, query, offset)
         except ValueError as exc:
             raise QuerySyntaxError(f"cannot run query: {exc}") from exc
         hits = [fastjson.loads(doc.get_first("record")) for doc in docs]
@@ -330,192 +326,6 @@ class TantivyIndex:
     def _filter(self, name: str, values: Iterable[str]) -> tantivy.Query:
         return QueryBuilder(self._index, self._schema).filter(name, list(values))
 
-    def _top(
-        self, searcher: Any, query: tantivy.Query, request: SearchQuery, offset: int
-    ) -> tuple[int, list[Any]]:
-        """The total and the stored documents of the requested page, in the sort's order."""
-        spec = SORT_FIELDS[request.sort]
-        if spec is None and not request.q.strip(" *"):
-            # every score is equal: the tie-breaker (the id) alone orders
-            return self._top_by_integer(
-                searcher, query, offset, request.size, (ID_PREFIX_FIELD,), "id", False
-            )
-        if spec is None:
-            return self._top_with_ties(searcher, query, offset, request.size, None, True)
-        field, descending = spec
-        if request.sort in INTEGER_SORT_FIELDS:
-            fields, tie = INTEGER_SORT_FIELDS[request.sort]
-            return self._top_by_integer(
-                searcher, query, offset, request.size, fields, tie, descending
-            )
-        # the id: unique, tantivy's order is the whole order
-        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        found = searcher.search(
-            query,
-            max(request.size, 1),
-            count=True,
-            offset=offset,
-            order_by_field=field,
-            order=order,
-        )
-        docs = [searcher.doc(addr) for _, addr in found.hits] if request.size else []
-        return found.count, docs
-
-    def _top_with_ties(
-        self,
-        searcher: Any,
-        query: tantivy.Query,
-        offset: int,
-        size: int,
-        field: str | None,
-        descending: bool,
-    ) -> tuple[int, list[Any]]:
-        """By score, then record id (ascending), as the cluster orders equal scores.
-
-        tantivy breaks ties by its own document order: hits whose score ties with a page's
-        first or last hit are read around the page (up to ``TIE_SLACK`` either side) and
-        the whole tie group is ordered by id, so that pages neither overlap nor skip (a
-        longer run of equal scores is read whole, which only a degenerate query has).
-        """
-        del field, descending
-        start, slack = max(offset - TIE_SLACK, 0), TIE_SLACK
-        while True:
-            found = searcher.search(query, size + offset - start + slack, count=True, offset=start)
-            keyed = found.hits
-            low, high = offset - start, min(offset - start + size, len(keyed))
-            if not size or low >= len(keyed):
-                return found.count, []
-            first = low
-            while first > 0 and keyed[first - 1][0] == keyed[low][0]:
-                first -= 1
-            last = high
-            while last < len(keyed) and keyed[last][0] == keyed[high - 1][0]:
-                last += 1
-            # a run of equal scores reaching past what was read: read wider and look again
-            if first == 0 and start > 0:
-                start = 0
-            elif last == len(keyed) and start + len(keyed) < found.count:
-                slack *= 4
-            else:
-                break
-        group = [(score, searcher.doc(addr)) for score, addr in keyed[first:last]]
-        group.sort(key=lambda pair: (-pair[0], pair[1].get_first("id")))
-        return found.count, [doc for _, doc in group[low - first : high - first]]
-
-    def _top_by_integer(
-        self,
-        searcher: Any,
-        query: tantivy.Query,
-        offset: int,
-        size: int,
-        fields: tuple[str, ...],
-        tie: str,
-        descending: bool,
-    ) -> tuple[int, list[Any]]:
-        """By integer sort keys (``fields``, each ordering the runs of equal values of the
-        one before), then ``tie`` (stored, unique), all in the keys' direction.
-
-        The page as tantivy orders it by the first key tells the keys at its edges; the
-        records of an edge key (which may run on before or after the page) are counted and
-        read in order with a range query of their own, so a run of equal keys of any length
-        pages without overlap or gap (harvests give thousands of records one datestamp).
-        """
-        field = fields[0]
-        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        # Up to TIE_SLACK hits either side of the page show where its edge keys' runs start
-        # and end: such a run is ordered by ``tie`` as read. Only a run going on past what
-        # was read needs the range queries (each counts the whole result set).
-        start = max(offset - TIE_SLACK, 0)
-        found = searcher.search(
-            query,
-            size + offset - start + TIE_SLACK,
-            count=True,
-            offset=start,
-            order_by_field=field,
-            order=order,
-        )
-        hits = found.hits
-        low, high = offset - start, min(offset - start + size, len(hits))
-        if not size or low >= len(hits):
-            return found.count, []
-        run = (searcher, query, fields, tie, descending)
-        docs: list[Any] = []
-        first = low
-        while first < high:
-            key = hits[first][0]
-            begin, end = first, first + 1
-            while begin > 0 and hits[begin - 1][0] == key:
-                begin -= 1
-            while end < len(hits) and hits[end][0] == key:
-                end += 1
-            first = min(end, high)
-            if (begin == 0 and start > 0) or (end == len(hits) and start + end < found.count):
-                docs += self._run_of_key(*run, key, offset, size)
-                continue
-            same = [searcher.doc(addr) for _, addr in hits[begin:end]]
-            same.sort(key=lambda doc: doc.get_first(tie), reverse=descending)
-            docs += same[max(low - begin, 0) : high - begin]
-        return found.count, docs[:size]
-
-    def _run_of_key(
-        self,
-        searcher: Any,
-        query: tantivy.Query,
-        fields: tuple[str, ...],
-        tie: str,
-        descending: bool,
-        key: int,
-        offset: int,
-        size: int,
-    ) -> list[Any]:
-        """The records with first sort key ``key`` that fall on the page, in the order of
-        the next keys, then of ``tie``."""
-        field = fields[0]
-        integer = tantivy.FieldType.Integer
-        if descending:
-            beyond = tantivy.Query.range_query(
-                self._schema, field, integer, key, None, include_lower=False
-            )
-        else:
-            beyond = tantivy.Query.range_query(
-                self._schema, field, integer, None, key, include_upper=False
-            )
-        before = searcher.search(_all_of([query, beyond]), 1, count=True).count
-        same = tantivy.Query.range_query(self._schema, field, integer, key, key)
-        low = max(offset - before, 0)
-        high = offset + size - before
-        if high <= low:
-            return []
-        run = _all_of([query, same])
-        if len(fields) > 1:
-            return self._top_by_integer(
-                searcher, run, low, high - low, fields[1:], tie, descending
-            )[1]
-        ascending, reverse = tantivy.Order.Asc, tantivy.Order.Desc
-        if descending:
-            ascending, reverse = reverse, ascending
-        # tantivy reads offset + limit hits to order by a string field (~50 us each), so a
-        # page past the middle of a long run is read from the run's other end.
-        if low > FAR_INTO_RUN:
-            length = searcher.search(run, 1, count=True).count
-            high = min(high, length)
-            if high <= low:
-                return []
-            if length - high < low:
-                found = searcher.search(
-                    run,
-                    high - low,
-                    count=False,
-                    offset=length - high,
-                    order_by_field=tie,
-                    order=reverse,
-                )
-                return [searcher.doc(addr) for _, addr in reversed(found.hits)]
-        found = searcher.search(
-            run, high - low, count=False, offset=low, order_by_field=tie, order=ascending
-        )
-        return [searcher.doc(addr) for _, addr in found.hits]
-
     def _facets(
         self,
         searcher: Any,
@@ -527,18 +337,18 @@ class TantivyIndex:
         out: dict[str, list[dict[str, Any]]] = {}
         unselected = [name for name in FACETS if name not in filters]
         if unselected:
-            everything = _all_of([main, *filters.values()])
+            everything = all_of([main, *filters.values()])
             out.update(self._aggregate(searcher, everything, unselected))
         for name in filters:
             others = [q for other, q in filters.items() if other != name]
-            base = _all_of([main, *others])
+            base = all_of([main, *others])
             buckets = self._aggregate(searcher, base, [name])[name]
             # filter values match case-insensitively: "dataset" selects the "Dataset" bucket
             seen = {b["key"].lower() for b in buckets}
             for value in request.filters[name]:
                 if value.lower() not in seen:
                     count = searcher.search(
-                        _all_of([base, self._filter(name, [value])]), 1, count=True
+                        all_of([base, self._filter(name, [value])]), 1, count=True
                     ).count
                     buckets.append({"key": value, "count": count})
                     seen.add(value.lower())
@@ -570,12 +380,6 @@ class TantivyIndex:
             writer.rollback()
             writer.wait_merging_threads()
         self._index = None
-
-
-def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:
-    if len(queries) == 1:
-        return queries[0]
-    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
 
 
 def _offset(query: SearchQuery) -> int:

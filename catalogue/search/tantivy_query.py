@@ -75,7 +75,7 @@ class QueryBuilder:
             out += [(tantivy.Occur.Must, w) for w in words]
         elif k > 1:
             either = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, _all_of([words[i] for i in group])) for group in groups]
+                [(tantivy.Occur.Should, all_of([words[i] for i in group])) for group in groups]
             )
             out.append((tantivy.Occur.Must, tantivy.Query.const_score_query(either, 0.0)))
         else:
@@ -142,7 +142,7 @@ def _friendly(message: str) -> str:
     return message
 
 
-def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:
+def all_of(queries: list[tantivy.Query]) -> tantivy.Query:
     if len(queries) == 1:
         return queries[0]
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])

@@ -443,7 +443,7 @@ def test_a_listing_without_a_query_pages_in_id_order(open_index, size: int) -> N
     from dataclasses import replace
 
     from catalogue.search.documents import to_document
-    from catalogue.search.embedded import FAR_INTO_RUN, TIE_SLACK
+    from catalogue.search.tantivy_pages import FAR_INTO_RUN, TIE_SLACK
 
     from .synthetic import synthetic_record
 
@@ -483,8 +483,8 @@ def test_titles_alike_in_their_first_bytes_page_in_title_order(
     from dataclasses import replace
 
     from catalogue.search.documents import to_document
-    from catalogue.search.embedded import FAR_INTO_RUN, TIE_SLACK
     from catalogue.search.sort_keys import sort_keys
+    from catalogue.search.tantivy_pages import FAR_INTO_RUN, TIE_SLACK
 
     from .synthetic import synthetic_record
 
