@@ -8,8 +8,9 @@ embedded backend and into a cluster: osmem (the in-memory OpenSearch-compatible 
 PyPI, started here) unless ``--search-url`` names a real one. Then, for each backend:
 
 - bulk rate: documents/s through ``SearchIndex.upsert`` in chunks of 500 plus the commit;
-- p50/p95 of five searches: a common term with the 8 facets, a rare term, match-all with
-  facets, a filter only, a deep page (offset 9,980: the API's window), and a cursor page
+- p50/p95 of seven searches: a common term with the 8 facets, a rare term, match-all with
+  facets, a filter only, a deep page by title (offset 9,980: the API's window), the same
+  depth of the listing without a query (ordered by record id), and a cursor page
   (search_after / offset 50,000, beyond any window);
 - each search at three levels: the bare engine query (tantivy's searcher; the cluster's
   ``_search`` with the translated body), the backend (``SearchIndex.search``), and the
@@ -176,6 +177,8 @@ def searches(index: SearchIndex, docs: list[dict[str, Any]]) -> dict[str, Search
             filters={"type": ("Software",), "language": ("de",)}, size=20, facets=False
         ),
         "deep_page": SearchQuery(q="ocean", sort="title", page=499, size=20, facets=False),
+        # no query: every score is equal and the record id orders (the default listing)
+        "listing_deep_page": SearchQuery(page=499, size=20, facets=False),
         "cursor_page": SearchQuery(sort="updated", size=20, after=after, facets=False),
     }
 
