@@ -4,16 +4,17 @@ appended to the change log in the same transaction."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogue.model import record_id
-from catalogue.store.bulk import _PageWriter
+from catalogue.store.bulk import COPY_MIN_ROWS, _PageWriter
 from catalogue.store.engine import _CHUNK, StoreBase
 from catalogue.store.rows import _RAW_PAYLOADS, _RECORD_SETS, _RECORDS
 from catalogue.store.types import IncomingRecord, Outcome, RunError
@@ -47,6 +48,8 @@ class RecordWrites(StoreBase):
     def __init__(self, url_or_engine: str | Engine) -> None:
         super().__init__(url_or_engine)
         self._writes = _PageWriter(self.engine.dialect)
+        dialect = self.engine.dialect
+        self._pipelines = dialect.name == "postgresql" and dialect.driver == "psycopg"
 
     def upsert_page(
         self,
@@ -127,6 +130,27 @@ class RecordWrites(StoreBase):
     def _apply(self, conn: Connection, plan: WritePlan, now: datetime) -> None:
         """Execute ``plan``: records first (set and payload rows reference them), then
         their set rows and payloads, then the change log."""
+        with self._pipelined(conn, plan):
+            self._execute(conn, plan, now)
+
+    @contextmanager
+    def _pipelined(self, conn: Connection, plan: WritePlan) -> Iterator[None]:
+        """PostgreSQL through psycopg: a plan of a few rows (a deposit) sends its statements
+        in one pipeline, one round trip instead of one per statement (a larger plan writes
+        with COPY, which a pipeline cannot carry). The server still runs them in order; an
+        error surfaces when the pipeline ends, raised as SQLAlchemy would raise it."""
+        small = max(len(plan.inserts), len(plan.new_sets), len(plan.raws), len(plan.changes))
+        if not self._pipelines or small >= COPY_MIN_ROWS:
+            yield
+            return
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            with conn.connection.dbapi_connection.pipeline():
+                yield
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
+
+    def _execute(self, conn: Connection, plan: WritePlan, now: datetime) -> None:
         writes = self._writes
         if plan.inserts:
             writes.insert_records(conn, plan.inserts)

@@ -140,3 +140,69 @@ def test_a_write_that_cannot_get_its_locks_in_time_is_a_lock_timeout(
         conn.close()
         impatient.dispose()
     assert store.changes_since(0, 10) == []
+
+
+def _hold_an_uncommitted_harvested_record(
+    store: Store, source: str, source_id: str, written: threading.Event, release: threading.Event
+) -> None:
+    """Writes a harvested record in a transaction left open until ``release``: a harvest
+    that has inserted its page but not yet committed."""
+    from catalogue.model import record_id
+    from catalogue.store import IncomingRecord
+
+    item = IncomingRecord(source_id=source_id, metadata=meta("harvested", "10.1/held"))
+    with store.engine.begin() as conn:
+        store._write_rows(conn, source, {record_id(source, source_id): item}, None, {})
+        written.set()
+        release.wait(30)
+
+
+def _race(store: Store, write, source_id: str):
+    """Runs ``write`` while another transaction holds an uncommitted insert of the record
+    ``(alpha, source_id)``, committed 0.5 s later: the write's insert waits for it, then
+    meets the committed row."""
+    written, release = threading.Event(), threading.Event()
+    holder = threading.Thread(
+        target=_hold_an_uncommitted_harvested_record,
+        args=(store, "alpha", source_id, written, release),
+    )
+    holder.start()
+    try:
+        assert written.wait(30)
+        threading.Timer(0.5, release.set).start()
+        return write()
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_a_deposit_racing_a_harvest_for_its_id_is_a_conflict(store: Store) -> None:
+    """The id is free when checked and taken before the insert: a 409, nothing stored."""
+    from catalogue.model import record_id
+    from catalogue.store import LocalWriteConflict
+
+    if not store.is_postgres:
+        pytest.skip("SQLite runs one writer at a time: the insert cannot meet another's")
+    store.add_source("alpha", "oai", "https://alpha.example.org/oai")
+    rid = record_id("alpha", "raced")
+    last = store.last_seq()
+    with pytest.raises(LocalWriteConflict):
+        _race(store, lambda: store.write_local([create(rid, "10.1/mine")], actor="t"), "raced")
+    assert store.get_record(rid).source == "alpha"  # the harvest's, untouched
+    assert [c.record_id for c in store.changes_since(last, 10)] == [rid]
+
+
+def test_a_harvest_page_racing_another_writer_of_its_records_retries(store: Store) -> None:
+    """Two harvests of one source at once: the second page's insert meets the first's
+    committed row, and the page is written again as an update."""
+    from catalogue.model import record_id
+    from catalogue.store import IncomingRecord, Outcome
+
+    if not store.is_postgres:
+        pytest.skip("SQLite runs one writer at a time: the insert cannot meet another's")
+    store.add_source("alpha", "oai", "https://alpha.example.org/oai")
+    item = IncomingRecord(source_id="twice", metadata=meta("second harvest", "10.1/second"))
+    outcomes = _race(store, lambda: store.upsert_page("alpha", [item]), "twice")
+    assert outcomes == [(record_id("alpha", "twice"), Outcome.UPDATED)]
+    stored = store.get_record(record_id("alpha", "twice"))
+    assert stored.metadata["titles"] == [{"title": "second harvest"}]
