@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from catalogue.search.base import SchemaMismatch
 from catalogue.web.services import services
 
 bp = Blueprint("health", __name__)
@@ -31,6 +32,10 @@ def health() -> Response:
         checks["index"] = {"status": "ok", "documents": index.count(), "checkpoint": applied}
         if last_seq is not None:
             checks["index"]["behind"] = max(0, last_seq - applied)
+    except SchemaMismatch:
+        # built with another schema: the indexer rebuilds it (searches answer 503 till then)
+        checks["index"] = {"status": "rebuilding", "message": "the search index is being rebuilt"}
+        healthy = False
     except Exception as exc:
         log.warning("health: index check failed: %s", exc)
         checks["index"] = {"status": "error", "message": type(exc).__name__}
