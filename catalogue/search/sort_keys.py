@@ -3,9 +3,9 @@
 The cluster backend sorts on strings that end with the record id (``sort_keys``), so no two
 documents tie and search_after pages never repeat or skip. tantivy sorts strings slowly
 deep into a result (~0.7 s at offset 10,000 of 20,000 documents against ~1 ms for an
-integer), so the embedded backend sorts on the integer part (``integer_sort_keys``) and
-orders each run of equal integers by id itself: both list the same records in the same
-order for every sort but relevance (whose scores differ).
+integer), so the embedded backend sorts on integers of their parts
+(``embedded_sort_values``) and orders each run of equal integers itself: both list the
+same records in the same order for every sort but relevance (whose scores differ).
 """
 
 from __future__ import annotations
@@ -71,14 +71,9 @@ _YEAR_SCALE = 10**12  # above any epoch second up to year 9999
 _PREFIX_BYTES = 7  # of a string key in a positive 64-bit integer
 
 
-def integer_sort_keys(doc: Mapping[str, Any]) -> dict[str, int]:
-    """The integer sort fields of a search document: the same order as the string keys,
-    with ties where those go on (a run of equal integers is ordered by its tie field)."""
-    return embedded_sort_values(doc, title_key(doc))
-
-
 def embedded_sort_values(doc: Mapping[str, Any], title: str) -> dict[str, int]:
-    """``integer_sort_keys`` of ``doc`` whose string title key (``title_key``) is ``title``:
+    """The integer sort fields of a search document whose string title key (``title_key``)
+    is ``title``, in the order of the string keys with ties where those go on:
     the embedded index stores that key too, so it is built once per document."""
     year = doc.get("year")
     seconds = epoch_seconds(doc.get("datestamp"))
