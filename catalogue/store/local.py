@@ -33,6 +33,7 @@ from catalogue.store.types import (
     ProblemKind,
     RecordState,
 )
+from catalogue.store.write_plan import WritePlan
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,8 @@ class LocalWrites(RecordWrites):
                     tx.rollback()
                     return results
                 ok = [(w, r) for w, r in zip(writes, results, strict=True) if r.problem is None]
-                self._apply_local(conn, ok, actor, states, read_back)
-                tx.commit()
+                plan = self._apply_local(conn, ok, actor, states, read_back)
+                self._log_and_commit(conn, tx, plan)
             except IntegrityError as exc:
                 # Only a harvest writing the same id between our check and our insert
                 # gets here (harvests do not take the local-writes lock).
@@ -152,7 +153,9 @@ class LocalWrites(RecordWrites):
         actor: str | None,
         states: dict[str, Row[Any]],
         read_back: bool,
-    ) -> None:
+    ) -> WritePlan:
+        """Write ``ok`` and read the written rows back into its results; returns the plan,
+        whose change rows the caller appends as it commits."""
         by_id = {
             w.rid: IncomingRecord(
                 source_id=w.rid,
@@ -164,7 +167,8 @@ class LocalWrites(RecordWrites):
             )
             for w, _ in ok
         }
-        outcomes = dict(self._write_rows(conn, LOCAL_SOURCE, by_id, actor, states))
+        plan = self._write_rows(conn, LOCAL_SOURCE, by_id, actor, states)
+        outcomes = dict(plan.results)
         foreign = sorted(rid for rid, outcome in outcomes.items() if outcome is Outcome.FAILED)
         if foreign:
             # _check_local refuses these already; the store must never write them anyway.
@@ -197,6 +201,7 @@ class LocalWrites(RecordWrites):
             result.etag = _etag_of_row(written[w.rid])
             if read_back:
                 result.state = _record_state(written[w.rid])
+        return plan
 
     def get_record_state(self, rid: str) -> RecordState | None:
         """A record (tombstones too) with its ETag and who created and last changed it."""

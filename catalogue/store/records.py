@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, text
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row, Transaction
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogue.model import record_id
@@ -92,9 +91,11 @@ class RecordWrites(StoreBase):
     ) -> tuple[list[tuple[str, Outcome]], list[RunError]]:
         """The page's outcomes, and an error row per item refused as another source's id."""
         by_id = {record_id(source, sid): item for sid, item in latest.items()}
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn, conn.begin() as tx:
             existing = _existing(conn, list(by_id))
-            results = self._write_rows(conn, source, by_id, actor, existing)
+            plan = self._write_rows(conn, source, by_id, actor, existing)
+            self._log_and_commit(conn, tx, plan)
+        results = plan.results
         refused = [
             RunError(
                 by_id[rid].source_id,
@@ -114,35 +115,46 @@ class RecordWrites(StoreBase):
         by_id: dict[str, IncomingRecord],
         actor: str | None,
         existing: dict[str, Row[Any]],
-    ) -> list[tuple[str, Outcome]]:
+    ) -> WritePlan:
         """Write records (by catalogue id) in the caller's transaction: the one write path
         of harvests (``upsert_page``) and of the ingest API (``write_local``). ``existing``:
         rows with id, source, content_hash and deleted of the stored ones, read in this
         transaction. What is written is :func:`plan_writes`'s plan (outcomes included);
         every update and tombstone increments the row's ``version`` (in SQL, no extra
-        read), inserts start at 1."""
-        now = clock.utcnow()
-        stamp = self._db_datetime(now)
+        read), inserts start at 1. Records first (set and payload rows reference them),
+        then their set rows and payloads; the change log is left to the caller's
+        :meth:`_log_and_commit`, the last step of the transaction."""
+        stamp = self._db_datetime(clock.utcnow())
         plan = plan_writes(source, by_id, existing, stamp, actor, self._db_datetime)
-        self._apply(conn, plan, now)
-        return plan.results
+        small = max(len(plan.inserts), len(plan.new_sets), len(plan.raws))
+        with self._pipeline(conn) if self._pipelines and small < COPY_MIN_ROWS else nullcontext():
+            self._execute(conn, plan)
+        return plan
 
-    def _apply(self, conn: Connection, plan: WritePlan, now: datetime) -> None:
-        """Execute ``plan``: records first (set and payload rows reference them), then
-        their set rows and payloads, then the change log."""
-        with self._pipelined(conn, plan):
-            self._execute(conn, plan, now)
+    def _log_and_commit(self, conn: Connection, tx: Transaction, plan: WritePlan) -> None:
+        """Append ``plan``'s change rows to the change log, then commit ``tx``.
+
+        PostgreSQL holds the change-log lock from the append to the commit (see
+        :meth:`_log_changes`), so every other writer's append waits for it: appending last
+        keeps the wait to the commit itself. Through psycopg a few rows (a deposit) go with
+        the lock and the COMMIT in one pipeline, so the lock is held for the server's work
+        alone, not for round trips and this process's turn at the GIL. Measured with
+        ``benchmarks/ingest_workers_bench.py``: before, with the append ahead of a
+        deposit's read-back, 2 web workers answered no faster than 1."""
+        if not plan.changes:
+            tx.commit()
+            return
+        small = self._pipelines and len(plan.changes) < COPY_MIN_ROWS
+        with self._pipeline(conn) if small else nullcontext():
+            self._log_changes(conn, plan.changes, plan.stamp)
+            tx.commit()
 
     @contextmanager
-    def _pipelined(self, conn: Connection, plan: WritePlan) -> Iterator[None]:
-        """PostgreSQL through psycopg: a plan of a few rows (a deposit) sends its statements
-        in one pipeline, one round trip instead of one per statement (a larger plan writes
-        with COPY, which a pipeline cannot carry). The server still runs them in order; an
-        error surfaces when the pipeline ends, raised as SQLAlchemy would raise it."""
-        small = max(len(plan.inserts), len(plan.new_sets), len(plan.raws), len(plan.changes))
-        if not self._pipelines or small >= COPY_MIN_ROWS:
-            yield
-            return
+    def _pipeline(self, conn: Connection) -> Iterator[None]:
+        """PostgreSQL through psycopg: the statements of the block go in one pipeline, one
+        round trip instead of one per statement (for a few rows: larger writes use COPY,
+        which a pipeline cannot carry). The server still runs them in order; an error
+        surfaces when the pipeline syncs, raised as SQLAlchemy would raise it."""
         dbapi = self.engine.dialect.loaded_dbapi
         try:
             with conn.connection.dbapi_connection.pipeline():
@@ -150,7 +162,7 @@ class RecordWrites(StoreBase):
         except dbapi.Error as exc:
             raise DBAPIError.instance(None, None, exc, dbapi.Error) from exc
 
-    def _execute(self, conn: Connection, plan: WritePlan, now: datetime) -> None:
+    def _execute(self, conn: Connection, plan: WritePlan) -> None:
         writes = self._writes
         if plan.inserts:
             writes.insert_records(conn, plan.inserts)
@@ -172,21 +184,19 @@ class RecordWrites(StoreBase):
         if plan.raws:
             plan.raws.sort()  # by record id, as the set rows
             writes.insert_raws(conn, plan.raws)
-        if plan.changes:
-            self._log_changes(conn, plan.changes, now)
 
     def mark_deleted(self, source: str, source_ids: Iterable[str]) -> int:
         """Tombstone records of ``source`` by their source ids; returns how many changed."""
         page = [IncomingRecord(source_id=sid, metadata=None, deleted=True) for sid in source_ids]
         return sum(1 for _, o in self.upsert_page(source, page) if o is Outcome.DELETED)
 
-    def _log_changes(self, conn: Connection, changes: list[tuple[str, str]], now: datetime) -> None:
+    def _log_changes(self, conn: Connection, changes: list[tuple[str, str]], stamp: Any) -> None:
+        """Append (record id, op) rows stamped ``stamp`` (driver form) to the change log."""
         if self.is_postgres:
             # Sequence values are handed out at insert time but become visible at commit;
             # holding this lock until commit makes commit order equal seq order, so an
             # indexer that has applied seq N can never later see a smaller seq appear.
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHANGE_LOG_LOCK})
-        stamp = self._db_datetime(now)
         self._writes.insert_changes(conn, [(rid, op, stamp) for rid, op in changes])
 
 

@@ -92,6 +92,8 @@ class Sources(StoreBase):
                     .where(RecordSetRow.record_id.in_(ids))
                     .values(datestamp=now)
                 )
-                self._log_changes(s.connection(), [(i, "delete") for i in ids], now)
+                self._log_changes(
+                    s.connection(), [(i, "delete") for i in ids], self._db_datetime(now)
+                )
             s.execute(delete(SourceRow).where(SourceRow.key == key))
             return len(ids)

@@ -84,6 +84,8 @@ class WritePlan:
     # tombstones: their set rows stay, with the new datestamp
     restamped_sets: list[tuple[Any, Any]] = field(default_factory=list)
     changes: list[tuple[str, str]] = field(default_factory=list)
+    # this write's datestamp in the driver's form: the change rows' ``changed_at``
+    stamp: Any = None
 
 
 def plan_writes(
@@ -104,7 +106,7 @@ def plan_writes(
     ``Outcome.FAILED``. A record whose content hash equals the stored one is
     ``UNCHANGED`` and writes nothing.
     """
-    plan = WritePlan()
+    plan = WritePlan(stamp=stamp)
     results = plan.results
     new_sets = plan.new_sets
     for rid, item in by_id.items():
