@@ -39,6 +39,7 @@ from catalogue.search.base import (
     SearchResult,
     sorted_buckets,
 )
+from catalogue.search.beside import beside
 from catalogue.search.highlight import highlights
 from catalogue.search.tantivy_pages import PageReader
 from catalogue.search.tantivy_query import QueryBuilder, all_of
@@ -303,15 +304,17 @@ class TantivyIndex:
         main = self._parse(query.q)
         filters = {name: self._filter(name, values) for name, values in query.filters.items()}
         combined = all_of([main, *filters.values()])
+        # the facets are counted on another thread while this one reads and marks the page
+        facets = beside(self._facets, searcher, main, filters, query) if query.facets else None
         try:
             total, docs = PageReader(searcher, self._schema).top(combined, query, offset)
         except ValueError as exc:
             raise QuerySyntaxError(f"cannot run query: {exc}") from exc
         hits = [fastjson.loads(doc.get_first("record")) for doc in docs]
-        aggregations = self._facets(searcher, main, filters, query) if query.facets else {}
         more = query.size and offset + len(hits) < total
         cursor = ("offset", offset + len(hits)) if more else None
         marked = highlights(hits, query.q) if hits else {}
+        aggregations = facets.result() if facets is not None else {}
         return SearchResult(total, hits, aggregations, cursor=cursor, highlights=marked)
 
     def _parse(self, q: str) -> tantivy.Query:
