@@ -115,7 +115,8 @@ class _InsertMany:
             quote = dialect.identifier_preparer.quote
             columns = ", ".join(quote(key) for key in self.keys)
             self.copy_sql = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
-        self.many = _ExecuteMany(insert(table), self.keys, dialect)
+        # inline: no RETURNING of a generated key (the change log's seq) nobody reads
+        self.many = _ExecuteMany(insert(table).inline(), self.keys, dialect)
 
     def __call__(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if self.copy_sql is None or len(rows) < COPY_MIN_ROWS:
