@@ -16,6 +16,7 @@ from catalogue.store import HarvestRun, Source, SourceExists, SourceNotFound
 from catalogue.web.auth import require_role
 from catalogue.web.deposit import read_json
 from catalogue.web.errors import ApiError
+from catalogue.web.limits import ascii_int
 from catalogue.web.services import services
 from harvester.url_policy import public_url, redact_url_secrets
 
@@ -289,7 +290,8 @@ def start_run(key: str) -> Response:
 def get_run(key: str, run_id: str) -> Response:
     _admin()
     _no_query()
-    run = services().store.get_run(int(run_id)) if run_id.isdigit() and len(run_id) < 19 else None
+    number = ascii_int(run_id)
+    run = services().store.get_run(number) if number is not None else None
     if run is None or run.source != key:
         raise ApiError(404, f"no run {run_id} of source {key!r}")
     return jsonify(run_detail_json(run))

@@ -18,6 +18,7 @@ from catalogue.store import RegisteredSchema
 from catalogue.web.auth import caller_is_admin, register_schema_roles, require_role
 from catalogue.web.deposit import check_json_schema, read_json, unstorable
 from catalogue.web.errors import ApiError
+from catalogue.web.limits import ascii_int
 from catalogue.web.services import services
 from catalogue.web.xsd import SchemaCompileError, compile_registered
 
@@ -158,13 +159,13 @@ def get_schema(schema_id: str) -> Response:
             ],
         )
     if raw is not None:
-        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**31:
+        version = ascii_int(raw, 10)
+        if version is None or not 0 < version < 2**31:
             raise ApiError(
                 400,
                 "invalid query parameters",
                 [{"field": "version", "message": "must be a positive integer"}],
             )
-        version = int(raw)
     store = services().store
     schema = store.get_schema(schema_id, version)
     if schema is None:

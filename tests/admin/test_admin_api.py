@@ -107,6 +107,8 @@ def test_source_lifecycle_and_harvest_now(admin_app, oai_server) -> None:
     bad = admin_app.call("PATCH", "/api/sources/lakes", json={"enabled": "no", "url": "x"})
     assert {e["field"] for e in bad.json()["errors"]} == {"/enabled", "/url"}
     assert admin_app.call("GET", "/api/sources/lakes/runs/999999").status_code == 404
+    for run_id in ("³", "1" * 19, "-1", "1.0"):  # "³".isdigit(), but int("³") fails
+        assert admin_app.call("GET", f"/api/sources/lakes/runs/{run_id}").status_code == 404
     assert admin_app.call("GET", "/api/sources/nosuch").status_code == 404
     assert admin_app.call("POST", "/api/sources/nosuch/runs", json={}).status_code == 404
     assert admin_app.call("POST", "/api/sources/lakes/runs", json={"mode": "x"}).status_code == 400

@@ -20,7 +20,7 @@ XSD = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
 </xs:schema>"""
 
 
-def record(schema: str = "my_first_json", version: int | None = 1) -> dict:
+def record(schema: str = "my_first_json", version: int | str | None = 1) -> dict:
     """The reference's metadata-record4json.json (its schema URL on another host)."""
     query = f"?version={version}" if version else ""
     return {
@@ -116,6 +116,8 @@ def test_bad_requests(ingest_app) -> None:
         form(None, document),  # no record
         form(record("unknown_schema"), document),
         form(record(version=7), document),
+        form(record(version="³"), document),  # a digit to str.isdigit(), not to int()
+        form(record(version="1x"), document),
         form({**record(), "relatedIdentifiers": record()["relatedIdentifiers"][:1]}, document),
         form({**record(), "titles": []}, document),
         {"record": ("r.json", "{not json", "application/json"), "document": ("d", document)},

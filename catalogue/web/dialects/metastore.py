@@ -29,6 +29,7 @@ from catalogue.web.dialects.common import checked_metadata, dialect_sets, proble
 from catalogue.web.dialects.metastore_checks import record_json, schema_of, validate_document
 from catalogue.web.errors import ApiError
 from catalogue.web.ingest_api import document_media_type, new_record_id
+from catalogue.web.limits import ascii_int
 from catalogue.web.negotiation import base_etag
 from catalogue.web.services import services
 from mappings import MappingError
@@ -220,9 +221,8 @@ def update_metadata(id: str) -> Response:  # noqa: A002 - metastore2's name
         (d["value"] for d in stored.get("dates", []) if d.get("type") == "CREATED"),
         _iso(utcnow()),
     )
-    version = (
-        int(stored.get("version", "1")) + 1 if str(stored.get("version", "1")).isdigit() else 2
-    )
+    stored_version = ascii_int(str(stored.get("version", "1")), 9)
+    version = stored_version + 1 if stored_version is not None else 2
     completed = _completed(record, rid, schema, token.name, version, created, utcnow())
     write_ = _write_of(rid, "replace", completed, document, schema, frozenset({state.etag}))
     (result,) = write([write_], token.name)

@@ -12,6 +12,7 @@ from jsonschema.validators import validator_for
 from catalogue.store import RegisteredSchema
 from catalogue.web.deposit import read_json
 from catalogue.web.errors import ApiError
+from catalogue.web.limits import ascii_int
 from catalogue.web.schema_worker import SchemaValidationError, validators
 from catalogue.web.services import services
 from catalogue.web.xsd import validate_registered
@@ -92,15 +93,17 @@ def schema_of(record: dict[str, Any]) -> RegisteredSchema:
         parts = urlsplit(value)
         schema_id = parts.path.rstrip("/").rsplit("/", 1)[-1] if parts.scheme else value
         versions = parse_qs(parts.query).get("version", [])
-        version = int(versions[0]) if versions and versions[0].isdigit() else None
-        schema = services().store.get_schema(schema_id, version) if schema_id else None
+        version = ascii_int(versions[0], 9) if versions else None
+        named = schema_id and (version is not None or not versions)  # "?version=x": none
+        schema = services().store.get_schema(schema_id, version) if named else None
         if schema is None:
             raise ApiError(
                 400,
                 "the HAS_METADATA link names no registered schema",
                 [{"field": f"/record/relatedIdentifiers/{n}/value",
                   "message": f"no registered schema {schema_id!r}"
-                  + (f" version {version}" if version else "") + " (see GET /api/schemas)"}],
+                  + (f" version {versions[0][:20]}" if versions else "")
+                  + " (see GET /api/schemas)"}],
             )  # fmt: skip
         return schema
     raise AssertionError("checked by _record_json")
