@@ -194,12 +194,16 @@ def engine_call(index: Any, query: SearchQuery, beside: bool = False) -> Callabl
         return lambda: client.search(index=index.alias, body=body)
     import tantivy
 
-    from catalogue.search.sort_keys import INTEGER_SORT_FIELDS, SORT_FIELDS
+    from catalogue.search.sort_keys import ID_PREFIX_FIELD, INTEGER_SORT_FIELDS, SORT_FIELDS
 
     inner = index
     spec = SORT_FIELDS[query.sort]
     if query.sort in INTEGER_SORT_FIELDS:  # what the embedded index sorts these on
         spec = (INTEGER_SORT_FIELDS[query.sort][0][0], spec[1])
+    elif spec is None and not query.q.strip(" *"):
+        # every score is equal: ordered by record id (its integer prefix), as the backend
+        # must; tantivy's own order of equal scores would be no order at all
+        spec = (ID_PREFIX_FIELD, False)
     main = inner._parse(query.q)
     filters = [inner._filter(name, values) for name, values in query.filters.items()]
     combined = (
