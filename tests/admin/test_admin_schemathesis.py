@@ -4,6 +4,8 @@ no response the document does not describe, negative data refused."""
 
 from __future__ import annotations
 
+import os
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -17,6 +19,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+# more with ADMIN_SCHEMATHESIS_EXAMPLES=500 (a longer hunt than the suite's few seconds)
+EXAMPLES = int(os.environ.get("ADMIN_SCHEMATHESIS_EXAMPLES", "10"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -58,7 +62,7 @@ def fuzz(operation, mode: GenerationMode, url: str, auth: dict, failures: list[s
     checks = [*CHECKS, negative_data_rejection] if mode is GenerationMode.NEGATIVE else CHECKS
 
     @given(case=operation.as_strategy(mode))
-    @settings(max_examples=10, deadline=None, database=None,
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     def run(case) -> None:
         if mode is GenerationMode.POSITIVE and "key" in (case.path_parameters or {}):
