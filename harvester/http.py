@@ -33,6 +33,7 @@ from harvester.url_policy import (
     UrlRefused,
     public_url,
 )
+from mappings.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if ascii_digits(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -194,7 +195,7 @@ def _get(
         allow_redirects=allow_redirects,
     ) as response:
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if declared and ascii_digits(declared) and int(declared) > limit:
             raise ResponseTooLarge(f"response of {declared} bytes from {url} exceeds {limit}")
         chunks: list[bytes] = []
         size = 0

@@ -21,6 +21,7 @@ from typing import Any
 
 from mappings._shared import dedupe
 from mappings.normalize import normalize_doi, resource_type_general
+from mappings.numbers import ascii_digits
 
 # Per object kind: members the canonical record keeps, and members DataCite defines that it
 # drops (reported). Anything else is unknown. Sources: the kernel-4.2/4.3 JSON schemas of
@@ -258,7 +259,7 @@ def _publisher(md: dict[str, Any], doc: dict[str, Any], base: str, out: Datacite
 
 def _year(md: dict[str, Any]) -> None:
     year = md.get("publicationYear")
-    if isinstance(year, str) and year.strip().lstrip("-").isdigit():
+    if isinstance(year, str) and ascii_digits(year.strip().removeprefix("-")):
         md["publicationYear"] = int(year.strip())
 
 

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mappings.numbers import ascii_digits
+
 _SEGMENT = re.compile(r"^(?P<key>[^.\[\]]*)(?P<subs>(?:\[[^\[\]]*\])*)$")
 _SUBSCRIPT = re.compile(r"\[([^\[\]]*)\]")
 _FILTER = re.compile(r"^\s*([^=\s]+)\s*=\s*(.*?)\s*$")
@@ -88,7 +90,7 @@ def _pointer_steps(text: str) -> list[Step]:
         segment = raw.replace("~1", "/").replace("~0", "~")
         if segment == "*":
             steps.append(Step("all"))
-        elif segment.isdigit():
+        elif ascii_digits(segment):
             # Also valid as an object key: _apply tries both.
             steps.append(Step("index", key=segment, index=int(segment)))
         else:

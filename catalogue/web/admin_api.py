@@ -16,9 +16,9 @@ from catalogue.store import HarvestRun, Source, SourceExists, SourceNotFound
 from catalogue.web.auth import require_role
 from catalogue.web.deposit import read_json
 from catalogue.web.errors import ApiError
-from catalogue.web.limits import ascii_int
 from catalogue.web.services import services
 from harvester.url_policy import public_url, redact_url_secrets
+from mappings.numbers import ascii_int
 
 bp = Blueprint("admin", __name__)
 

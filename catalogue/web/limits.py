@@ -32,15 +32,6 @@ _ELLIPSIS = "…"
 _SIZE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
-def ascii_int(text: str, max_digits: int = 18) -> int | None:
-    """``text`` as an integer when it is 1 to ``max_digits`` ASCII digits, else None.
-    str.isdigit() alone also takes "³" and other digits that int() refuses (a 500), and
-    more than 18 digits overflow a database integer."""
-    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
-        return int(text)
-    return None
-
-
 def json_size(value: Any) -> int:
     """Bytes of ``value`` as compact UTF-8 JSON (how stores and responses hold it)."""
     return len(_SIZE.encode(value).encode("utf-8", "surrogatepass"))

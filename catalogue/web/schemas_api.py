@@ -18,9 +18,9 @@ from catalogue.store import RegisteredSchema
 from catalogue.web.auth import caller_is_admin, register_schema_roles, require_role
 from catalogue.web.deposit import check_json_schema, read_json, unstorable
 from catalogue.web.errors import ApiError
-from catalogue.web.limits import ascii_int
 from catalogue.web.services import services
 from catalogue.web.xsd import SchemaCompileError, compile_registered
+from mappings.numbers import ascii_int
 
 bp = Blueprint("schemas", __name__)
 

@@ -18,6 +18,7 @@ from mappings.namespaces import (
     OAI_DATACITE_SCHEMA,
     XSI_NS,
 )
+from mappings.numbers import ascii_digits
 from mappings.vocabularies import (
     CONTRIBUTOR_TYPES,
     DATE_TYPES,
@@ -110,7 +111,7 @@ def _year(metadata: dict, fallback: int | None) -> str:
     # would be a false statement (and DataCite refuses it), so only real years are written.
     candidates = [metadata.get("publicationYear")]
     candidates += [
-        int(d["date"][:4]) for d in metadata.get("dates") or [] if d["date"][:4].isdigit()
+        int(d["date"][:4]) for d in metadata.get("dates") or [] if ascii_digits(d["date"][:4])
     ]
     candidates.append(fallback)
     for year in candidates:

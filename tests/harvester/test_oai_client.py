@@ -33,6 +33,7 @@ def test_retry_after_in_seconds_or_http_date():
     later = format_datetime(now + timedelta(seconds=30), usegmt=True)
     assert retry_after_seconds(later, now=now) == 30.0
     assert retry_after_seconds("garbage") is None
+    assert retry_after_seconds("³") is None  # "³".isdigit(), but no number of seconds
     assert retry_after_seconds(None) is None
 
 

@@ -195,3 +195,21 @@ def test_hostile_ids_and_paths(ingest_app) -> None:
     )
     assert r.status_code in (404, 414)
     assert_nothing_stored(ingest_app)
+
+
+def test_digits_that_are_not_ascii_are_text_not_numbers(ingest_app) -> None:
+    """ "³".isdigit() is true and int("³") raises: superscript digits in a year or a date
+    are refused or kept as text, never a 500, and the record's exports still work."""
+    odd_year = ingest_app.post({"metadata": metadata(publicationYear="³")})
+    assert odd_year.status_code == 400, odd_year.text
+    assert odd_year.json()["errors"][0]["field"] == "/metadata/publicationYear"
+    dated = ingest_app.post(
+        {"metadata": metadata(dates=[{"date": "²⁰²⁴-01-01", "dateType": "Issued"}])}
+    )
+    assert dated.status_code == 201, dated.text
+    identifier = f"oai:{ingest_app.settings.oai.repository_identifier}:{dated.json()['id']}"
+    for prefix in ("oai_datacite", "oai_dc"):
+        r = ingest_app.get(
+            "/oai", params={"verb": "GetRecord", "metadataPrefix": prefix, "identifier": identifier}
+        )
+        assert r.status_code == 200 and "<error" not in r.text, r.text[:500]

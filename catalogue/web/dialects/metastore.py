@@ -29,11 +29,11 @@ from catalogue.web.dialects.common import checked_metadata, dialect_sets, proble
 from catalogue.web.dialects.metastore_checks import record_json, schema_of, validate_document
 from catalogue.web.errors import ApiError
 from catalogue.web.ingest_api import document_media_type, new_record_id
-from catalogue.web.limits import ascii_int
 from catalogue.web.negotiation import base_etag
 from catalogue.web.services import services
 from mappings import MappingError
 from mappings.metastore2 import from_metastore_deposit
+from mappings.numbers import ascii_int
 
 bp = Blueprint("metastore", __name__)
 

@@ -12,11 +12,11 @@ from jsonschema.validators import validator_for
 from catalogue.store import RegisteredSchema
 from catalogue.web.deposit import read_json
 from catalogue.web.errors import ApiError
-from catalogue.web.limits import ascii_int
 from catalogue.web.schema_worker import SchemaValidationError, validators
 from catalogue.web.services import services
 from catalogue.web.xsd import validate_registered
 from mappings import MappingError
+from mappings.numbers import ascii_int
 from mappings.xml import parse_xml
 
 MAX_ERRORS = 20

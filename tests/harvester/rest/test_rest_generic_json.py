@@ -137,3 +137,5 @@ def test_paths_reach_pointer_and_simple_forms_alike():
     assert compile_path("x.y[k=t].v").values(doc) == ["found"]
     assert compile_path("x.y[0].v").first(doc) == "found"
     assert compile_path("").node([1]) == [1]
+    # "³".isdigit() is true, int("³") raises: a key, not an index
+    assert compile_path("/a~1b/³").values({"a/b": {"³": "cubed"}}) == ["cubed"]
