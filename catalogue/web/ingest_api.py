@@ -32,7 +32,7 @@ from catalogue.web.deposit import (
 from catalogue.web.errors import ApiError
 from catalogue.web.limits import record_size_problems
 from catalogue.web.negotiation import base_etag, record_json
-from catalogue.web.patching import apply_patch
+from catalogue.web.patching import apply_patch, check_patch
 from catalogue.web.services import services
 from mappings.formats import FORMATS
 
@@ -287,7 +287,10 @@ def patch_record(rid: str) -> Response:
             f"unsupported Content-Type {request.mimetype or '(none)'!r}",
             [{"field": "Content-Type", "message": f"use {PATCH_TYPES[0]} (RFC 6902)"}],
         )
-    operations = read_json(request.get_data(cache=True))
+    operations = check_patch(
+        read_json(request.get_data(cache=True)),
+        max_operations=svc.settings.ingest.max_patch_operations,
+    )
     state = svc.store.get_record_state(rid)
     if state is None:
         raise ApiError(404, f"no record with id {rid!r}")

@@ -19,16 +19,19 @@ import jsonpatch
 import jsonpointer
 
 from catalogue.web.errors import ApiError
-from catalogue.web.limits import json_size
+from catalogue.web.limits import MAX_ERRORS, json_size
 
 _GROWING = {"add", "replace", "copy"}
 
 
-def apply_patch(
-    document: dict[str, Any], operations: Any, *, max_operations: int, max_bytes: int
-) -> Any:
-    """``document`` with ``operations`` applied; ApiError 400 for a malformed or failing
-    patch, 413 when it is too long or would grow the record past ``max_bytes``."""
+_OPS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+_NEEDS = {"add": "value", "replace": "value", "test": "value", "move": "from", "copy": "from"}
+
+
+def check_patch(operations: Any, *, max_operations: int) -> list[dict[str, Any]]:
+    """``operations`` if they are a well-formed RFC 6902 patch: ApiError 400 if not, 413
+    when it is too long. Checked before the record's state (a malformed request is a 400
+    whatever the record's ETag, not a 412)."""
     if not isinstance(operations, list):
         raise ApiError(
             400, "a JSON Patch is a list of operations", [{"field": "", "message": "not a list"}]
@@ -39,17 +42,36 @@ def apply_patch(
             f"a JSON Patch may hold at most {max_operations} operations",
             [{"field": "", "message": f"{len(operations)} operations given"}],
         )
+    errors = []
     for n, op in enumerate(operations):
-        if (
-            not isinstance(op, dict)
-            or not isinstance(op.get("op"), str)
-            or not isinstance(op.get("path"), str)
-        ):
-            raise ApiError(
-                400,
-                "invalid JSON Patch",
-                [{"field": f"/{n}", "message": "an operation needs string 'op' and 'path'"}],
-            )
+        problem = _operation_problem(op)
+        if problem:
+            errors.append({"field": f"/{n}", "message": problem})
+    if errors:
+        raise ApiError(400, "invalid JSON Patch", errors[:MAX_ERRORS])
+    return operations
+
+
+def _operation_problem(op: Any) -> str | None:
+    if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+        return "an operation needs string 'op' and 'path'"
+    name = op.get("op")
+    if not isinstance(name, str) or name not in _OPS:
+        return f"'op' must be one of {', '.join(sorted(_OPS))}"
+    if "from" in op and not isinstance(op["from"], str):
+        return "'from' must be a string (a JSON Pointer)"
+    needed = _NEEDS.get(name)
+    if needed and needed not in op:
+        return f"a {name!r} operation needs '{needed}'"
+    return None
+
+
+def apply_patch(
+    document: dict[str, Any], operations: Any, *, max_operations: int, max_bytes: int
+) -> Any:
+    """``document`` with ``operations`` applied; ApiError 400 for a malformed or failing
+    patch, 413 when it is too long or would grow the record past ``max_bytes``."""
+    check_patch(operations, max_operations=max_operations)
     current = copy.deepcopy(document)
     size = json_size(current)
     for n, op in enumerate(operations):

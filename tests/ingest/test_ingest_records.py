@@ -454,6 +454,16 @@ def test_patch_json_patch_validated_before_storing(ingest_app) -> None:
         "PATCH", "/api/records/missing", json=ops, headers={**patch_type, "If-Match": "*"}
     )
     assert r.status_code == 404
+    # a malformed patch is a 400 whatever the ETag: the request is wrong before it is stale
+    for garbage in (
+        [{"path": "/x", "value": 1}],  # no op
+        [{"op": "move", "path": "/metadata/publisher"}],  # move without from
+        [{"op": "add", "path": "/sets/-"}],  # add without value
+        [{"op": "copy", "from": 7, "path": "/x"}],
+    ):
+        r = ingest_app.call("PATCH", url, json=garbage, headers={**patch_type, "If-Match": '"x"'})
+        assert r.status_code == 400, (garbage, r.text)
+        assert r.json()["errors"][0]["field"] == "/0"
 
 
 # -- DELETE -----------------------------------------------------------------------------
