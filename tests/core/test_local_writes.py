@@ -143,6 +143,35 @@ def test_a_write_that_cannot_get_its_locks_in_time_is_a_lock_timeout(
     assert store.changes_since(0, 10) == []
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_write_that_cannot_append_to_the_change_log_in_time_stores_nothing(
+    store: Store, db_url: str
+) -> None:
+    """The change-log lock is taken last, in one pipeline with the COMMIT: when it times
+    out, the error is the lock timeout (503 at the API), the transaction is rolled back
+    and the connection serves the next write."""
+    from catalogue.store.records import _CHANGE_LOG_LOCK
+
+    impatient = Store(create_store_engine(db_url + "%20-clock_timeout%3D200"))
+    conn, tx = _holding_locks_of(store, [])
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CHANGE_LOG_LOCK})")
+    try:
+        with pytest.raises(OperationalError) as caught:
+            impatient.write_local([create("late", "10.5555/late")], actor="t")
+        assert is_lock_timeout(caught.value)
+    finally:
+        tx.rollback()
+        conn.close()
+    try:
+        assert impatient.get_record_state("late") is None
+        assert store.changes_since(0, 10) == []
+        (done,) = impatient.write_local([create("late", "10.5555/late")], actor="t")
+        assert done.problem is None
+        assert [c.record_id for c in store.changes_since(0, 10)] == ["late"]
+    finally:
+        impatient.dispose()
+
+
 def _hold_an_uncommitted_harvested_record(
     store: Store, source: str, source_id: str, written: threading.Event, release: threading.Event
 ) -> None:
