@@ -124,6 +124,19 @@ def test_a_large_write_waits_for_every_local_write(store: Store) -> None:
     assert len(big_done) == 40 and all(r.problem is None for r in big_done)
 
 
+def _times_out(impatient: Store, write: LocalWrite, holding: tuple) -> None:
+    """``write`` fails as a lock timeout while ``holding`` (a connection and its open
+    transaction) keeps the locks it waits for; then the holder lets go."""
+    conn, tx = holding
+    try:
+        with pytest.raises(OperationalError) as caught:
+            impatient.write_local([write], actor="t")
+        assert is_lock_timeout(caught.value)
+    finally:
+        tx.rollback()
+        conn.close()
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_write_that_cannot_get_its_locks_in_time_is_a_lock_timeout(
     store: Store, db_url: str
@@ -131,14 +144,10 @@ def test_a_write_that_cannot_get_its_locks_in_time_is_a_lock_timeout(
     """With lock_timeout set, a deposit queued behind a conflicting one fails as a lock
     timeout (which the API answers with 503 and Retry-After), and stores nothing."""
     impatient = Store(create_store_engine(db_url + "%20-clock_timeout%3D200"))
-    conn, tx = _holding_locks_of(store, [create("held", "10.5555/held")])
     try:
-        with pytest.raises(OperationalError) as caught:
-            impatient.write_local([create("other", "10.5555/held")], actor="t")
-        assert is_lock_timeout(caught.value)
+        held = _holding_locks_of(store, [create("held", "10.5555/held")])
+        _times_out(impatient, create("other", "10.5555/held"), held)
     finally:
-        tx.rollback()
-        conn.close()
         impatient.dispose()
     assert store.changes_since(0, 10) == []
 
@@ -153,16 +162,10 @@ def test_a_write_that_cannot_append_to_the_change_log_in_time_stores_nothing(
     from catalogue.store.records import _CHANGE_LOG_LOCK
 
     impatient = Store(create_store_engine(db_url + "%20-clock_timeout%3D200"))
-    conn, tx = _holding_locks_of(store, [])
-    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CHANGE_LOG_LOCK})")
     try:
-        with pytest.raises(OperationalError) as caught:
-            impatient.write_local([create("late", "10.5555/late")], actor="t")
-        assert is_lock_timeout(caught.value)
-    finally:
-        tx.rollback()
-        conn.close()
-    try:
+        held = _holding_locks_of(store, [])
+        held[0].exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CHANGE_LOG_LOCK})")
+        _times_out(impatient, create("late", "10.5555/late"), held)
         assert impatient.get_record_state("late") is None
         assert store.changes_since(0, 10) == []
         (done,) = impatient.write_local([create("late", "10.5555/late")], actor="t")
