@@ -302,12 +302,7 @@ def patch_record(rid: str) -> Response:
             f"record {rid!r} has changed since that ETag was read",
             [{"field": "If-Match", "message": "stale"}],
         )
-    patched = apply_patch(
-        record_json(state),
-        operations,
-        max_operations=svc.settings.ingest.max_patch_operations,
-        max_bytes=svc.settings.max_request_bytes,
-    )
+    patched = apply_patch(record_json(state), operations, svc.settings.max_request_bytes)
     candidate = record_from_json(patched, "", svc.store)
     _refuse_oversize(record_size_problems([candidate], svc.settings.ingest.max_record_bytes))
     # Compare-and-swap against the version the patch was applied to.

@@ -66,12 +66,9 @@ def _operation_problem(op: Any) -> str | None:
     return None
 
 
-def apply_patch(
-    document: dict[str, Any], operations: Any, *, max_operations: int, max_bytes: int
-) -> Any:
-    """``document`` with ``operations`` applied; ApiError 400 for a malformed or failing
-    patch, 413 when it is too long or would grow the record past ``max_bytes``."""
-    check_patch(operations, max_operations=max_operations)
+def apply_patch(document: dict[str, Any], operations: list[dict[str, Any]], max_bytes: int) -> Any:
+    """``document`` with ``operations`` (as :func:`check_patch` passed them) applied;
+    ApiError 400 for a failing patch, 413 when it would grow the record past ``max_bytes``."""
     current = copy.deepcopy(document)
     size = json_size(current)
     for n, op in enumerate(operations):
