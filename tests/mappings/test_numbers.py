@@ -20,3 +20,26 @@ def test_ascii_digits_only() -> None:
 def test_any_text_is_a_number_or_none(text: str) -> None:
     value = ascii_int(text)
     assert value is None or (str(value).zfill(len(text)) == text and value >= 0)
+
+
+def test_crosswalks_take_other_digits_as_text() -> None:
+    """The DataCite export's year fallback and the DataCite-JSON year read a number only
+    from ASCII digits ("²⁰²⁴".isdigit() is true; int() raises on it)."""
+    from lxml import etree
+
+    from mappings.datacite_json import _year
+    from mappings.export.datacite import to_datacite
+
+    md = {"publicationYear": "³"}
+    _year(md)
+    assert md == {"publicationYear": "³"}  # left for the schema check to refuse (400)
+    metadata = {
+        "titles": [{"title": "t"}],
+        "identifiers": [{"identifier": "10.1/x", "identifierType": "DOI"}],
+        "creators": [{"name": "a"}],
+        "publisher": "p",
+        "types": {"resourceTypeGeneral": "Dataset"},
+        "dates": [{"date": "²⁰²⁴-01-01", "dateType": "Issued"}],
+    }
+    xml = etree.tostring(to_datacite(metadata, fallback_year=2020)).decode()
+    assert "<publicationYear>2020</publicationYear>" in xml.replace("ns0:", "")
