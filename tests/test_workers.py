@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from osmem_server import OsmemServer
 
 from tests.search.cluster_support import unique_alias
 from tests.test_end_to_end import free_port, wait_for
@@ -37,7 +38,9 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def start(cli, *args: str) -> tuple[subprocess.Popen, str]:
+def start(cli, *args: str, ready: str = "/api/records?size=0") -> tuple[subprocess.Popen, str]:
+    """`catalogue serve` with ``args``, once ``ready`` answers with a JSON body (search
+    answers a total)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "catalogue", "serve", "--port", str(port), *args],
@@ -47,7 +50,7 @@ def start(cli, *args: str) -> tuple[subprocess.Popen, str]:
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_for(url + "/api/records?size=0", lambda body: "total" in body)
+    wait_for(url + ready, lambda body: "total" in body or ready != "/api/records?size=0")
     return server, url
 
 
@@ -125,3 +128,51 @@ def replay():
     server, base_url = start_replay_server(page_size=20)
     yield base_url
     stop_replay_server(server)
+
+
+def test_serve_starts_before_its_search_cluster_and_indexes_once_it_is_up(cli) -> None:
+    """A deployment may start the catalogue before its cluster (compose starts them side by
+    side). On a fresh store `serve` starts anyway: search answers 503 with Retry-After,
+    OAI-PMH and deposits work, and its indexer reaches the cluster once it is up. The
+    one-off `reindex` says in one line that the cluster cannot be reached, and `catalogue
+    indexer` waits for it."""
+    port = free_port()
+    cli.env.update(
+        CATALOGUE_SEARCH_URL=f"opensearch+http://127.0.0.1:{port}",
+        CATALOGUE_SEARCH_INDEX_ALIAS=unique_alias(),
+    )
+    down = cli("reindex", check=False)
+    assert down.returncode == 1, down.stderr
+    assert "Traceback" not in down.stderr and "search engine unavailable" in down.stderr
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "catalogue", "indexer"], env=cli.env, stderr=subprocess.PIPE
+    )
+    try:  # a long-running indexer waits for the cluster, saying so once
+        said = waiting.stderr.readline().decode()
+        assert "search engine unavailable" in said and "trying again" in said
+    finally:
+        waiting.terminate()
+    assert waiting.wait(20) == 0 and b"Traceback" not in waiting.stderr.read()
+    token = cli("tokens", "create", "--role", "depositor").stdout.strip()
+    server, url = start(cli, ready="/health")
+    cluster = None
+    try:
+        search = requests.get(url + "/api/records", params={"q": "workers"}, timeout=10)
+        assert search.status_code == 503 and int(search.headers["Retry-After"]) > 0
+        oai = requests.get(url + "/oai", params={"verb": "Identify"}, timeout=10)
+        assert oai.status_code == 200 and b"<Identify>" in oai.content
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        created = requests.post(
+            url + "/api/records", data=json.dumps(RECORD), headers=headers, timeout=10
+        )
+        assert created.status_code == 201, created.text
+        cluster = OsmemServer.start(addr=f"127.0.0.1:{port}")
+        found = wait_for(url + "/api/records?q=workers+deposit", lambda b: b.get("total"), 60)
+        assert [h["id"] for h in found["hits"]] == [created.json()["id"]]
+    finally:
+        server.terminate()
+        server.wait(20)
+        if cluster is not None:
+            cluster.close()
+    assert server.returncode == 0
+    assert "Traceback" not in server.stderr.read()

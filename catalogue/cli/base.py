@@ -41,8 +41,23 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.settings, pool_size=self._pool_size)
+            from sqlalchemy.exc import OperationalError
+
+            try:
+                self._store = open_store(self.settings, pool_size=self._pool_size)
+            except OperationalError as exc:
+                raise click.ClickException(database_unreachable(self.settings, exc)) from None
         return self._store
+
+
+def database_unreachable(settings: Settings, exc: Exception) -> str:
+    """One line for a store that cannot be opened: which database (password hidden), and
+    the driver's first line (connection refused, no such database, authentication)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return f"cannot open the database {url} (CATALOGUE_DATABASE_URL): {reason}"
 
 
 def open_store(settings: Settings, *, pool_size: int | None = None) -> Store:
@@ -78,6 +93,11 @@ def main(ctx: click.Context, verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # The cluster clients log every failed request with its traceback at WARNING; the
+        # catalogue says itself, in one line, what failed and what it does about it.
+        for client_logger in ("opensearch", "elastic_transport"):
+            logging.getLogger(client_logger).setLevel(logging.ERROR)
     ctx.obj = Context()
     tune_gc()
     stop_cleanly_on_signals()

@@ -48,17 +48,22 @@ def scheduler(ctx: Context) -> None:
 @pass_ctx
 def reindex(ctx: Context) -> None:
     """Rebuild the search index from the store."""
-    from catalogue.search.base import IndexLocked
+    from catalogue.search.base import IndexLocked, SearchUnavailable
     from catalogue.search.indexer import Indexer, open_index
 
+    store = ctx.store  # migrated first: a search cluster's lease is a row of its database
     try:
         index = open_index(ctx.settings, writer=True)
     except IndexLocked as exc:
         raise click.ClickException(
             "the index is held by another indexer (is `catalogue serve` running?)"
         ) from exc
+    except SearchUnavailable as exc:
+        raise click.ClickException(
+            f"{exc} (is the cluster that CATALOGUE_SEARCH_URL names up?)"
+        ) from exc
     try:
-        n = Indexer(ctx.store, index).rebuild()
+        n = Indexer(store, index).rebuild()
         refused = list(getattr(index, "failures", []))
     finally:
         index.close()
@@ -98,10 +103,6 @@ def remap(ctx: Context, key: str | None, dry_run: bool) -> None:
     click.echo(json.dumps(summary.as_dict()))
 
 
-STANDBY_POLL = 1.0
-"""How often a standby indexer (``--wait``) tries to take the index, in seconds."""
-
-
 @main.command()
 @click.option(
     "--wait",
@@ -121,29 +122,26 @@ def indexer(ctx: Context, standby: bool) -> None:
     import signal
 
     from catalogue.search.base import IndexLocked
-    from catalogue.search.indexer import Indexer, open_index
+    from catalogue.search.indexer import Indexer, wait_for_writer
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    index = None
-    announced = False
-    while index is None:
-        try:
-            index = open_index(ctx.settings, writer=True)
-        except IndexLocked as exc:
-            if not standby:
-                raise click.ClickException("the index is held by another indexer") from exc
-            if not announced:
-                console.print("index: held by another indexer; standing by", soft_wrap=True)
-                announced = True
-            if stop.wait(STANDBY_POLL):
-                return
-    if announced:
-        console.print("index: taken over; following the change log", soft_wrap=True)
+    store = ctx.store  # migrated first: a search cluster's lease is a row of its database
+    try:
+        index = wait_for_writer(
+            ctx.settings,
+            stop,
+            standby=standby,
+            say=lambda message: console.print(f"index: {message}", soft_wrap=True),
+        )
+    except IndexLocked as exc:
+        raise click.ClickException("the index is held by another indexer") from exc
+    if index is None:
+        return
     try:
         start = index.checkpoint()
-        Indexer(ctx.store, index).run_forever(stop, ctx.settings.search.indexer_interval)
+        Indexer(store, index).run_forever(stop, ctx.settings.search.indexer_interval)
         console.print(f"indexer stopped: applied the change log from seq {start} to seq "
                       f"{index.checkpoint()}", soft_wrap=True)  # fmt: skip
     finally:
@@ -264,16 +262,18 @@ def serve_app(
 ) -> None:
     from catalogue.search.indexer import indexing_alongside, writer_is_free
 
+    # A request holds one connection at a time; with fewer pooled than threads, the pool
+    # opened and closed connections all the while (8 threads, default 5: ~60 new
+    # PostgreSQL backends per 2,000 deposits, each a process to start).
+    ctx.size_pool(threads + SPARE_CONNECTIONS)
+    # Migrate once, before any worker opens the store, and before the writer check: a
+    # search cluster's writer lease is a row of the catalogue database.
+    ctx.store  # noqa: B018
     indexing: AbstractContextManager[None] = nullcontext()
     if with_indexer and writer_is_free(ctx.settings):
         indexing = indexing_alongside(ctx.settings)
     elif with_indexer:
         console.print("index: another process runs the indexer; serving read-only")
-    # A request holds one connection at a time; with fewer pooled than threads, the pool
-    # opened and closed connections all the while (8 threads, default 5: ~60 new
-    # PostgreSQL backends per 2,000 deposits, each a process to start).
-    ctx.size_pool(threads + SPARE_CONNECTIONS)
-    ctx.store  # noqa: B018 - migrate once, before any worker opens the store
     base = f"http://{host}:{port}"
     server = None
     app = None

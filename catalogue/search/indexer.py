@@ -12,13 +12,13 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from catalogue.config import Settings
 from catalogue.runtime import tune_gc
-from catalogue.search.base import IndexLocked, SearchIndex
+from catalogue.search.base import IndexLocked, SearchIndex, SearchUnavailable
 from catalogue.search.documents import to_document
 from catalogue.store import Store
 from catalogue.store.ports import ChangeFeed
@@ -43,6 +43,11 @@ CHUNK = 500
 # records make ~100 changes per 0.5 s). A change under such load becomes searchable
 # within interval * BUSY_STRETCH; an idle indexer answers the next one within its interval.
 BUSY_STRETCH = 4
+# Seconds between attempts to open a search cluster that cannot be reached (down, or still
+# starting: a compose deployment starts the catalogue beside it).
+RETRY_UNREACHABLE = 5.0
+# How often a standby indexer tries to take an index another indexer holds, in seconds.
+STANDBY_POLL = 1.0
 
 
 class StopFlag(Protocol):
@@ -145,6 +150,9 @@ class Indexer:
             while not stop.is_set():
                 try:
                     applied = self.catch_up()
+                except SearchUnavailable as exc:  # a cluster down: one line, no traceback
+                    failures += 1
+                    log.warning("indexer: %s (attempt %d); retrying", exc, failures)
                 except Exception:
                     failures += 1
                     log.exception("indexer failed (attempt %d); retrying", failures)
@@ -202,20 +210,61 @@ def open_index(settings: Settings, *, writer: bool, **client_options: Any) -> Se
 
 
 def writer_is_free(settings: Settings) -> bool:
-    """Whether no other process holds the index's writer lock right now."""
+    """Whether no other process holds the index's writer lock right now (a search cluster
+    that cannot be reached has its lease free: an indexer started now waits for it)."""
     try:
         open_index(settings, writer=True).close()
     except IndexLocked:
         return False
+    except SearchUnavailable:
+        return True
     return True
 
 
+def wait_for_writer(
+    settings: Settings, stop: StopFlag, *, standby: bool = False, say: Callable[[str], None]
+) -> SearchIndex | None:
+    """The index's writer, or None when ``stop`` is set first.
+
+    A search cluster that cannot be reached is tried again every ``RETRY_UNREACHABLE``
+    seconds: a long-running indexer waits for it rather than dying. An index another
+    indexer holds raises ``IndexLocked``, or with ``standby`` is tried again every
+    ``STANDBY_POLL`` seconds until that indexer lets go. ``say`` hears each kind of wait
+    once, and "taken over" after a standby.
+    """
+    said: set[type[Exception]] = set()
+    while True:
+        try:
+            index = open_index(settings, writer=True)
+        except IndexLocked:
+            if not standby:
+                raise
+            kind, message, pause = IndexLocked, "held by another indexer; standing by", STANDBY_POLL
+        except SearchUnavailable as exc:
+            kind, pause = SearchUnavailable, RETRY_UNREACHABLE
+            message = f"{exc}; trying again every {RETRY_UNREACHABLE:g} s"
+        else:
+            if said:
+                how = "taken over" if IndexLocked in said else "reached"
+                say(f"{how}; following the change log")
+            return index
+        if kind not in said:
+            said.add(kind)
+            say(message)
+        if stop.wait(pause):
+            return None
+
+
 def catch_up_if_free(store: Store, settings: Settings) -> int | None:
-    """Catch the index up unless another process holds the writer (then None)."""
+    """Catch the index up unless another process holds the writer, or the search cluster
+    cannot be reached (then None: the changes wait in the change log for the indexer)."""
     try:
         index = open_index(settings, writer=True)
     except IndexLocked:
         log.info("search index is being written by another process; not catching up")
+        return None
+    except SearchUnavailable as exc:
+        log.warning("%s: the index catches up when an indexer next reaches it", exc)
         return None
     try:
         return Indexer(store, index).catch_up()
@@ -255,13 +304,17 @@ def _indexer_process(settings: Settings, stop: Any, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tune_gc()
     store = Store(settings.database_url)
+    until = _UntilParentGone(stop, parent)
     try:
-        index = open_index(settings, writer=True)
+        index = wait_for_writer(settings, until, say=lambda said: log.warning("index: %s", said))
     except IndexLocked:
-        return  # another indexer (e.g. `catalogue serve`) follows the log already
+        index = None  # another indexer (e.g. `catalogue serve`) follows the log already
+    if index is None:
+        store.dispose()
+        return
     try:
         indexer = Indexer(store, index)
-        indexer.run_forever(_UntilParentGone(stop, parent), settings.search.indexer_interval)
+        indexer.run_forever(until, settings.search.indexer_interval)
         indexer.catch_up()
     finally:
         index.close()

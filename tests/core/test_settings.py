@@ -58,6 +58,21 @@ def test_bad_values_from_the_environment(cli, variable, value, words) -> None:
     one_line_error(cli("tokens", "list", check=False), variable, words)
 
 
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("postgresql+psycopg://reader:s3cret@127.0.0.1:{port}/test", "Connection refused"),
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/no_such_db", "does not exist"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_named_without_its_password(cli, url, words) -> None:
+    from tests.test_end_to_end import free_port
+
+    cli.env["CATALOGUE_DATABASE_URL"] = url.format(port=free_port())
+    line = one_line_error(cli("sources", "list", check=False), "CATALOGUE_DATABASE_URL", words)
+    assert "s3cret" not in line
+
+
 def test_a_missing_config_file_is_named(cli, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "site.toml"
     cli.env["CATALOGUE_CONFIG"] = str(missing)
