@@ -259,10 +259,12 @@ _TYPE_WORDS = {
 
 def _checked(name: str, kind: type, value: Any, limits: Mapping[str, Any]) -> Any:
     given = value if isinstance(value, _Given) else _Given(value, "default.toml")
+    show = limits.get("shown")  # a value with credentials in it is shown without them
+    shown = show(given.value) if show and isinstance(given.value, str) else given.value
     if given.from_env:
-        where, typed = f"{given.origin}={given.value!r}", _parse(kind, given.value)
+        where, typed = f"{given.origin}={shown!r}", _parse(kind, given.value)
     else:
-        where, typed = f"{given.value!r} in {given.origin}", _typed(kind, given.value)
+        where, typed = f"{shown!r} in {given.origin}", _typed(kind, given.value)
     if typed is None:
         raise SettingsError(f"setting {name}: {where} is not {_TYPE_WORDS[kind]}")
     low, high = limits.get("min"), limits.get("max")

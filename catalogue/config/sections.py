@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalogue.config.search_url import check_search_url, redacted_url
 from harvester.settings import HarvestSettings
 from harvester.url_policy import parse_networks
 from harvester.windows import WINDOW_UNITS
@@ -24,6 +25,17 @@ def _non_empty(*, secret: bool = False) -> Any:
 def _secret() -> Any:
     """A credential: left out of the settings' repr, so it never reaches a log."""
     return field(repr=False)
+
+
+def _readable_file(path: str) -> None:
+    """Empty, or a file this process can open (a CA bundle: a typo is not a failed TLS
+    handshake at the first search)."""
+    if path:
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise ValueError(f"cannot read the file: {exc.strerror}") from None
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ class SearchSettings:
     api_key: str = _secret()
     username: str
     password: str = _secret()
-    ca_certs: str
+    ca_certs: str = field(metadata={"check": _readable_file})
     verify_certs: bool
     timeout: float = _limits(positive=True)
     shards: int = _limits(1)
@@ -105,7 +117,8 @@ class Settings:
     data_dir: str = _non_empty()
     database_url: str
     index_dir: str
-    search_url: str
+    # shown without its credentials in a settings error
+    search_url: str = field(metadata={"check": check_search_url, "shown": redacted_url})
     secret_key: str = _non_empty(secret=True)
     max_request_bytes: int = _limits(1)
     max_response_bytes: int = _limits(1)

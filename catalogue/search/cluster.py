@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from catalogue.config.search_url import redacted_url
 from catalogue.search.base import (
     IndexLocked,
     SchemaMismatch,
@@ -40,7 +41,6 @@ from catalogue.search.cluster_transport import (
     _NotFound,
     _status,
     make_transport,
-    redacted_url,
 )
 
 __all__ = ["ClusterIndex", "ClusterSettings", "Transport", "redacted_url"]

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from catalogue.config import SearchSettings
+from catalogue.config.search_url import parse_search_url, redacted_url
 from catalogue.search.base import QuerySyntaxError, SearchError, SearchUnavailable
 
-SCHEMES = ("elasticsearch", "opensearch")
 # A bulk item failing with these statuses is retried (the engine is busy or recovering);
 # any other failure (a document the mapping refuses) is reported and skipped.
 RETRY_STATUSES = {429, 502, 503, 504}
@@ -48,23 +47,16 @@ class ClusterSettings:
     ) -> ClusterSettings:
         """From ``search_url`` (``<engine>+http(s)://[user:password@]host:port``) and the
         ``[search]`` section; credentials in the URL are taken out of it."""
-        raw = search_url
-        scheme, _, rest = raw.partition("+")
-        if scheme not in SCHEMES or not rest:
-            raise SearchError(
-                "CATALOGUE_SEARCH_URL must start with elasticsearch+http(s):// or "
-                f"opensearch+http(s)://, not {redacted_url(raw)!r}"
-            )
-        parts = urlsplit(rest)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SearchError(f"not an http(s) search URL: {redacted_url(raw)!r}")
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        try:
+            where = parse_search_url(search_url)
+        except ValueError as exc:
+            raise SearchError(f"CATALOGUE_SEARCH_URL={redacted_url(search_url)!r}: {exc}") from None
         return cls(
-            scheme=scheme,
-            url=f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}",
+            scheme=where.scheme,
+            url=where.url,
             alias=search.index_alias.lower(),
-            username=unquote(parts.username) if parts.username else search.username or None,
-            password=unquote(parts.password) if parts.password else search.password or None,
+            username=where.username or search.username or None,
+            password=where.password or search.password or None,
             api_key=search.api_key or None,
             ca_certs=search.ca_certs or None,
             verify_certs=search.verify_certs,
@@ -76,16 +68,6 @@ class ClusterSettings:
 
     def __repr__(self) -> str:  # dataclass's repr would show the secrets
         return f"ClusterSettings({self.scheme}+{self.url}, alias={self.alias!r})"
-
-
-def redacted_url(url: str) -> str:
-    """``url`` without its user info, fit for logs and error messages."""
-    scheme, plus, rest = url.rpartition("+") if "+" in url.split("://")[0] else ("", "", url)
-    parts = urlsplit(rest)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        rest = parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")).geturl()
-    return f"{scheme}{plus}{rest}"
 
 
 class Transport:

@@ -51,6 +51,10 @@ def test_a_value_of_the_wrong_type_names_the_variable(cli) -> None:
         ("CATALOGUE_HARVEST_BACKOFF", "nan", "number"),
         ("CATALOGUE_SECRET_KEY", "", "empty"),
         ("CATALOGUE_DATA_DIR", " ", "empty"),
+        ("CATALOGUE_SEARCH_URL", "solr://h:8983", "elasticsearch+http(s)://"),
+        ("CATALOGUE_SEARCH_URL", "opensearch+ftp://h", "http(s) URL"),
+        ("CATALOGUE_SEARCH_URL", "opensearch+http://h:99999", "port"),
+        ("CATALOGUE_SEARCH_CA_CERTS", "/no/such/ca.pem", "cannot read the file"),
     ],
 )
 def test_bad_values_from_the_environment(cli, variable, value, words) -> None:
@@ -71,6 +75,18 @@ def test_a_database_that_cannot_be_opened_is_named_without_its_password(cli, url
     cli.env["CATALOGUE_DATABASE_URL"] = url.format(port=free_port())
     line = one_line_error(cli("sources", "list", check=False), "CATALOGUE_DATABASE_URL", words)
     assert "s3cret" not in line
+
+
+def test_a_bad_search_url_is_shown_without_its_credentials(cli, tmp_path: Path) -> None:
+    cli.env["CATALOGUE_SEARCH_URL"] = "opensearch+http://admin:s3cret@h:92x0"
+    line = one_line_error(cli("sources", "list", check=False), "CATALOGUE_SEARCH_URL", "port")
+    assert "s3cret" not in line and "admin" not in line
+    del cli.env["CATALOGUE_SEARCH_URL"]
+    config = tmp_path / "site.toml"
+    config.write_text('search_url = "elasticsearch+https://admin:s3cret@h:92x0"\n')
+    cli.env["CATALOGUE_CONFIG"] = str(config)
+    line = one_line_error(cli("sources", "list", check=False), "search_url", "site.toml")
+    assert "s3cret" not in line and "admin" not in line
 
 
 def test_a_missing_config_file_is_named(cli, tmp_path: Path) -> None:
