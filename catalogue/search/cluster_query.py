@@ -81,6 +81,8 @@ def translate(node: qs.Node) -> dict[str, Any] | None:
 
 def _text(node: qs.Text) -> dict[str, Any] | None:
     if node.field in qs.KEYWORD_FIELDS:
+        if node.field in FACETS:  # case-insensitive, as a facet filter
+            return filter_clause(node.field, [node.text])
         return {"term": {node.field: node.text}}
     if not qs.tokens(node.text):
         return None  # nothing the analyser keeps: tantivy drops such a clause too

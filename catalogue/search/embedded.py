@@ -55,6 +55,13 @@ MAX_WINDOW = 1_000_000
 # Facet buckets asked of tantivy beyond the FACET_SIZE returned: its order among equal
 # counts is not by key, so the slack lets ties at the cut be settled as the cluster does.
 FACET_SLACK = 20
+# Buckets each segment hands to the merge. tantivy counts a facet per segment and merges
+# each segment's top ``segment_size``: a value spread over segments but in none of their
+# tops was missed (the demo's subject "prostate cancer", 3 records, lost its place to a
+# value of 2). Past the facet's distinct values per segment the counts are exact. Measured
+# on 60,000 records, 10 segments, ~25,000 distinct subjects, 8 facets over all records:
+# 7.8 ms with 200, 9.5-11 ms with 5,000 to 1,000,000.
+FACET_SEGMENT_SIZE = 1_000_000
 
 
 class TantivyIndex:
@@ -363,7 +370,9 @@ class TantivyIndex:
     ) -> dict[str, list[dict[str, Any]]]:
         size = FACET_SIZE + FACET_SLACK
         spec = {
-            name: {"terms": {"field": FACETS[name], "size": size, "segment_size": 200}}
+            name: {
+                "terms": {"field": FACETS[name], "size": size, "segment_size": FACET_SEGMENT_SIZE}
+            }
             for name in names
         }
         result = searcher.aggregate(query, spec)

@@ -42,6 +42,8 @@ MAX_CLAUSES = 64
 
 _ADVANCED_WORDS = {"AND", "OR", "NOT", "&&", "||"}
 _ADVANCED_CHARS = re.compile(r"[()\[\]{}^~]")
+# What may follow a phrase's closing quotation mark: a slop, a boost
+_PHRASE_SUFFIX = re.compile(r"(?:~\d+)?(?:\^\d+(?:\.\d+)?)?")
 _WORDY = re.compile(r"\w")
 _DOI_BARE = re.compile(r"^10\.\d{4,9}(?:\.\d+)*/\S+$")
 _IDENTIFIER_START = re.compile(
@@ -216,15 +218,18 @@ def _tokens(q: str) -> list[tuple[str, str, bool]]:
             end = q.find('"', i + 1)
             if end < 0:
                 raise QuerySyntaxError("a quotation mark is not closed")
-            out.append((sign, q[i + 1 : end], True))
-            i = end + 1
+            i = _PHRASE_SUFFIX.match(q, end + 1).end()
+            if i > end + 1:  # "a b"~3 or "a b"^2: the advanced syntax reads it whole
+                out.append((sign, q[start:i], False))
+            else:
+                out.append((sign, q[start + 1 : end], True))
             continue
         while i < n and not q[i].isspace():
             if q[i] == '"' and i > start and q[i - 1] == ":":
                 end = q.find('"', i + 1)
                 if end < 0:
                     raise QuerySyntaxError("a quotation mark is not closed")
-                i = end + 1
+                i = _PHRASE_SUFFIX.match(q, end + 1).end()
                 break
             i += 1
         out.append((sign, q[start:i], False))
@@ -235,9 +240,17 @@ def _is_advanced(tokens: list[tuple[str, str, bool]]) -> bool:
     for _, token, quoted in tokens:
         if quoted or looks_like_identifier(token):
             continue
-        if token in _ADVANCED_WORDS or _ADVANCED_CHARS.search(token.split(':"', 1)[0]):
+        if token in _ADVANCED_WORDS or _ADVANCED_CHARS.search(_outside_quotes(token)):
             return True
     return False
+
+
+def _outside_quotes(token: str) -> str:
+    """A token's text before its first and after its last quotation mark (``title:"a b"~2``
+    gives ``title:`` and ``~2``): the syntax characters within a phrase are just text."""
+    if '"' not in token:
+        return token
+    return token[: token.index('"')] + token[token.rindex('"') + 1 :]
 
 
 def _advanced(tokens: list[tuple[str, str, bool]]) -> str:

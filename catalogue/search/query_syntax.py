@@ -1,9 +1,9 @@
 """The *advanced* query language (``ParsedQuery.advanced`` of ``query.py``) as a tree.
 
 ``query.py`` parses what people type; a query with AND/OR/NOT, parentheses, ranges, boosts
-or ``~`` is handed on as "advanced", which the embedded backend runs through tantivy's own
-Lucene-like parser. The cluster backend parses it here instead, with the same meaning, and
-translates the tree (``cluster_query.py``). The language: words and "phrases"
+or ``~`` is handed on as "advanced" and parsed here, for both backends: the embedded one
+builds tantivy queries of the tree (``tantivy_query.py``), the cluster one query DSL
+(``cluster_query.py``). The language: words and "phrases"
 (with ``~slop``), ``field:value``, ranges ``year:[2000 TO 2010]`` / ``year:>=2005``,
 ``AND`` / ``OR`` / ``NOT``, ``+`` / ``-`` prefixes, parentheses and ``^boost``. Clauses side
 by side must all match; ``a OR b`` makes its operands optional clauses of the enclosing

@@ -1,5 +1,11 @@
 """A :class:`~catalogue.search.query.ParsedQuery` as a tantivy query.
 
+An advanced query (AND/OR/NOT, parentheses, ranges, boosts, slop) is parsed by
+:mod:`catalogue.search.query_syntax`, as for the cluster backend, and its tree built
+here clause by clause: both backends give a query one meaning, and what people type is
+never handed to tantivy's own query parser as syntax (only quoted words are, to be
+analysed as the index analyses them).
+
 tantivy has no minimum-should-match: "at least k of n words" is the disjunction of every
 group of k words (``query.at_least``), as a constant-score filter, plus each word as an
 optional clause for the score; when there would be too many groups (a long pasted
@@ -8,10 +14,12 @@ sentence), the closest smaller k that stays within bounds is used.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import tantivy
 
+from catalogue.search import query_syntax as qs
 from catalogue.search.base import FACETS, FOLDED_FIELD, QuerySyntaxError
 from catalogue.search.query import (
     Clause,
@@ -43,7 +51,7 @@ class QueryBuilder:
         if parsed.match_all:
             return tantivy.Query.all_query()
         if parsed.advanced is not None:
-            return self._native(parsed.advanced, conjunction=True)
+            return self._tree(qs.parse(parsed.advanced)) or tantivy.Query.empty_query()
         clauses: list[tuple[Any, tantivy.Query]] = []
         clauses += [(tantivy.Occur.Must, self._clause(c)) for c in parsed.must]
         clauses += [(tantivy.Occur.MustNot, self._clause(c)) for c in parsed.must_not]
@@ -112,7 +120,7 @@ class QueryBuilder:
         return tantivy.Query.term_query(self._schema, clause.field, clause.value)
 
     def _words(
-        self, text: str, field: str | None, phrase: bool, boost: float = 1.0
+        self, text: str, field: str | None, phrase: bool, boost: float = 1.0, slop: int = 0
     ) -> tantivy.Query:
         # quoted, so that the parser's syntax characters in a word are just text
         escaped = text.replace("\\", " ").replace('"', " ")
@@ -121,25 +129,79 @@ class QueryBuilder:
         if boost != 1.0:
             boosts.update({f: boost for f in fields if f not in boosts})
         try:
-            query = self._index.parse_query(f'"{escaped}"', fields, field_boosts=boosts)
+            quoted = f'"{escaped}"~{slop}' if slop else f'"{escaped}"'
+            query = self._index.parse_query(quoted, fields, field_boosts=boosts)
         except ValueError as exc:
             raise QuerySyntaxError(f"cannot search for {text!r}: {exc}") from exc
         del phrase  # a quoted text is a phrase already; one word stays a term
         return query
 
-    def _native(self, q: str, *, conjunction: bool) -> tantivy.Query:
-        try:
-            return self._index.parse_query(
-                q, DEFAULT_FIELDS, field_boosts=FIELD_BOOSTS, conjunction_by_default=conjunction
+    def _tree(self, node: qs.Node) -> tantivy.Query | None:
+        """The tantivy query of a query_syntax tree (as ``cluster_query.translate``
+        builds query DSL); None for a clause with no words (it is dropped)."""
+        if isinstance(node, qs.MatchAll):
+            return tantivy.Query.all_query()
+        if isinstance(node, qs.Exists):
+            return tantivy.Query.exists_query(node.field)
+        if isinstance(node, qs.Range):
+            return self._range(node)
+        if isinstance(node, qs.Text):
+            if node.field in qs.KEYWORD_FIELDS:
+                if node.field in FACETS:  # case-insensitive, as a facet filter
+                    return self.filter(node.field, [node.text])
+                return tantivy.Query.term_query(self._schema, node.field, node.text)
+            if not qs.tokens(node.text):
+                return None  # nothing the analyser keeps
+            return self._words(node.text, node.field, True, slop=node.slop)
+        if isinstance(node, qs.Boost):
+            inner = self._tree(node.node)
+            return None if inner is None else tantivy.Query.boost_query(inner, node.factor)
+        if isinstance(node, qs.Bool):
+            occurs = {
+                "must": tantivy.Occur.Must,
+                "should": tantivy.Occur.Should,
+                "must_not": tantivy.Occur.MustNot,
+            }
+            clauses = [
+                (occurs[occur], query)
+                for occur, child in node.clauses
+                if (query := self._tree(child)) is not None
+            ]
+            if not any(occur != tantivy.Occur.MustNot for occur, _ in clauses):
+                return tantivy.Query.empty_query()
+            # only optional clauses left: tantivy then needs one of them, as the cluster's
+            # minimum_should_match 1
+            return tantivy.Query.boolean_query(clauses)
+        raise TypeError(f"unknown query node {node!r}")
+
+    def _range(self, node: qs.Range) -> tantivy.Query:
+        if node.lower is None and node.upper is None:
+            return tantivy.Query.exists_query(node.field)
+        if node.field in qs.INTEGER_FIELDS:
+            return tantivy.Query.range_query(
+                self._schema,
+                node.field,
+                tantivy.FieldType.Integer,
+                None if node.lower is None else int(node.lower),
+                None if node.upper is None else int(node.upper),
+                node.include_lower or node.lower is None,
+                node.include_upper or node.upper is None,
             )
-        except ValueError as exc:
-            raise QuerySyntaxError(_friendly(str(exc))) from exc
+        # an exact (raw) field: tantivy builds string ranges through its parser only, so
+        # the bounds must be plain words there
+        for bound in (node.lower, node.upper):
+            if bound is not None and not _PLAIN_BOUND.fullmatch(bound):
+                raise QuerySyntaxError(
+                    f"a range bound of {node.field} is a plain word, not {bound!r}"
+                )
+        low = "*" if node.lower is None else node.lower
+        high = "*" if node.upper is None else node.upper
+        opening = "[" if node.include_lower else "{"
+        closing = "]" if node.include_upper else "}"
+        return self._index.parse_query(f"{node.field}:{opening}{low} TO {high}{closing}", [])
 
 
-def _friendly(message: str) -> str:
-    if "FieldDoesNotExist" in message or "Field does not exist" in message:
-        return f"{message}; put text with a colon in quotes"
-    return message
+_PLAIN_BOUND = re.compile(r"[\w.:/@-]+")
 
 
 def all_of(queries: list[tantivy.Query]) -> tantivy.Query:

@@ -514,3 +514,25 @@ def test_titles_alike_in_their_first_bytes_page_in_title_order(
         for h in reader.search(SearchQuery(sort=sort, page=p, size=size, facets=False)).hits
     ]
     assert seen == expected
+
+
+def test_facet_counts_are_exact_over_several_segments(open_index) -> None:
+    """tantivy counts facets per segment and merges each segment's top buckets: a value
+    that is in no segment's top (2 records in 2 segments, among 250 values of 1 each) must
+    still be counted and come first."""
+    from catalogue.search.documents import to_document
+
+    from .synthetic import synthetic_record
+
+    index = open_index()
+    for segment in range(2):
+        records = []
+        for i in range(251):
+            record = synthetic_record(segment * 1000 + i)
+            subject = "zz spread" if i == 250 else f"a{segment}-{i:03d}"
+            record.metadata["subjects"] = [{"subject": subject}]
+            records.append(to_document(record))
+        index.upsert(records)
+        index.commit(segment + 1)  # one segment per commit
+    buckets = index.search(SearchQuery(size=0)).aggregations["subject"]
+    assert buckets[0] == {"key": "zz spread", "count": 2}

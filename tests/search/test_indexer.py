@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.config import load_settings
+from catalogue.config import SettingsError, load_settings
 from catalogue.search.base import SearchError, SearchQuery
+from catalogue.search.cluster import ClusterSettings
 from catalogue.search.embedded import META_FILE, TantivyIndex
 from catalogue.search.indexer import Indexer, catch_up_if_free, open_index
 from catalogue.store import IncomingRecord, Store
@@ -271,16 +272,23 @@ def test_open_index_and_catch_up_if_free(store: Store, tmp_path: Path) -> None:
     "url", ["http://localhost:9200", "solr+http://h:8983", "opensearch+ftp://h", "opensearch+"]
 )
 def test_search_url_must_name_its_engine(tmp_path: Path, url: str) -> None:
-    settings = settings_for(tmp_path, search_url=url)
-    with pytest.raises(SearchError, match="search URL|CATALOGUE_SEARCH_URL"):
-        open_index(settings, writer=False)
+    # refused when the settings load, before any command opens the index
+    with pytest.raises(SettingsError, match="search_url"):
+        settings_for(tmp_path, search_url=url)
+    # and by the cluster backend itself, given settings that were never checked
+    search = settings_for(tmp_path).search
+    with pytest.raises(SearchError, match="CATALOGUE_SEARCH_URL"):
+        ClusterSettings.from_settings(url, search)
 
 
 def test_search_url_credentials_never_show(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, search_url="http://elastic:s3cret@localhost:9200")
+    url = "http://elastic:s3cret@localhost:9200"
+    with pytest.raises(SettingsError) as refused:
+        settings_for(tmp_path, search_url=url)
     with pytest.raises(SearchError) as caught:
-        open_index(settings, writer=False)
-    assert "s3cret" not in str(caught.value) and "localhost:9200" in str(caught.value)
+        ClusterSettings.from_settings(url, settings_for(tmp_path).search)
+    for message in (str(refused.value), str(caught.value)):
+        assert "s3cret" not in message and "localhost:9200" in message
 
 
 def _stray_doc() -> dict:

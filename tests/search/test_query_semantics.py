@@ -151,6 +151,31 @@ def test_facet_values_match_case_insensitively(index) -> None:
     assert len(keys) == len(set(keys)) or "dataset" in keys
 
 
+@pytest.mark.parametrize(
+    "q,expected",
+    [
+        # NOT after AND excludes (tantivy's own parser searched the word "not": nothing)
+        ("climate AND NOT change", {"climate"}),
+        ("NOT change AND climate", {"climate"}),
+        ("(climate OR change) AND NOT alps", {"climate", "change"}),
+        # facet fields in boolean syntax compare case-insensitively, as the filters do
+        ("type:dataset OR type:software", {r.id for r in RECORDS}),
+        ("type:SOFTWARE AND climate", {"climate"}),
+        ("rights:cc-by-4.0 AND NOT type:software", {"doi", "handle", "url"}),
+        # a phrase's slop lets its words stand apart
+        ('"climate alps"~3', {"both"}),
+        ('"climate alps"', set()),
+        ('title:"ocean profiles"~1', {"neither"}),
+        # an open range on both ends: every record with a year
+        ("year:[* TO *]", {r.id for r in RECORDS}),
+        ("year:[2020 TO 2020] AND mars", {"climate"}),
+    ],
+)
+def test_boolean_queries_mean_the_same_in_every_backend(index, q: str, expected) -> None:
+    assert set(ids(index, q)) == expected
+    assert index.search(SearchQuery(q=q, size=0)).total == len(expected)
+
+
 def test_licences_facet_on_one_spdx_id(index) -> None:
     result = index.search(SearchQuery(size=0))
     assert {b["key"]: b["count"] for b in result.aggregations["rights"]} == {"CC-BY-4.0": 3}
