@@ -54,6 +54,7 @@ MAX_FILTER_VALUES = 20
 # ASCII digits only: str.isdigit() also accepts "²" and Arabic-Indic digits.
 _YEAR = re.compile(r"-?[0-9]{1,4}")
 _INT = re.compile(r"-?[0-9]{1,12}")
+MAX_SEEN = 10**12  # hits a cursor may say came before its page
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,24 @@ class SearchArgs:
     filters: dict[str, tuple[str, ...]]
     after: tuple[Any, ...] | None = None
     facets: bool = True
+    # hits before this page, as the cursor counted them: pages cut short by their size in
+    # bytes held fewer than ``size``, so the page number no longer tells the offset
+    seen: int | None = None
+
+    @property
+    def before(self) -> int:
+        """Hits before this page."""
+        return self.seen if self.seen is not None else (self.page - 1) * self.size
+
+    def more_after(self, result: SearchResult) -> bool:
+        """Whether hits follow this page (a page cut short always has more after it)."""
+        return getattr(result, "cut", False) or self.before + len(result.hits) < result.total
+
+    def next_cursor(self, result: SearchResult, settings: Settings) -> str | None:
+        """The signed cursor of the page after this one, if the backend gave its position."""
+        if result.cursor is None:
+            return None
+        return make_cursor(result.cursor, self.sort, settings, self.before + len(result.hits))
 
     def as_query(self) -> SearchQuery:
         return SearchQuery(
@@ -122,9 +141,9 @@ def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchAr
     facets = args.get("facets", "true").lower()
     if facets not in ("true", "false"):
         errors.append({"field": "facets", "message": "true or false"})
-    after = None
+    after = seen = None
     if args.get("cursor"):
-        after = _read_cursor(args["cursor"], SORTS.get(sort_name), settings, errors)
+        after, seen = _read_cursor(args["cursor"], SORTS.get(sort_name), settings, errors)
     elif not errors and page * size > limits.max_result_window:
         errors.append(
             {
@@ -155,6 +174,7 @@ def parse_search_args(args: MultiDict[str, str], settings: Settings) -> SearchAr
         filters=filters,
         after=after,
         facets=facets != "false",
+        seen=seen,
     )
 
 
@@ -162,28 +182,34 @@ def _cursors(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(settings.secret_key, salt="search-cursor")
 
 
-def make_cursor(after: tuple[Any, ...], sort: str, settings: Settings) -> str:
-    """An opaque, signed cursor: clients cannot forge the search_after values."""
-    return _cursors(settings).dumps({"sort": sort, "after": list(after)})
+def make_cursor(after: tuple[Any, ...], sort: str, settings: Settings, seen: int) -> str:
+    """An opaque, signed cursor: clients cannot forge the search_after values. ``seen``:
+    the hits before the page it starts."""
+    return _cursors(settings).dumps({"sort": sort, "after": list(after), "seen": seen})
 
 
 def _read_cursor(
     raw: str, sort: str | None, settings: Settings, errors: list[dict[str, str]]
-) -> tuple[Any, ...] | None:
+) -> tuple[tuple[Any, ...] | None, int | None]:
+    """The cursor's search_after values and its count of hits before the page (None in a
+    cursor of an earlier release)."""
     try:
         data = _cursors(settings).loads(raw)
     except BadSignature:
         errors.append({"field": "cursor", "message": "not a cursor this catalogue made"})
-        return None
+        return None, None
     if not isinstance(data, dict) or data.get("sort") != sort:
         errors.append({"field": "cursor", "message": "the cursor belongs to another sort"})
-        return None
-    after = data.get("after")
+        return None, None
+    after, seen = data.get("after"), data.get("seen")
     # Signed, yet untrusted like any argument: the default secret_key is public.
     if not isinstance(after, list) or not 0 < len(after) <= 8 or not all(map(_plain, after)):
         errors.append({"field": "cursor", "message": "not a cursor this catalogue made"})
-        return None
-    return tuple(after)
+        return None, None
+    if seen is not None and (type(seen) is not int or not 0 <= seen <= MAX_SEEN):
+        errors.append({"field": "cursor", "message": "not a cursor this catalogue made"})
+        return None, None
+    return tuple(after), seen
 
 
 def _plain(value: Any) -> bool:
@@ -234,11 +260,10 @@ def search_records() -> Response:
     window = _window(svc)
     # a page cut short by its size in bytes carries on with a cursor after its last hit
     shortened = getattr(result, "cut", False)
-    if args.size and (args.page * args.size < result.total or shortened):
+    if args.size and args.more_after(result):
         if args.after is None and not shortened and (args.page + 1) * args.size <= window:
             links["next"] = f"{base}?{urlencode(args.params(args.page + 1))}"
-        elif result.cursor is not None:
-            cursor = make_cursor(result.cursor, args.sort, svc.settings)
+        elif cursor := args.next_cursor(result, svc.settings):
             links["next"] = f"{base}?{urlencode(args.params(args.page + 1, cursor))}"
     if args.page > 1 and (args.page - 1) * args.size <= window:
         links["prev"] = f"{base}?{urlencode(args.params(args.page - 1))}"

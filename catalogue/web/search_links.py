@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 from catalogue.config import Settings
 from catalogue.search.base import FACETS, SearchResult
-from catalogue.web.search_api import SORTS, SearchArgs, make_cursor
+from catalogue.web.search_api import SORTS, SearchArgs
 
 # The sorts offered in the page's menu (the API accepts aliases too).
 SORT_LABELS = {
@@ -134,11 +134,10 @@ def pager(
     last = max(1, min(-(-result.total // args.size), window // args.size))
     following = None
     shortened = getattr(result, "cut", False)
-    if args.page * args.size < result.total or shortened:
+    if args.more_after(result):
         if args.after is None and not shortened and args.page < last:
             following = links.page(args.page + 1)
-        elif result.cursor is not None:
-            cursor = make_cursor(result.cursor, args.sort, settings)
+        elif cursor := args.next_cursor(result, settings):
             following = links.page(args.page + 1, cursor)
     if last == 1 and args.page == 1 and following is None:
         return None
