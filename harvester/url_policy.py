@@ -63,6 +63,14 @@ def check_syntax(url: str) -> None:
         raise UrlRefused(f"not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UrlRefused("must be an http(s) URL with a host")
+    host = parts.hostname
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        try:  # a name: labels of 1 to 63 characters (else the connection fails, later)
+            host.encode("idna")
+        except UnicodeError:
+            raise UrlRefused(f"{host!r} is not a host name (an empty or overlong label)") from None
 
 
 def parse_networks(

@@ -81,6 +81,15 @@ def test_workers_must_be_positive(cli) -> None:
     assert bad.returncode != 0 and "--workers" in bad.stderr
 
 
+@pytest.mark.parametrize("command", ["serve", "demo"])
+@pytest.mark.parametrize("port", ["99999", "-1", "0"])
+def test_a_port_out_of_range_is_one_line(cli, command: str, port: str) -> None:
+    # 99999 listened on 34463 (its value mod 65536) while saying 99999; -1 was a traceback
+    bad = cli(command, "--port", port, check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "'--port'" in bad.stderr and "1<=x<=65535" in bad.stderr
+
+
 @pytest.fixture
 def cluster_cli(cli, request: pytest.FixtureRequest):
     real = os.environ.get("CATALOGUE_TEST_SEARCH_URL")

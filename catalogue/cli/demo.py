@@ -13,7 +13,7 @@ from catalogue.cli.processes import check_secret, serve_app
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Harvest the demo sources, then exit.")
 @pass_ctx
 def demo(ctx: Context, host: str, port: int, no_serve: bool) -> None:

@@ -153,7 +153,7 @@ def indexer(ctx: Context, standby: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker.")
 @click.option(
     "--workers",

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from catalogue.cli.base import Context, catch_up_index, console, main, pass_ctx
 from catalogue.config import Settings, load_settings
-from catalogue.store import SourceExists, SourceNotFound
+from catalogue.store import SourceExists, SourceHeld, SourceNotFound
 from harvester.harvest import SOURCE_TYPES
 from harvester.url_policy import public_url
 
@@ -232,9 +232,11 @@ def sources_list(ctx: Context) -> None:
 def sources_remove(ctx: Context, key: str) -> None:
     """Remove source KEY; its records become deleted (tombstones)."""
     try:
-        n = ctx.store.remove_source(key)
+        n = ctx.store.remove_idle_source(key)
     except SourceNotFound as exc:
         raise click.ClickException(f"no source {key!r}") from exc
+    except SourceHeld as exc:
+        raise click.ClickException(f"{exc}; remove it when the run has ended") from exc
     catch_up_index(ctx)
     console.print(f"removed source [bold]{key}[/]; {n} records marked deleted")
 

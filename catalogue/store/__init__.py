@@ -91,3 +91,13 @@ class Store(
     """Records, sources, change log, runs and their checkpoints, leases, OAI-PMH reads,
     deposits, tokens and schemas over one SQLAlchemy engine (each aggregate in its own
     module)."""
+
+    def remove_idle_source(self, key: str) -> int:
+        """:meth:`remove_source` holding the source's lease: ``SourceHeld`` while a run
+        holds it, and no run starts while the records become tombstones (a run going on
+        beside a removal kept writing live records of a source that no longer existed)."""
+        lease = self.claim_lease(key, purpose="remove")
+        try:
+            return self.remove_source(key)
+        finally:
+            self.release_lease(lease)

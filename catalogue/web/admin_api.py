@@ -12,9 +12,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from catalogue.source_fields import RESTART_FIELDS, check_source
-from catalogue.store import HarvestRun, Source, SourceExists, SourceNotFound
+from catalogue.store import HarvestRun, Source, SourceExists, SourceHeld, SourceNotFound
 from catalogue.web.auth import require_role
-from catalogue.web.deposit import read_json
+from catalogue.web.deposit import read_clean_json
 from catalogue.web.errors import ApiError
 from catalogue.web.services import services
 from harvester.url_policy import public_url, redact_url_secrets
@@ -104,7 +104,7 @@ def _body() -> dict[str, Any]:
             f"unsupported Content-Type {request.mimetype or '(none)'!r}",
             [{"field": "Content-Type", "message": "use application/json"}],
         )
-    doc = read_json(request.get_data(cache=True))
+    doc = read_clean_json(request.get_data(cache=True))
     if not isinstance(doc, dict):
         raise ApiError(400, "the body is a JSON object", [{"field": "", "message": "an object"}])
     return doc
@@ -244,9 +244,13 @@ def delete_source(key: str) -> Response:
     if _active_run(key) is not None:
         raise ApiError(409, f"a run of source {key!r} is in progress; try again when it ends")
     try:
-        deleted = services().store.remove_source(key)
+        deleted = services().store.remove_idle_source(key)
     except SourceNotFound as exc:
         raise ApiError(404, f"no source {key!r}") from exc
+    except SourceHeld as exc:  # a run took the source since the check above
+        raise ApiError(
+            409, f"a run of source {key!r} is in progress; try again when it ends"
+        ) from exc
     return jsonify({"key": key, "records_deleted": deleted})
 
 

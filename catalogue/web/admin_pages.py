@@ -34,8 +34,10 @@ from flask import (
 )
 
 from catalogue.source_fields import RESTART_FIELDS, check_source
-from catalogue.store import SourceExists
+from catalogue.store import SourceExists, SourceHeld
 from catalogue.web.admin_quality import quality_report, runs_chart_svg
+from catalogue.web.deposit import read_clean_json
+from catalogue.web.errors import ApiError
 from catalogue.web.services import services
 from harvester.harvest import SOURCE_TYPES
 
@@ -169,10 +171,12 @@ def _form_values(form: Any, *, new: bool) -> tuple[dict[str, Any], dict[str, str
     problems: dict[str, str] = {}
     config_text = form.get("config", "").strip()
     if config_text:
-        try:
-            values["config"] = json.loads(config_text)
-        except ValueError as exc:
-            problems["config"] = f"not JSON: {exc}"
+        try:  # as strict as the admin API: no NaN, duplicate names or absurd nesting
+            values["config"] = read_clean_json(config_text.encode(), "config")
+        except ApiError as exc:
+            problems["config"] = "; ".join(
+                f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in exc.errors
+            )
     else:
         values["config"] = {}
     return values, problems
@@ -306,10 +310,18 @@ def pause(key: str) -> Response:
 def delete_source(key: str) -> Any:
     store = services().store
     src = store.get_source(key) or abort(404)
+    busy = None
     if request.method == "POST":
-        store.remove_source(key)
-        return redirect(url_for("admin_pages.sources"))
-    return render_template("admin/delete.html", source=src, records=store.count_records(key))
+        try:
+            store.remove_idle_source(key)
+        except SourceHeld as exc:
+            busy = f"{exc}; delete it when the run has ended."
+        else:
+            return redirect(url_for("admin_pages.sources"))
+    page = render_template(
+        "admin/delete.html", source=src, records=store.count_records(key), busy=busy
+    )
+    return (page, 409) if busy else page
 
 
 # -- runs ------------------------------------------------------------------------------

@@ -182,6 +182,16 @@ def read_json(data: bytes) -> Any:
         raise _bad_body(f"not valid JSON: {exc}") from exc
 
 
+def read_clean_json(data: bytes, pointer: str = "") -> Any:
+    """:func:`read_json`, and a 400 naming each value no store may keep (a number past a
+    float's range, U+0000, lone surrogates): for bodies stored as they are (a source's
+    config), where PostgreSQL refused them with a 500 and SQLite kept ``Infinity``."""
+    doc = read_json(data)
+    if problems := unstorable(doc, pointer):
+        raise ApiError(400, "the request body holds values no store may keep", problems)
+    return doc
+
+
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # Which of two same-named members wins differs between parsers: refuse the ambiguity.
     found = dict(pairs)

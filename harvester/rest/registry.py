@@ -27,12 +27,15 @@ COMMON_SCHEMA: dict[str, Any] = {
         },
         "anyOf": [{"required": ["token"]}, {"required": ["token_env"]}],
     },
-    "rate_limit": {"type": "number", "exclusiveMinimum": 0},
-    "timeout": {"type": "number", "exclusiveMinimum": 0},
+    # Every wait a source's settings make is bounded: requests per second down to one per
+    # 100 s, a connect/read timeout up to an hour, a whole response up to a day, a backoff
+    # up to 10 minutes (1e-6 requests/s held a run, its lease and a web thread for days).
+    "rate_limit": {"type": "number", "minimum": 0.01, "maximum": 1000},
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
     "max_retries": {"type": "integer", "minimum": 0, "maximum": 20},
-    "backoff": {"type": "number", "minimum": 0},
-    "max_page_bytes": {"type": "integer", "minimum": 1024},
-    "response_timeout": {"type": "number", "exclusiveMinimum": 0},
+    "backoff": {"type": "number", "minimum": 0, "maximum": 600},
+    "max_page_bytes": {"type": "integer", "minimum": 1024, "maximum": 2**40},
+    "response_timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 86400},
     "max_delete_fraction": {"type": "number", "minimum": 0, "maximum": 1},
     "incremental": {"type": "boolean"},
     # OAI-PMH: harvest in date windows of this size (harvester.windows)

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from catalogue.store import SourceHeld
+
 
 def test_refusals_without_admin_token(admin_app) -> None:
     admin_app.store.add_source("s", "oai", "http://127.0.0.1:9/oai")
@@ -175,3 +177,39 @@ def test_a_running_run_shows_its_counts_so_far(admin_app, oai_server) -> None:
         time.sleep(0.2)
     assert run["status"] == "succeeded" and run["counts"]["added"] == 6
     assert seen_running_with_counts
+
+
+def test_config_numbers_and_host_names_a_run_cannot_use_are_refused(admin_app) -> None:
+    """Numbers past a float's range (JSON allows 1e400; SQLite kept Infinity, PostgreSQL
+    answered 500), waits without bound and host names with empty labels are 400s naming
+    the field, at registration and at probe, and nothing is stored."""
+    url = "http://127.0.0.1:9/oai"
+    cases = [
+        (f'{{"key": "n1", "url": "{url}", "config": {{"timeout": 1e400}}}}', "/config/timeout"),
+        (f'{{"key": "n2", "url": "{url}", "config": {{"timeout": 1e300}}}}', "/config"),
+        (f'{{"key": "n3", "url": "{url}", "config": {{"rate_limit": 1e-6}}}}', "/config"),
+        ('{"key": "n4", "url": "http://a..b/oai"}', "/url"),
+    ]
+    for body, field in cases:
+        for path in ("/api/sources", "/api/sources/probe"):
+            r = admin_app.call(
+                "POST", path, data=body, headers={"Content-Type": "application/json"}
+            )
+            assert r.status_code == 400, (path, body, r.text)
+            assert field in [e["field"] for e in r.json()["errors"]], (path, r.text)
+    assert admin_app.store.list_sources() == []
+
+
+def test_a_source_is_not_removed_while_a_run_holds_it(admin_app) -> None:
+    store = admin_app.store
+    store.add_source("busy", "oai", "http://127.0.0.1:9/oai")
+    lease = store.claim_lease("busy")  # as a run of this source in progress does
+    try:
+        assert admin_app.call("DELETE", "/api/sources/busy").status_code == 409
+        with pytest.raises(SourceHeld):
+            store.remove_idle_source("busy")
+        assert store.get_source("busy") is not None
+    finally:
+        store.release_lease(lease)
+    assert admin_app.call("DELETE", "/api/sources/busy").status_code == 200
+    assert store.get_source("busy") is None
