@@ -185,3 +185,44 @@ def test_serve_starts_before_its_search_cluster_and_indexes_once_it_is_up(cli) -
             cluster.close()
     assert server.returncode == 0
     assert "Traceback" not in server.stderr.read()
+
+
+def test_serve_stopped_with_its_process_group_leaves_the_cluster_to_the_next_one(
+    cluster_cli,
+) -> None:
+    """A service manager stops `serve` with SIGTERM to its whole process group. Its indexer
+    releases the cluster's lease on the way out, so the next `serve` indexes at once (the
+    lease left held kept the next one read-only, its deposits never searchable)."""
+    import signal
+
+    cli = cluster_cli
+    token = cli("tokens", "create", "--role", "depositor").stdout.strip()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for attempt in range(2):
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "catalogue", "serve", "--port", str(port)],
+            env=cli.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(url + "/api/records?size=0", lambda body: "total" in body, 30)
+            record = json.loads(json.dumps(RECORD))
+            record["metadata"]["titles"] = [{"title": f"Group stop deposit {attempt}"}]
+            created = requests.post(
+                url + "/api/records", data=json.dumps(record), headers=headers, timeout=10
+            )
+            assert created.status_code == 201, created.text
+            wait_for(
+                url + "/api/records?q=group+stop+deposit",
+                lambda b, n=attempt + 1: b.get("total") == n,
+                30,
+            )
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+        assert "Traceback" not in server.stderr.read()

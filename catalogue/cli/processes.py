@@ -270,10 +270,13 @@ def serve_app(
     # search cluster's writer lease is a row of the catalogue database.
     ctx.store  # noqa: B018
     indexing: AbstractContextManager[None] = nullcontext()
-    if with_indexer and writer_is_free(ctx.settings):
-        indexing = indexing_alongside(ctx.settings)
-    elif with_indexer:
-        console.print("index: another process runs the indexer; serving read-only")
+    if with_indexer:
+        if not writer_is_free(ctx.settings):
+            console.print(
+                "index: another process runs the indexer; this one stands by to take over",
+                soft_wrap=True,
+            )
+        indexing = indexing_alongside(ctx.settings, standby=True)
     base = f"http://{host}:{port}"
     server = None
     app = None

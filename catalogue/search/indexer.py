@@ -286,9 +286,10 @@ class _UntilParentGone:
     def __init__(self, stop: Any, parent: int) -> None:
         self.stop = stop  # the reading end of the parent's pipe
         self.parent = parent
+        self.terminated = False  # SIGTERM to this process
 
     def is_set(self) -> bool:
-        return self.stop.poll() or os.getppid() != self.parent
+        return self.terminated or self.stop.poll() or os.getppid() != self.parent
 
     def wait(self, timeout: float) -> bool:
         while timeout > 0 and not self.is_set():
@@ -297,16 +298,25 @@ class _UntilParentGone:
         return self.is_set()
 
 
-def _indexer_process(settings: Settings, stop: Any, parent: int) -> None:
+def _indexer_process(settings: Settings, stop: Any, parent: int, standby: bool) -> None:
     # Ctrl-C reaches the whole process group: the parent stops this child through the pipe,
     # once the changes it wrote are in the log, so the child applies them all first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    until = _UntilParentGone(stop, parent)
+
+    def terminated(*_: object) -> None:
+        # A service manager stops the whole group with SIGTERM: end as the pipe says, and
+        # release the index (a search cluster's lease, left held, kept the next serve's
+        # indexer out for its whole term).
+        until.terminated = True
+
+    signal.signal(signal.SIGTERM, terminated)
     tune_gc()
     store = Store(settings.database_url)
-    until = _UntilParentGone(stop, parent)
     try:
-        index = wait_for_writer(settings, until, say=lambda said: log.warning("index: %s", said))
+        index = wait_for_writer(
+            settings, until, standby=standby, say=lambda said: log.warning("index: %s", said)
+        )
     except IndexLocked:
         index = None  # another indexer (e.g. `catalogue serve`) follows the log already
     if index is None:
@@ -322,20 +332,22 @@ def _indexer_process(settings: Settings, stop: Any, parent: int) -> None:
 
 
 @contextmanager
-def indexing_alongside(settings: Settings) -> Iterator[None]:
+def indexing_alongside(settings: Settings, *, standby: bool = False) -> Iterator[None]:
     """Run an indexer in a child process while the body writes to the store.
 
     A harvest is one busy Python thread, and so is a web server under load; the indexer in
     the same process would compete for the GIL, in a child process it uses the second core
     (measured for ``serve``: 8 clients depositing single records, p95 latency ~10% lower).
-    The child takes the writer lock only if it is free, applies the change log to its end
-    before the context exits, and exits by itself if this process dies.
+    The child takes the writer lock only if it is free (with ``standby``, as soon as it is:
+    ``serve`` takes over from an indexer that stops, or from a dead one's lease once it
+    lapses), applies the change log to its end before the context exits, and exits by
+    itself if this process dies.
     """
     ctx = multiprocessing.get_context("spawn")
     stop_reader, stop = ctx.Pipe(duplex=False)
     child = ctx.Process(
         target=_indexer_process,
-        args=(settings, stop_reader, os.getpid()),
+        args=(settings, stop_reader, os.getpid(), standby),
         name="indexer",
     )
     child.start()
@@ -349,7 +361,7 @@ def indexing_alongside(settings: Settings) -> Iterator[None]:
         child.join(CHILD_TIMEOUT)
         if child.is_alive():
             log.error("indexer process still busy after %d s; stopping it", CHILD_TIMEOUT)
-            child.terminate()
+            child.kill()  # it would finish its catch-up on SIGTERM
             child.join()
         if child.exitcode:
             # The caller catches the index up itself afterwards; nothing is lost, but say so.
