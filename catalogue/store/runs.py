@@ -6,12 +6,12 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import DateTime, delete, func, insert, literal, or_, select, update
 
 from catalogue.store.engine import StoreBase
 from catalogue.store.rows import _run
 from catalogue.store.types import HarvestRun, RunCounts, RunError
-from catalogue.tables import HarvestErrorRow, HarvestRunRow
+from catalogue.tables import HarvestErrorRow, HarvestRunRow, SourceRow
 from harvester import clock
 from harvester.messages import shorten
 
@@ -44,6 +44,26 @@ class Runs(StoreBase):
             s.add(row)
             s.flush()
             return row.id
+
+    def queue_run_once(self, source: str, mode: str) -> int | None:
+        """:meth:`queue_run` unless a run of ``source`` is queued already (then None): the
+        check and the insert are one statement, under the source row's lock on PostgreSQL,
+        so two "harvest now" at once queue one run (the admin API's check alone let three of
+        eight concurrent requests through on PostgreSQL)."""
+        table = HarvestRunRow.__table__
+        queued = select(table.c.id).where(table.c.source == source, table.c.status == "queued")
+        values = select(
+            literal(source), literal(mode), literal("queued"), literal(clock.utcnow(), DateTime)
+        ).where(~queued.exists())
+        with self.engine.begin() as conn:
+            if self.is_postgres:
+                conn.execute(select(SourceRow.key).where(SourceRow.key == source).with_for_update())
+            row = conn.execute(
+                insert(table)
+                .from_select(["source", "mode", "status", "started_at"], values)
+                .returning(table.c.id)
+            ).first()
+        return None if row is None else row.id
 
     def queued_runs(self, limit: int = 100) -> list[HarvestRun]:
         """Queued runs, oldest first."""

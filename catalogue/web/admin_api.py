@@ -280,7 +280,9 @@ def start_run(key: str) -> Response:
             extra={"run": active} if active > 0 else None,
         )
     store = services().store
-    run_id = store.queue_run(source.key, mode)
+    run_id = store.queue_run_once(source.key, mode)
+    if run_id is None:  # another request queued one since the check above
+        raise ApiError(409, f"a run of source {key!r} is in progress")
     queue = current_app.extensions.get("run_queue")
     if queue is not None:
         queue.wake()

@@ -289,7 +289,9 @@ def harvest_now(key: str) -> Response:
         busy = store.get_run(busy.id)
     if busy is not None and busy.status in ("queued", "running"):
         return redirect(url_for("admin_pages.run", key=key, run_id=busy.id))
-    run_id = store.queue_run(key, mode)
+    run_id = store.queue_run_once(key, mode)
+    if run_id is None:  # queued by someone else since the check above
+        return redirect(url_for("admin_pages.source", key=key))
     queue = current_app.extensions.get("run_queue")
     if queue is not None:
         queue.wake()

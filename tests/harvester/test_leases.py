@@ -184,3 +184,26 @@ def test_cli_harvest_of_a_held_source_says_so_and_fails(cli, store: Store) -> No
     assert proc.returncode != 0
     assert "another run holds source 'held'" in proc.stderr
     store.release_lease(lease)
+
+
+def test_harvest_now_at_once_queues_one_run(store: Store) -> None:
+    """Eight "harvest now" released together: one run queued, the others told one is."""
+    import threading
+
+    store.add_source("twice", "oai", "http://127.0.0.1:9/oai")
+    barrier = threading.Barrier(8)
+    got: list[int | None] = []
+
+    def ask() -> None:
+        barrier.wait()
+        got.append(store.queue_run_once("twice", "full"))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queued = [run_id for run_id in got if run_id is not None]
+    assert len(got) == 8 and len(queued) == 1
+    assert [r.id for r in store.list_runs("twice")] == queued
+    assert store.queue_run_once("twice", "full") is None  # still queued
