@@ -174,6 +174,7 @@ class ClusterIndex:
                 "_index": target,
                 "_id": doc["id"],
                 "_source": cluster_document(doc),
+                **self._through_alias(target),
             }
             for doc in docs
         ]
@@ -181,7 +182,14 @@ class ClusterIndex:
 
     def delete(self, ids: Sequence[str]) -> None:
         target = self._write_target()
-        self._bulk([{"_op_type": "delete", "_index": target, "_id": rid} for rid in ids])
+        through = self._through_alias(target)
+        self._bulk([{"_op_type": "delete", "_index": target, "_id": rid, **through} for rid in ids])
+
+    def _through_alias(self, target: str) -> dict[str, Any]:
+        """Writes to the alias require it: a cluster that lost its indexes would otherwise
+        create a plain index under the alias's name, with a guessed mapping, which every
+        search then fails on and which blocks the alias from coming back."""
+        return {"require_alias": True} if target == self.alias else {}
 
     def _bulk(self, actions: list[dict[str, Any]]) -> None:
         """Send actions; transient item failures are retried, refused documents reported.
@@ -247,12 +255,18 @@ class ClusterIndex:
 
     def needs_rebuild(self) -> bool:
         """Whether the alias points at an index of another mapping version (asked of the
-        cluster once per writer); searches keep that index until a rebuild moves the alias.
-        A rebuild that failed half-way (its new index not yet under the alias) starts over."""
+        cluster once per writer) or at none (asked at every catch-up); searches keep the
+        old index until a rebuild moves the alias. A rebuild that failed half-way (its new
+        index not yet under the alias) starts over."""
         if not self.is_writer:
             return False
         if self._target is not None:
             return True
+        if not self._stale and not self._aliased_indexes():
+            # the alias is gone (a cluster restored empty, an index deleted by hand): the
+            # store still holds every record, so the index is built again from it
+            log.warning("search alias %s points at no index; rebuilding it", self.alias)
+            self._stale = True
         if self._stale is None:
             try:
                 self._check_version()

@@ -236,3 +236,20 @@ def test_busy_engine_items_are_retried(cluster, monkeypatch: pytest.MonkeyPatch)
     writer.upsert(docs(6))
     writer.commit(6)
     assert writer.transport.calls == 2 and writer.count() == 6 and not writer.failures
+
+
+def test_a_cluster_that_lost_the_index_is_rebuilt_from_the_store(store: Store, cluster) -> None:
+    """The cluster restored empty (or the index deleted by hand): writes never create a
+    plain index under the alias's name, and the indexer's next catch-up rebuilds it."""
+    fill_store(store, 20)
+    writer = cluster()
+    indexer = Indexer(store, writer)
+    assert indexer.catch_up() == 20
+    client = writer.transport.client
+    for name in writer._aliased_indexes():
+        client.indices.delete(index=name)
+    store.mark_deleted("alpha", ["rec-0"])
+    indexer.catch_up()
+    assert not client.indices.exists(index=writer.alias) or writer._aliased_indexes()
+    assert cluster(writer=False).search(SearchQuery(facets=False)).total == 19
+    assert not writer.needs_rebuild()
