@@ -226,3 +226,16 @@ def test_serve_stopped_with_its_process_group_leaves_the_cluster_to_the_next_one
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
         assert "Traceback" not in server.stderr.read()
+
+
+def test_a_cluster_that_refuses_the_client_is_one_line(cli, osmem_url: str) -> None:
+    """osmem answers the elasticsearch 9 client's media type with 406, as a cluster of
+    another major version would: every command says so in one line, with what to check."""
+    cli.env.update(
+        CATALOGUE_SEARCH_URL=f"elasticsearch+{osmem_url}",
+        CATALOGUE_SEARCH_INDEX_ALIAS=unique_alias(),
+    )
+    for command in (["reindex"], ["serve", "--port", str(free_port())]):
+        refused = cli(*command, check=False)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert "406" in refused.stderr and "opensearch+" in refused.stderr.splitlines()[-1]

@@ -83,7 +83,20 @@ def table_console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 220)
 
 
-@click.group()
+class CatalogueGroup(click.Group):
+    """The root group: an error of the search engine that no command handles itself (a
+    cluster of another major version answering 406, refused credentials) is one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from catalogue.search.base import SearchError
+
+        try:
+            return super().invoke(ctx)
+        except SearchError as exc:
+            raise click.ClickException(f"{exc} (CATALOGUE_SEARCH_URL)") from exc
+
+
+@click.group(cls=CatalogueGroup)
 @click.version_option(package_name="catalogue", prog_name="catalogue")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.pass_context

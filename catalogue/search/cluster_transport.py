@@ -98,7 +98,8 @@ class Transport:
             return QuerySyntaxError(f"the search engine refused the query: {_reason(exc)}")
         if status == 404:
             return _NotFound(_reason(exc))
-        return SearchError(f"search engine error {status}: {_reason(exc)}")
+        hint = _HINTS.get(status, "")
+        return SearchError(f"search engine error {status}: {_reason(exc)}{hint}")
 
     def bulk(self, actions: Iterable[dict[str, Any]]) -> Iterator[tuple[bool, dict[str, Any]]]:
         try:
@@ -113,6 +114,15 @@ class Transport:
             )
         except Exception as exc:
             raise self.translate_error(exc) from exc
+
+
+# What an admin can do about the errors of a misconfigured cluster connection.
+_HINTS = {
+    401: " (the cluster refused the credentials: CATALOGUE_SEARCH_API_KEY, _USERNAME, _PASSWORD)",
+    403: " (the credentials may not do this: the catalogue manages its indexes and alias)",
+    406: " (the cluster does not speak this client's API: elasticsearch+ needs Elasticsearch"
+    " 8 or 9, opensearch+ OpenSearch 2 or 3)",
+}
 
 
 class _NotFound(SearchError):
