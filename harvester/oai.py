@@ -275,11 +275,15 @@ class _SafeSickle(Sickle):
     def harvest(self, **kwargs: str) -> _SafeResponse:
         # A body that cannot be read even after repair is most often cut short on the way
         # (a connection closed mid-body with a Content-Length saying so): asked for again.
-        for _attempt in range(self.settings.max_retries):
+        # With the backoff of any retry: an HTML page in place of XML (a proxy's error or
+        # maintenance page) was asked for again at once, max_retries times in milliseconds.
+        for attempt in range(self.settings.max_retries):
             try:
                 return self._harvest_once(kwargs)
             except UnreadableResponse as exc:
-                log.warning("%s; asking again", self.client.redact(str(exc))[:300])
+                wait = self.settings.backoff * 2**attempt
+                log.warning("%s; asking again in %.1f s", self.client.redact(str(exc))[:300], wait)
+                self.client.pause(wait)
         return self._harvest_once(kwargs)
 
     def _harvest_once(self, kwargs: dict[str, str]) -> _SafeResponse:

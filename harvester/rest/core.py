@@ -307,6 +307,10 @@ class RestClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def pause(self, seconds: float) -> None:
+        """Wait as the client's retries do (a stop request cuts the wait short)."""
+        self._sleep(seconds)
+
     def redact(self, text: str) -> str:
         """``text`` with the access token and the credentials of the base URL (user
         information, secret query values) blanked out, also as they appear in URLs."""

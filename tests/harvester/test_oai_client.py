@@ -195,3 +195,19 @@ def test_user_agent_is_sent(serve, small_repo, harvest_with):
     with OAIClient(server.url("/oai"), harvest_with(user_agent="test-agent/1")) as client:
         client.identify()
     assert server.user_agents[-1] == "test-agent/1"
+
+
+def test_an_html_page_is_asked_for_again_with_backoff(serve, small_repo, harvest_with):
+    """A proxy's HTML page in place of the XML: asked for again after the backoff of any
+    retry (it went out max_retries times within milliseconds), then reported."""
+    server = serve({"/oai": small_repo})
+    page = b"<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>"
+    server.intercept = lambda path, q: (200, {"Content-Type": "text/html"}, page)
+    waits: list[float] = []
+    settings = harvest_with(max_retries=3, backoff=0.5)
+    with (
+        OAIClient(server.url("/oai"), settings, sleep=waits.append) as client,
+        pytest.raises(UnreadableResponse, match="HTML page"),
+    ):
+        client.identify()
+    assert waits == [0.5, 1.0, 2.0]
