@@ -228,7 +228,10 @@ class ClusterIndex:
                 return
             pending = retry
             time.sleep(min(0.5 * 2**attempt, 5.0))
-        raise SearchUnavailable(f"{len(pending)} documents still failing after retries")
+        raise SearchUnavailable(
+            f"search engine unavailable: it did not accept {len(pending)} documents after "
+            f"{BULK_RETRIES} retries"
+        )
 
     def commit(self, checkpoint: int) -> None:
         target = self._write_target()

@@ -113,18 +113,24 @@ def _nav() -> Nav:
 @bp.get("/")
 def home() -> str:
     svc = services()
+    known = {s.key: s for s in svc.store.list_sources()}
+    unavailable = False
     try:
         result = run_search(svc, SearchQuery(size=NEWEST, sort="updated"))
     except ApiError:
-        # the search engine is away: the home page still offers the box and the sources
+        # the search engine is away: the home page says so, and still offers the box and
+        # the registered sources (it said "0 records from 0 sources", "No records yet")
         result = SearchResult(total=0, hits=[], aggregations={})
+        unavailable = True
     # the sources with records, counted by the index (the same numbers as the facet)
-    known = {s.key: s for s in svc.store.list_sources()}
     sources = [
         (b["key"], b["count"], known.get(b["key"])) for b in result.aggregations.get("source", [])
     ]
+    if unavailable:
+        sources = [(key, None, source) for key, source in known.items()]
     return render_template(
         "home.html",
+        unavailable=unavailable,
         total=result.total,
         newest=[hit_view(h, [], records=_nav().records) for h in result.hits],
         facets=[

@@ -104,6 +104,28 @@ def test_unreachable_engine_is_503_with_retry_after(
         assert "secret" not in response.text
 
 
+def test_the_home_page_says_search_is_away_and_lists_the_sources(
+    store: Store, tmp_path: Path
+) -> None:
+    """It said "0 records from 0 sources" and "No records yet" while the engine was down."""
+    store.add_source("zenodo", "oai", "http://127.0.0.1:9/oai")
+    settings = load_settings(
+        {
+            "data_dir": str(tmp_path),
+            "database_url": store.engine.url.render_as_string(hide_password=False),
+            "search_url": "opensearch+http://127.0.0.1:9",
+            "search": {"timeout": 1.0},
+        }
+    )
+    app = create_app(settings, store=store)
+    for url in serve_in_thread(app):
+        home = requests.get(url + "/", timeout=30)
+        assert home.status_code == 200
+        assert "Search is unavailable right now" in home.text
+        assert "No records yet" not in home.text and "0 records from 0 sources" not in home.text
+        assert ">zenodo</a>" in home.text
+
+
 def test_hits_carry_highlights(app_url: str) -> None:
     body = requests.get(
         f"{app_url}/api/records", params={"q": "glacier", "size": 5}, timeout=10
