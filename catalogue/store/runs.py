@@ -146,11 +146,16 @@ class Runs(StoreBase):
             row = s.get(HarvestRunRow, run_id)
             return _run(row) if row else None
 
-    def list_runs(self, source: str | None = None, limit: int = 20) -> list[HarvestRun]:
+    def list_runs(
+        self, source: str | None = None, limit: int = 20, *, before: int | None = None
+    ) -> list[HarvestRun]:
+        """The newest runs first; ``before``: only runs with a smaller id (the next page)."""
         with self._session() as s:
             stmt = select(HarvestRunRow).order_by(HarvestRunRow.id.desc()).limit(limit)
             if source:
                 stmt = stmt.where(HarvestRunRow.source == source)
+            if before is not None:
+                stmt = stmt.where(HarvestRunRow.id < before)
             return [_run(r) for r in s.scalars(stmt)]
 
     def run_errors(self, run_id: int) -> list[RunError]:

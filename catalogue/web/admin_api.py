@@ -71,19 +71,50 @@ def list_sources() -> Response:
 
 @bp.get("/api/sources/<key>/runs")
 def list_runs(key: str) -> Response:
+    """The newest runs first, ``size`` (default 50, at most 200) a page; ``links.next``
+    carries on with the older ones (``before`` = the last run id of the page)."""
     store = services().store
+    size, before = _runs_page_args()
     source = store.get_source(key)
     if source is None:
         raise ApiError(404, f"no source {key!r}")
     runs = []
-    for run in store.list_runs(key, limit=50):
+    page = store.list_runs(key, limit=size + 1, before=before)
+    for run in page[:size]:
         item = run_json(run, source.url)
         item["errors"] = [
             {**vars(e), "reason": redact_url_secrets(e.reason, source.url)}
             for e in store.run_errors(run.id)[:100]
         ]
         runs.append(item)
-    return jsonify({"runs": runs})
+    links = {}
+    if len(page) > size:
+        links["next"] = url_for(
+            "admin.list_runs", key=key, size=size, before=page[size - 1].id, _external=True
+        )
+    return jsonify({"runs": runs, "links": links})
+
+
+MAX_RUNS_PAGE = 200
+
+
+def _runs_page_args() -> tuple[int, int | None]:
+    problems = [
+        {"field": name, "message": "unknown parameter; allowed: before, size"}
+        for name in request.args
+        if name not in ("size", "before")
+    ]
+    size = ascii_int(request.args.get("size", "50"), max_digits=4)
+    if size is None or not 1 <= size <= MAX_RUNS_PAGE:
+        problems.append({"field": "size", "message": f"a whole number from 1 to {MAX_RUNS_PAGE}"})
+    before = None
+    if "before" in request.args:
+        before = ascii_int(request.args["before"])
+        if before is None or before < 1:
+            problems.append({"field": "before", "message": "a run id"})
+    if problems:
+        raise ApiError(400, "invalid query parameters", problems)
+    return size or 50, before
 
 
 # -- the admin API: sources and runs (admin token) ---------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from catalogue.store import SourceHeld
 
@@ -213,3 +214,22 @@ def test_a_source_is_not_removed_while_a_run_holds_it(admin_app) -> None:
         store.release_lease(lease)
     assert admin_app.call("DELETE", "/api/sources/busy").status_code == 200
     assert store.get_source("busy") is None
+
+
+def test_runs_page_on_with_links_next(admin_app) -> None:
+    """The run list pages (it gave the 50 newest whatever was asked) and refuses what it
+    does not know, as every admin endpoint does."""
+    store = admin_app.store
+    store.add_source("many", "oai", "http://127.0.0.1:9/oai")
+    made = sorted((store.queue_run("many", "full") for _ in range(7)), reverse=True)
+    seen: list[int] = []
+    url: str | None = admin_app.url + "/api/sources/many/runs?size=3"
+    while url:
+        r = requests.get(url, timeout=10)
+        assert r.status_code == 200, r.text
+        seen += [run["id"] for run in r.json()["runs"]]
+        url = r.json()["links"].get("next")
+    assert seen == made
+    for query in ("size=0", "size=201", "size=³", "before=abc", "before=0", "limit=5"):
+        r = requests.get(admin_app.url + "/api/sources/many/runs?" + query, timeout=10)
+        assert r.status_code == 400, (query, r.text)

@@ -317,7 +317,13 @@ def component_schemas() -> dict[str, Any]:
         "Runs": {
             "type": "object",
             "required": ["runs"],
-            "properties": {"runs": {"type": "array", "items": {"type": "object"}}},
+            "properties": {
+                "runs": {"type": "array", "items": {"type": "object"}},
+                "links": {
+                    "type": "object",
+                    "properties": {"next": {"type": "string", "format": "uri"}},
+                },
+            },
         },
     }
     schemas.update(_hoisted_metadata())

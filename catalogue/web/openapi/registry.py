@@ -94,13 +94,25 @@ def registry_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listRuns",
                 "tags": ["admin"],
-                "summary": "The last harvest runs of a source, with their errors",
+                "summary": "The harvest runs of a source, newest first, with their errors",
                 "parameters": [
-                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "size",
+                        "in": "query",
+                        "description": "runs a page (links.next carries on)",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "description": "only runs with a smaller id (as links.next sets it)",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
                 ],
                 "responses": {
                     "200": {"description": "Runs", "content": json_content(schema_ref("Runs"))},
-                    **error_responses("404"),
+                    **error_responses("400", "404"),
                 },
             }
         },
