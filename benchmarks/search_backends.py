@@ -242,7 +242,8 @@ def api_params(query: SearchQuery, settings: Settings) -> dict[str, Any]:
     if query.after is not None:
         from catalogue.web.search_api import make_cursor
 
-        params["cursor"] = make_cursor(query.after, query.sort, settings)
+        # the count of hits before the page only decides links.next: 0 keeps one
+        params["cursor"] = make_cursor(query.after, query.sort, settings, 0)
     else:
         params["page"] = query.page
     return params
