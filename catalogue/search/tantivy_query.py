@@ -142,7 +142,7 @@ class QueryBuilder:
         if isinstance(node, qs.MatchAll):
             return tantivy.Query.all_query()
         if isinstance(node, qs.Exists):
-            return tantivy.Query.exists_query(node.field)
+            return self._exists(node.field)
         if isinstance(node, qs.Range):
             return self._range(node)
         if isinstance(node, qs.Text):
@@ -174,9 +174,17 @@ class QueryBuilder:
             return tantivy.Query.boolean_query(clauses)
         raise TypeError(f"unknown query node {node!r}")
 
+    def _exists(self, field: str) -> tantivy.Query:
+        """Records with any value in ``field`` (``title:*``), as the cluster's ``exists``:
+        tantivy's exists query reads fast fields only, so a text field is asked for any
+        term it holds."""
+        if field in qs.INTEGER_FIELDS:
+            return tantivy.Query.exists_query(field)
+        return tantivy.Query.regex_query(self._schema, field, ".+")
+
     def _range(self, node: qs.Range) -> tantivy.Query:
         if node.lower is None and node.upper is None:
-            return tantivy.Query.exists_query(node.field)
+            return self._exists(node.field)
         if node.field in qs.INTEGER_FIELDS:
             return tantivy.Query.range_query(
                 self._schema,
