@@ -42,6 +42,7 @@ MAX_CLAUSES = 64
 
 _ADVANCED_WORDS = {"AND", "OR", "NOT", "&&", "||"}
 _ADVANCED_CHARS = re.compile(r"[()\[\]{}^~]")
+_COMPARISON = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:[<>]")
 # What may follow a phrase's closing quotation mark: a slop, a boost
 _PHRASE_SUFFIX = re.compile(r"(?:~\d+)?(?:\^\d+(?:\.\d+)?)?")
 _WORDY = re.compile(r"\w")
@@ -241,6 +242,8 @@ def _is_advanced(tokens: list[tuple[str, str, bool]]) -> bool:
         if quoted or looks_like_identifier(token):
             continue
         if token in _ADVANCED_WORDS or _ADVANCED_CHARS.search(_outside_quotes(token)):
+            return True
+        if _COMPARISON.match(token):  # year:>=2005 alone, as beside an AND
             return True
     return False
 
