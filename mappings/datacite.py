@@ -26,6 +26,7 @@ from mappings._shared import (
     local,
     named,
     prune,
+    strip_html,
     text,
 )
 from mappings.datacite_geo import geo_locations
@@ -182,7 +183,11 @@ def _identifiers(kids: Children, warnings: list[str]) -> list[dict]:
         box_type = attr(box, "alternateIdentifierType")
         for el in named(box, "alternateIdentifier"):
             kind = attr(el, "alternateIdentifierType") or box_type or "Other"
-            result.append({"identifier": text(el), "identifierType": kind})
+            value = text(el)
+            if value and kind.upper() == "DOI":
+                # often a resolver URL (https://doi.org/10...): kept bare, as the primary one
+                kind, value = "DOI", normalize_doi(value) or value
+            result.append({"identifier": value, "identifierType": kind})
     return dedupe([item for item in result if item["identifier"]])
 
 
@@ -462,7 +467,9 @@ def _descriptions(kids: Children, warnings: list[str]) -> list[dict]:
             if kind:
                 warnings.append(f"descriptionType '{kind}' replaced by 'Other'")
             kind = "Other"
-        result.append({"description": block_text(el), "descriptionType": kind, "lang": lang_of(el)})
+        # Dataverse and others send escaped HTML; the other crosswalks strip it too.
+        description = strip_html(block_text(el))
+        result.append({"description": description, "descriptionType": kind, "lang": lang_of(el)})
     return [compact(d) for d in result if d["description"]]
 
 

@@ -285,16 +285,29 @@ def _identifiers(doc: dict[str, Any], given: Any, envelope_id: str | None) -> An
     if isinstance(alternates, list):
         for alt in alternates:
             if isinstance(alt, dict) and alt.get("alternateIdentifier"):
-                found.append(
-                    {
-                        "identifier": alt["alternateIdentifier"],
-                        "identifierType": alt.get("alternateIdentifierType") or "Other",
-                    }
-                )
+                value = alt["alternateIdentifier"]
+                kind = alt.get("alternateIdentifierType") or "Other"
+                if isinstance(value, str) and kind == "DOI":
+                    value = normalize_doi(value) or value  # often a resolver URL
+                found.append({"identifier": value, "identifierType": kind})
     url = doc.get("url")
     if isinstance(url, str) and url.strip():
         found.append({"identifier": url.strip(), "identifierType": "URL"})
     return dedupe(found)
+
+
+def bare_dois(identifiers: list[Any]) -> list[Any]:
+    """Identifiers with each DOI written as a URL or with a "doi:" prefix made bare
+    ('10.1/x'): links would read https://doi.org/https://doi.org/... Bare ones stay as given."""
+    return [
+        {**item, "identifier": normalize_doi(value) or value}
+        if isinstance(item, dict)
+        and item.get("identifierType") == "DOI"
+        and isinstance(value := item.get("identifier"), str)
+        and not value.startswith("10.")
+        else item
+        for item in identifiers
+    ]
 
 
 def _number(value: Any) -> Any:

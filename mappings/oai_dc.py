@@ -1,8 +1,8 @@
 """Unqualified Dublin Core (<oai_dc:dc>) -> canonical DataCite-shaped metadata.
 
 Dublin Core has no roles, no date types and no identifier types, so these are inferred
-(first parseable date = Issued, identifier type from its shape) and anything that cannot be
-placed is reported as a warning.
+(the first parseable date without a time = Issued, identifier type from its shape) and
+anything that cannot be placed is reported as a warning.
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ def _publisher(values: list[str], warnings: list[str]) -> str | None:
 
 
 def _dates(values: list[str], warnings: list[str]) -> tuple[list[dict], int | None]:
+    normalized_values = []
     dates = []
     for value in values:
         if value.startswith(_EMBARGO_END):
@@ -163,11 +164,16 @@ def _dates(values: list[str], warnings: list[str]) -> tuple[list[dict], int | No
         normalized = _normalized_date(value)
         if normalized is None:
             warnings.append(f"unparseable date '{value}' in dc:date")
-            continue
-        if any(d["date"] == normalized for d in dates):
-            continue  # DSpace repeats one date as accessioned/available/issued
-        issued = not any(d["dateType"] == "Issued" for d in dates)
-        dates.append({"date": normalized, "dateType": "Issued" if issued else "Other"})
+        elif normalized not in normalized_values:  # DSpace repeats one date in several roles
+            normalized_values.append(normalized)
+    # DSpace lists dc.date.accessioned and .available (deposit timestamps, with a time) before
+    # dc.date.issued (a day, month or year): the first date without a time is the issued one.
+    issued = next((d for d in normalized_values if "T" not in d), None)
+    issued = issued or next(iter(normalized_values), None)
+    for normalized in normalized_values:
+        dates.append(
+            {"date": normalized, "dateType": "Issued" if normalized == issued else "Other"}
+        )
     issued_dates = [d["date"] for d in dates if d["dateType"] == "Issued"]
     if issued_dates:
         return dedupe(dates), start_year(issued_dates[0])

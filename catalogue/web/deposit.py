@@ -38,7 +38,7 @@ from catalogue.web.errors import ApiError
 from catalogue.web.schema_worker import SchemaValidationError, compile_schema, validators
 from catalogue.web.xsd import deposit_format, validate_deposit, validate_registered
 from mappings import MappingError
-from mappings.datacite_json import from_datacite_json, is_envelope
+from mappings.datacite_json import bare_dois, from_datacite_json, is_envelope
 from mappings.formats import map_payload
 from mappings.quality import missing_mandatory
 from mappings.xml import parse_xml
@@ -355,9 +355,9 @@ def metadata_errors(metadata: Any) -> list[dict[str, str]]:
 
 
 def datacite_metadata(metadata: Any, candidate: Candidate) -> Any:
-    """Canonical metadata as it is; DataCite's own JSON forms normalised (see
-    mappings.datacite_json), members no DataCite version defines refused by name. Either way
-    the depositor is told which DataCite mandatory properties are missing."""
+    """Canonical metadata as it is, DOIs in their bare form; DataCite's own JSON forms
+    normalised (see mappings.datacite_json), members no DataCite version defines refused by
+    name. Either way the depositor is told which DataCite mandatory properties are missing."""
     if isinstance(metadata, dict) and (metadata_errors(metadata) or is_envelope(metadata)):
         extra = metadata.get("extra")
         found = from_datacite_json(metadata)
@@ -367,6 +367,8 @@ def datacite_metadata(metadata: Any, candidate: Candidate) -> Any:
         metadata = found.metadata
         if extra is not None and isinstance(metadata, dict):
             metadata["extra"] = extra  # the catalogue's own member, kept verbatim
+    elif isinstance(metadata, dict) and isinstance(metadata.get("identifiers"), list):
+        metadata = {**metadata, "identifiers": bare_dois(metadata["identifiers"])}
     candidate.warnings.extend(missing_mandatory(metadata))
     return metadata
 

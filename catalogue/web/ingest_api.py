@@ -312,13 +312,18 @@ def patch_record(rid: str) -> Response:
 @bp.delete("/api/records/<rid>")
 def delete_record(rid: str) -> Response:
     token = require_role(WRITE_RECORDS)
-    parse_write_args(request.args, allow_atomic=False)
+    args = parse_write_args(request.args, allow_atomic=False)
     expected = _if_match()
     (result,) = _write(
-        [LocalWrite(rid=rid, op="delete", expected_etags=expected)], token.name, True, False
+        [LocalWrite(rid=rid, op="delete", expected_etags=expected)],
+        token.name,
+        True,
+        args.validate,
     )
     if result.problem is not None:
         raise _problem_error(result)
+    if args.validate:
+        return jsonify({"valid": True, "id": rid, "warnings": []})
     return Response(status=204)
 
 

@@ -57,6 +57,17 @@ def test_write_responses_are_the_stored_record(ingest_app) -> None:
     same_as_get(put)
 
 
+@pytest.mark.parametrize("written", ["https://doi.org/10.1234/Url", "doi:10.1234/Url"])
+def test_a_doi_deposited_as_a_url_is_stored_bare(ingest_app, written: str) -> None:
+    r = ingest_app.post({"metadata": metadata(doi=written)})
+    assert r.status_code == 201, r.text
+    assert r.json()["metadata"]["identifiers"] == [
+        {"identifier": "10.1234/url", "identifierType": "DOI"}
+    ]
+    page = ingest_app.get(f"/records/{r.json()['id']}").text
+    assert "https://doi.org/10.1234/url" in page and "doi.org/https" not in page
+
+
 def test_client_id_honoured_once_then_409(ingest_app) -> None:
     r = ingest_app.post({"id": "my-record.1", "metadata": metadata()})
     assert r.status_code == 201
@@ -495,6 +506,18 @@ def test_delete_makes_a_tombstone_410_after(ingest_app) -> None:
     assert [c.op for c in ingest_app.store.changes_since(0)] == ["upsert", "delete"]
     # the id stays taken: a tombstone is still a record
     assert ingest_app.post({"id": rid, "metadata": metadata()}).status_code == 409
+
+
+def test_delete_with_validate_checks_and_keeps_the_record(ingest_app) -> None:
+    created = ingest_app.create(metadata(), id="kept-1")
+    url, etag = "/api/records/kept-1", created.headers["ETag"]
+    r = ingest_app.call("DELETE", f"{url}?validate=true", headers={"If-Match": etag})
+    assert r.status_code == 200 and r.json()["valid"] is True, r.text
+    stale = ingest_app.call("DELETE", f"{url}?validate=true", headers={"If-Match": '"stale"'})
+    assert stale.status_code == 412
+    assert ingest_app.get(url).status_code == 200
+    assert not ingest_app.store.get_record("kept-1").deleted
+    assert [c.op for c in ingest_app.store.changes_since(0)] == ["upsert"]
 
 
 # -- search, negotiation ----------------------------------------------------------------

@@ -76,3 +76,43 @@ def test_oai_datacite_export_wraps_kernel_4():
     )
     payload = element.find("{http://schema.datacite.org/oai/oai-1.1/}payload")
     assert payload[0].tag == "{http://datacite.org/schema/kernel-4}resource"
+
+
+DC = (
+    '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/">{}</oai_dc:dc>'
+)
+KERNEL_4 = '<resource xmlns="http://datacite.org/schema/kernel-4">{}</resource>'
+
+
+def test_dspace_issued_date_is_the_one_without_a_time():
+    # DSpace: dc.date.accessioned and .available (deposit timestamps), then dc.date.issued
+    dates = "<dc:date>2012-03-01T10:00:00Z</dc:date>" * 2 + "<dc:date>1953</dc:date>"
+    metadata, _ = from_oai_dc(parse_xml(DC.format("<dc:title>T</dc:title>" + dates).encode()))
+    assert metadata["publicationYear"] == 1953
+    assert {d["date"]: d["dateType"] for d in metadata["dates"]} == {
+        "2012-03-01T10:00:00Z": "Other",
+        "1953": "Issued",
+    }
+
+
+def test_datacite_descriptions_lose_escaped_html():
+    body = (
+        "<titles><title>T</title></titles><descriptions>"
+        '<description descriptionType="Abstract">&lt;p&gt;About &lt;b&gt;this&lt;/b&gt;'
+        "&lt;/p&gt;&lt;p&gt;dataset&lt;/p&gt;</description></descriptions>"
+    )
+    metadata, _ = from_datacite(parse_xml(KERNEL_4.format(body).encode()))
+    assert metadata["descriptions"][0]["description"] == "About this dataset"
+
+
+def test_a_doi_written_as_a_resolver_url_is_kept_bare():
+    body = (
+        '<identifier identifierType="URL">https://repo.example.org/handle/1</identifier>'
+        '<alternateIdentifiers><alternateIdentifier alternateIdentifierType="DOI">'
+        "https://doi.org/10.25534/TUdatalib-306</alternateIdentifier></alternateIdentifiers>"
+    )
+    metadata, _ = from_datacite(parse_xml(KERNEL_4.format(body).encode()))
+    assert {"identifier": "10.25534/tudatalib-306", "identifierType": "DOI"} in metadata[
+        "identifiers"
+    ]

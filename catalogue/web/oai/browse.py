@@ -17,8 +17,12 @@ STYLESHEET = Path(__file__).resolve().parent / "static" / "oai2.xsl"
 
 
 def wants_html() -> bool:
+    """A browser's request. Browsers name application/xhtml+xml beside text/html; harvesters
+    that prefer text/html without it exist (Java's HttpURLConnection by default sends
+    "text/html, image/gif, image/jpeg, *; q=.2") and must still get the XML."""
+    accept = request.accept_mimetypes
     offers = ["text/xml", "application/xml", "text/html"]
-    return request.accept_mimetypes.best_match(offers) == "text/html"
+    return accept.best_match(offers) == "text/html" and "application/xhtml+xml" in accept
 
 
 @cache

@@ -225,6 +225,7 @@ def record_paths() -> dict[str, Any]:
                 "security": secured,
                 "parameters": [if_match, *_write_params()],
                 "responses": {
+                    "200": validated,
                     "204": {"description": "Deleted"},
                     **error_responses("400", "401", "403", "404", "409", "410", "412", "428"),
                 },
