@@ -189,11 +189,33 @@ def compact(item: dict) -> dict:
 
 def dedupe(items: list[dict]) -> list[dict]:
     """Remove exact duplicates, keeping the first occurrence and the order."""
-    seen: list[dict] = []
+    if len(items) <= _SHORT_LIST:  # comparing dicts is cheaper than freezing them
+        kept: list[dict] = []
+        for item in items:
+            if item not in kept:
+                kept.append(item)
+        return kept
+    # a record may list tens of thousands of subjects or related identifiers: linear time
+    seen: set[Any] = set()
+    out = []
     for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
+        key = _frozen(item)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+_SHORT_LIST = 16
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable value equal to another's exactly when ``value`` equals the other's."""
+    if isinstance(value, dict):
+        return frozenset((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def finish(metadata: dict, warnings: list[str]) -> dict:

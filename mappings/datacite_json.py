@@ -341,9 +341,16 @@ def _geo_location(loc: Any) -> list[Any]:
         polygons.extend(given)  # several polygons, each a list of points
     elif given is not None:
         polygons.append(given)
-    for old in loc.pop("geoLocationPolygons", None) or []:
+    kernel_43 = loc.get("geoLocationPolygons")
+    if isinstance(kernel_43, list):  # anything else stays, for the schema to report
+        del loc["geoLocationPolygons"]
+    for old in kernel_43 if isinstance(kernel_43, list) else []:
         if isinstance(old, dict):
-            points = [{"polygonPoint": p} for p in old.get("polygonPoints") or []]
+            given_points = old.get("polygonPoints") or []
+            if not isinstance(given_points, list):
+                polygons.append(given_points)  # not a list of points: the schema says so
+                continue
+            points = [{"polygonPoint": p} for p in given_points]
             if old.get("inPolygonPoint"):
                 points.append({"inPolygonPoint": old["inPolygonPoint"]})
             polygons.append(points)

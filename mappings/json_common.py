@@ -13,7 +13,7 @@ from datetime import date
 from functools import cache, lru_cache
 from typing import Any
 
-from mappings._shared import clean_lang, collapse, strip_html
+from mappings._shared import clean_lang, collapse, dedupe, strip_html
 from mappings.normalize import (
     classify_identifier,
     normalize_date,
@@ -163,12 +163,8 @@ def identifier(value: Any, declared_type: Any = None) -> dict | None:
 
 
 def unique(items: Iterable[dict]) -> list[dict]:
-    """Drop repeated entries (same content), keeping the first."""
-    out: list[dict] = []
-    for item in items:
-        if item and item not in out:
-            out.append(item)
-    return out
+    """Drop empty and repeated entries (same content), keeping the first."""
+    return dedupe([item for item in items if item])
 
 
 # A UTC timestamp as APIs write them (Python's isoformat, or with "Z"): normalize_date tries

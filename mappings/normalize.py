@@ -150,6 +150,7 @@ def start_year(normalized: str) -> int:
 
 
 _PARENTHESISED = re.compile(r"\s*\(.*\)\s*$")
+_MAX_LANGUAGE_CHARS = 200
 _THREE_LETTERS = re.compile(r"[a-z]{3}")
 
 
@@ -161,6 +162,8 @@ def normalize_language(s: str | None) -> str | None:
     if not s:
         return None
     value = s.strip()
+    if len(value) > _MAX_LANGUAGE_CHARS:
+        return None  # no language name is that long; _PARENTHESISED is quadratic on "((((..."
     if "(" in value:  # the usual bare code or name has no qualifier to drop
         value = _PARENTHESISED.sub("", value)
     value = value.lower().replace("_", "-")
@@ -203,6 +206,7 @@ _ARXIV = re.compile(r"^arxiv:\s*(\S+)$", re.IGNORECASE)
 _OAI = re.compile(r"^oai:[a-z][a-z0-9.-]*:\S+$", re.IGNORECASE)
 _ARK = re.compile(r"^ark:/?\d+/\S+$", re.IGNORECASE)
 _ISBN_SEPARATORS = re.compile(r"[- ]")
+_MAX_ISBN_CHARS = 40
 
 
 def classify_identifier(s: str | None) -> tuple[str, str] | None:
@@ -230,6 +234,11 @@ def classify_identifier(s: str | None) -> tuple[str, str] | None:
         return f"arXiv:{m.group(1)}", "arXiv"
     if m := _ISSN.match(value):
         return m.group(1).upper(), "ISSN"
-    if (m := _ISBN.match(value)) and len(_ISBN_SEPARATORS.sub("", m.group(1))) in (10, 13):
+    # _ISBN backtracks cubically on long digit runs; an ISBN has at most 13 digits and 4 separators
+    if (
+        len(value) <= _MAX_ISBN_CHARS
+        and (m := _ISBN.match(value))
+        and len(_ISBN_SEPARATORS.sub("", m.group(1))) in (10, 13)
+    ):
         return m.group(1), "ISBN"
     return value, "Other"

@@ -280,3 +280,19 @@ def test_a_rest_api_list_is_a_list_deposit(ingest_app) -> None:
     r = ingest_app.post(bad, path="/api/records?validate=true")
     assert r.status_code == 400
     assert "/1/metadata/data/attributes/titel" in {e["field"] for e in r.json()["errors"]}
+
+
+@pytest.mark.parametrize(
+    "geo",
+    [
+        {"geoLocationPolygons": 5},
+        {"geoLocationPolygons": True},
+        {"geoLocationPolygons": [{"polygonPoints": 7}]},
+    ],
+)
+def test_misshapen_kernel_43_polygons_are_400s(ingest_app, geo: dict) -> None:
+    body = {"titles": [{"title": "x"}], "geoLocations": [geo], "doi": "10.1/geo"}
+    r = ingest_app.post({"metadata": body})
+    assert r.status_code == 400, r.text
+    assert any(e["field"].startswith("/metadata/geoLocations/0") for e in r.json()["errors"])
+    assert ingest_app.local_count() == 0

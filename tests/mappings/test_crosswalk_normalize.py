@@ -182,3 +182,20 @@ def test_resource_type_general(raw, expected):
 )
 def test_classify_identifier(raw, expected):
     assert classify_identifier(raw) == expected
+
+
+def test_dedupe_keeps_the_first_of_equal_items_in_long_lists():
+    from mappings._shared import dedupe
+
+    items = [{"subject": f"s{i % 500}", "scheme": {"uri": [i % 2]}} for i in range(5_000)]
+    items += [{"subject": "s1", "scheme": {"uri": [1]}}, {"subject": "s1"}]
+    kept = dedupe(items)
+    assert kept == [*items[:500], {"subject": "s1"}]  # i % 2 follows from i % 500
+    assert kept[0] is items[0]
+
+
+@pytest.mark.parametrize("hostile", ["1" * 20_000 + "!", "(" * 20_000 + "x"])
+def test_long_hostile_values_are_classified_without_backtracking(hostile):
+    # these took tens of seconds each before the length guards (the regexes backtrack)
+    assert classify_identifier(hostile) == (hostile, "Other")
+    assert normalize_language(hostile) is None
