@@ -278,6 +278,10 @@ def _clause(token: str, quoted: bool) -> Clause | None:
         return Identifier(key, token) if key else None
     if m := _FIELD.match(token):
         field, value = m.group(1), m.group(2)
+        if not value and field not in FIELDS:
+            # a word ending a sentence part in a pasted title ("PocketCoffea: a layer for..."),
+            # not a field: only "field:value" names one
+            return Words(field)
         phrase = len(value) >= 2 and value.startswith('"') and value.endswith('"')
         value = " ".join((value[1:-1] if phrase else value).split())
         return _fielded(field, value, phrase)

@@ -8,6 +8,7 @@ argument answers 400 with the page and the message where the results would be.
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from flask import (
@@ -28,6 +29,7 @@ from catalogue.search.query import parse_query
 from catalogue.web.errors import ApiError
 from catalogue.web.page_helpers import FACET_LABELS, hit_view
 from catalogue.web.search_api import (
+    MAX_FILTER_VALUES,
     SearchArgs,
     parse_search_args,
     run_search,
@@ -162,6 +164,16 @@ def search() -> tuple[str, int] | Response:
 
 def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
     q = request.args.get("q", "")[:1000]
+    # the form keeps the filters, sort and size that were fine: fixing the query keeps them
+    wrong = {e.get("field") for e in errors}
+    kept = [
+        (name, value)
+        for name in (*FACETS, "size")
+        if name not in wrong
+        for value in request.args.getlist(name)[:MAX_FILTER_VALUES]
+        if value.strip()
+    ]
+    sort = request.args.get("sort")
     return (
         render_template(
             "search.html",
@@ -174,7 +186,8 @@ def _bad_request(errors: list[dict[str, str]]) -> tuple[str, int]:
             sorts=SORT_LABELS,
             sort=None,
             sort_options=_sort_options(None),
-            hidden=[],
+            hidden=kept,
+            form_sort=sort if sort in SORT_LABELS and "sort" not in wrong else None,
             pages=None,
             suggestions=[],
         ),
@@ -227,8 +240,11 @@ def _search_context(
             for name, values in args.filters.items()
             for value in values
         ]
-        if args.q and len(args.q.split()) > 1:
-            any_word = " OR ".join(args.q.split())
+        words_only = args.q.split()
+        if len(words_only) > 1 and all(
+            _PLAIN_WORD.fullmatch(w) and w not in ("AND", "OR", "NOT") for w in words_only
+        ):
+            any_word = " OR ".join(words_only)
             suggestions.append({"label": "any of the words", "url": links.url(q=any_word)})
     return {
         "q": args.q,
@@ -243,10 +259,13 @@ def _search_context(
         "sort": sort,
         "sort_options": _sort_options(sort),
         "hidden": [(k, v) for k, v in links.params if k not in ("q", "sort")],
+        # a new query typed over a listing is ranked by relevance, not by the listing's sort
+        "form_sort": sort if args.q else None,
         "pages": pager(args, result, settings, links),
         "suggestions": suggestions,
-        "first": args.size * (args.page - 1) + 1,
-        "last": min(args.size * args.page, result.total),
+        # from the hits before the page: a page cut short by its size holds fewer than size
+        "first": args.before + 1,
+        "last": min(args.before + len(result.hits), result.total),
         "api_url": links.api(),
     }
 
@@ -255,6 +274,10 @@ def _search_context(
 # template unpacks it in its loop (cheaper for Jinja than reading attributes) and building
 # one costs a tenth of a NamedTuple's.
 Bucket = tuple[str, int, bool, str]
+
+# A word of a plain query, which "any of the words" may join with OR: no phrase, field,
+# range, group or operator, which OR-joining would break.
+_PLAIN_WORD = re.compile(r"[^\s\"():\[\]{}+\-~^*?\\/!&|]+")
 
 
 def _is_int(value: str) -> bool:

@@ -48,9 +48,18 @@ def title_of(metadata: dict) -> str:
 
 
 def link_of(metadata: dict, url: str | None) -> str | None:
-    """The DOI as a resolver URL, else the landing page ``url``."""
-    doi = doi_of(metadata)
-    return f"https://doi.org/{doi}" if doi else url
+    """The DOI as a resolver URL, else the Handle as one (persistent, as DataCite's
+    citation asks for), else the landing page ``url``."""
+    if doi := doi_of(metadata):
+        return f"https://doi.org/{doi}"
+    for ident in metadata.get("identifiers") or []:
+        value = ident.get("identifier")
+        if ident.get("identifierType") == "Handle" and isinstance(value, str) and value:
+            return value if value.startswith(("http://", "https://")) else _HANDLE + value
+    return url
+
+
+_HANDLE = "https://hdl.handle.net/"
 
 
 def citation_line(metadata: dict, url: str | None = None) -> str:

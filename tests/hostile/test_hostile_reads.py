@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from lxml import etree
+from lxml import etree, html
 
 from catalogue.web.oai.arguments import ListArgs
 from catalogue.web.oai.tokens import ListState, TokenSigner
@@ -147,6 +147,20 @@ def test_paging_on_after_pages_cut_short_reaches_every_hit(served, bulky) -> Non
         nxt = body["links"].get("next")
         url = nxt[len(served.url) :] if nxt else None
     assert len(seen) == len(set(seen)) and sorted(seen) == sorted(bulky + small)
+
+    # the pages say which hits they show, counted as the hits they hold
+    shown = 0
+    url = "/search?q=bulky+OR+tiny&size=7&sort=title"
+    while url:
+        doc = html.fromstring(served.get(url).content)
+        hits = len(doc.xpath("//ol[@class='hits']/li"))
+        heading = " ".join(doc.xpath("string(//h2[@id='results-heading'])").split())
+        assert heading.startswith(f"{shown + 1}–{shown + hits} of {len(seen)}"), heading
+        assert doc.xpath("//ol[@class='hits']/@start") == [str(shown + 1)]
+        shown += hits
+        nxt = doc.xpath("//nav[@aria-label='Pages']//a[@rel='next']/@href")
+        url = nxt[0] if nxt else None
+    assert shown == len(seen)
 
 
 def test_oai_pages_are_bounded_in_bytes_and_memory(served, bulky, timed) -> None:

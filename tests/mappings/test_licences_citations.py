@@ -106,3 +106,20 @@ def test_csl_json() -> None:
         {"literal": "Polar {Consortium} & Co"},
     ]
     assert item["issued"] == {"date-parts": [[2021]]}
+
+
+@pytest.mark.parametrize(
+    "handle", ["11304/7e9a7e04-7b3f-4dd9-b0b5-4ae4ba0e9e57", "https://hdl.handle.net/11304/7e9a"]
+)
+def test_records_without_a_doi_are_cited_with_their_handle(handle: str) -> None:
+    md = {
+        "titles": [{"title": "Soil cores"}],
+        "publicationYear": 2019,
+        "identifiers": [{"identifier": handle, "identifierType": "Handle"}],
+    }
+    link = handle if handle.startswith("https:") else f"https://hdl.handle.net/{handle}"
+    landing = "https://catalogue.example.org/records/abc"
+    assert citation_line(md, landing).endswith(link)
+    assert to_csl_json(md, rid="abc", url=landing)["URL"] == link
+    assert f"UR  - {link}" in to_ris(md, url=landing)
+    assert link in to_bibtex(md, key="k", url=landing)

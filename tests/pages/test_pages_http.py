@@ -110,6 +110,54 @@ def test_no_results_suggests_dropping_filters(site: Site) -> None:
     assert "year" not in parse_qs(urlsplit(suggestion).query)
 
 
+def _form_fields(doc: html.HtmlElement) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for field in doc.xpath("//form[@role='search']//input[@type='hidden']"):
+        fields.setdefault(field.get("name"), []).append(field.get("value"))
+    return fields
+
+
+def test_a_query_typed_over_a_listing_is_ranked_by_relevance(site: Site) -> None:
+    # the listing's sort (newest first, or one chosen while browsing) is not carried over
+    for params in ({}, {"sort": "title"}, {"type": "Dataset"}):
+        doc = page(site.get("/search", params=params))
+        assert "sort" not in _form_fields(doc), params
+    # refining a query keeps the sort chosen for it
+    doc = page(site.get("/search", params={"q": "ocean", "sort": "title", "type": "Dataset"}))
+    assert _form_fields(doc) == {"type": ["Dataset"], "sort": ["title"]}
+
+
+def test_a_400_page_keeps_the_filters_sort_and_size_that_were_fine(site: Site) -> None:
+    params = {"q": '"unclosed', "type": "Dataset", "sort": "title", "size": "5", "year": "x"}
+    doc = page(site.get("/search", params=params))
+    assert _form_fields(doc) == {"type": ["Dataset"], "size": ["5"], "sort": ["title"]}
+
+
+@pytest.mark.parametrize(
+    "q,offered",
+    [
+        ("ocean xyzzy plugh", True),  # all but one of three words must match
+        ("ocean AND xyzzy", False),
+        ('"sea ice" xyzzy plugh', False),
+        ("year:[2000 TO 2001] xyzzy", False),
+    ],
+)
+def test_any_of_the_words_is_offered_only_for_plain_words(site: Site, q, offered) -> None:
+    doc = page(site.get("/search", params={"q": q}))
+    links = doc.xpath("//div[@class='empty']//a[contains(., 'any of the words')]/@href")
+    assert bool(links) is offered
+    if offered:
+        assert site.get(links[0]).status_code == 200
+
+
+def test_a_pasted_title_with_a_colon_finds_its_record(site: Site) -> None:
+    r = site.get("/search", params={"q": "Arctic sea ice thickness: from CryoSat-2"})
+    assert r.status_code == 200
+    assert page(r).xpath("//ol[@class='hits']//h3/a/@href")[0] == (
+        f"/records/{site.rid('zenodo', 'rich')}"
+    )
+
+
 def test_pasted_doi_in_the_search_box(site: Site) -> None:
     doc = page(site.get("/search", params={"q": "https://doi.org/10.5281/zenodo.8406062"}))
     assert doc.xpath("//ol[@class='hits']//h3/a/@href") == [
