@@ -215,3 +215,59 @@ def _decode(data: bytes, warnings: list[str]) -> str:
 def xml_safe(value: str) -> str:
     """``value`` without the characters XML 1.0 cannot carry (lxml refuses to serialise them)."""
     return _ILLEGAL_CHARS.sub("", value)
+
+
+def any_uri(value: str) -> str | None:
+    """``value`` made a valid xs:anyURI (as libxml2 checks it: RFC 3986 after escaping
+    spaces and non-ASCII): stray "%", a second "#", brackets outside an IPv6 host and a ":"
+    in a first segment that is no scheme are percent-encoded. None when nothing is left.
+
+    Metadata carries such values (a licence URL ending in "100%", a scheme URI "::"); written
+    verbatim they make the whole OAI-PMH page fail schema validation."""
+    uri = xml_safe(value).strip()
+    if not uri:
+        return None
+    if _COMMON_URL.fullmatch(uri):  # nearly every value: no repair, no check
+        return uri
+    if "%" in uri:
+        uri = _STRAY_PERCENT.sub("%25", uri)
+    if uri.count("#") > 1:
+        head, _, fragment = uri.partition("#")
+        uri = f"{head}#{fragment.replace('#', '%23')}"
+    if "[" in uri or "]" in uri:
+        host = _IPV6_HOST.match(uri)
+        start = host.end() if host else 0
+        uri = uri[:start] + uri[start:].replace("[", "%5B").replace("]", "%5D")
+    first = _FIRST_SEGMENT.match(uri)
+    if first and ":" in first.group() and not _SCHEME.match(first.group()):
+        uri = first.group().replace(":", "%3A") + uri[first.end() :]
+    return uri if _ANY_URI_CHECK(uri) else None  # what the repairs cannot mend is left out
+
+
+def _any_uri_check() -> Callable[[str], bool]:
+    schema = etree.XMLSchema(
+        etree.fromstring(
+            b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="e">'
+            b'<xs:complexType><xs:attribute name="u" type="xs:anyURI"/></xs:complexType>'
+            b"</xs:element></xs:schema>"
+        )
+    )
+
+    def check(uri: str) -> bool:
+        element = etree.Element("e", u=uri)
+        return schema.validate(etree.ElementTree(element))
+
+    return check
+
+
+_ANY_URI_CHECK = _any_uri_check()
+_COMMON_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)?"
+    r"(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?(?:#[A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?"
+)
+
+
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_IPV6_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\[[0-9A-Fa-f:.]+\]")
+_FIRST_SEGMENT = re.compile(r"[^/?#]*")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")

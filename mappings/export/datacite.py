@@ -30,7 +30,7 @@ from mappings.vocabularies import (
     TITLE_TYPES,
     XSD_RESOURCE_TYPES_GENERAL,
 )
-from mappings.xml import xml_safe
+from mappings.xml import any_uri, xml_safe
 
 _RELATED_TYPES = {t.lower(): t for t in RELATED_IDENTIFIER_TYPES}
 
@@ -88,8 +88,18 @@ def _sub(parent: etree._Element, name: str, value: str | None = None, **attrs) -
         el.text = xml_safe(str(value))
     for key, attr_value in attrs.items():
         if attr_value is not None and attr_value != "":
-            el.set(key, xml_safe(str(attr_value)))
+            if key in _URI_ATTRIBUTES:
+                if (uri := any_uri(str(attr_value))) is not None:
+                    el.set(key, uri)
+            else:
+                el.set(key, xml_safe(str(attr_value)))
     return el
+
+
+# The attributes the kernel-4 schema types xs:anyURI.
+_URI_ATTRIBUTES = frozenset(
+    {"schemeURI", "valueURI", "rightsURI", "awardURI", "classificationCode"}
+)
 
 
 def _lang(el: etree._Element, value: str | None) -> None:

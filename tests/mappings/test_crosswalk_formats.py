@@ -1,12 +1,12 @@
 """The shared format registry."""
 
 import pytest
-from crosswalk_support import demo_file, fixture
+from crosswalk_support import assert_xsd_valid, demo_file, fixture
 from lxml import etree
 
 from mappings import MappingError
 from mappings.datacite import from_datacite
-from mappings.export import to_oai_datacite
+from mappings.export import to_datacite, to_oai_datacite
 from mappings.formats import FORMATS, HARVEST_PREFERENCE, Format, map_payload, reader_for_namespace
 from mappings.oai_dc import from_oai_dc
 from mappings.xml import parse_xml
@@ -116,3 +116,17 @@ def test_a_doi_written_as_a_resolver_url_is_kept_bare():
     assert {"identifier": "10.25534/tudatalib-306", "identifierType": "DOI"} in metadata[
         "identifiers"
     ]
+
+
+@pytest.mark.parametrize(
+    "uri", ["https://example.org/100%", "https://x.org/a%zz", "https://x.org/a#b#c", "::", "1a:b"]
+)
+def test_uri_attributes_that_are_no_uris_still_give_valid_datacite(uri):
+    metadata = {
+        "titles": [{"title": "t"}],
+        "types": {"resourceTypeGeneral": "Text"},
+        "rightsList": [{"rights": "CC", "rightsUri": uri, "schemeUri": uri}],
+        "subjects": [{"subject": "s", "valueUri": uri, "classificationCode": uri}],
+        "fundingReferences": [{"funderName": "EC", "awardNumber": "1", "awardUri": uri}],
+    }
+    assert_xsd_valid(to_datacite(metadata, fallback_year=2020), "datacite")
