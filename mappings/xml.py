@@ -7,9 +7,11 @@ no network access, a size limit, and documents that declare entities are refused
 
 from __future__ import annotations
 
+import html.entities
 import re
 import threading
 from collections.abc import Callable
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -173,8 +175,38 @@ def repair_xml(data: bytes) -> tuple[bytes, list[str]]:
         sample = ", ".join(sorted({f"U+{ord(c):04X}" for c in found})[:5])
         warnings.append(f"removed {len(found)} character(s) illegal in XML 1.0 ({sample})")
         text = _ILLEGAL_CHARS.sub("", text)
+    text = _html_references(text, warnings)
     text = _XML_DECL_ENCODING.sub(r"\1\2UTF-8\2", text, count=1)
     return text.encode("utf-8"), warnings
+
+
+def _html_references(text: str, warnings: list[str]) -> str:
+    """HTML's named references (&eacute;, &nbsp;) as the characters they stand for, and a
+    bare "&" as "&amp;": text pasted from web pages into records, undefined in XML."""
+    replaced: set[str] = set()
+
+    def character(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in _XML_ENTITIES or f"{name};" not in html.entities.html5:
+            return match.group()
+        replaced.add(name)
+        return escape(html.entities.html5[f"{name};"])
+
+    if "&" not in text:
+        return text
+    text = _NAMED_REFERENCE.sub(character, text)
+    if replaced:
+        sample = ", ".join(sorted(replaced)[:5])
+        warnings.append(f"replaced HTML character references undefined in XML ({sample})")
+    text, count = _BARE_AMPERSAND.subn("&amp;", text)
+    if count:
+        warnings.append(f"escaped {count} bare '&'")
+    return text
+
+
+_XML_ENTITIES = frozenset({"lt", "gt", "amp", "quot", "apos"})
+_NAMED_REFERENCE = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+_BARE_AMPERSAND = re.compile(r"&(?!#[0-9]+;|#x[0-9A-Fa-f]+;|[A-Za-z][A-Za-z0-9._-]*;)")
 
 
 def _decode(data: bytes, warnings: list[str]) -> str:

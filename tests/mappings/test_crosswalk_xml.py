@@ -95,6 +95,21 @@ def test_repair_illegal_character_references_and_declared_encoding():
     assert len(warnings) == 3
 
 
+def test_repair_html_references_and_bare_ampersands():
+    # text pasted from web pages: undefined in XML, each made a whole page unreadable
+    data = b"<a t='x &amp; y'>Caf&eacute;&nbsp;&Uuml; &lt;b&gt; Taylor & Francis &#233; &amp;</a>"
+    with pytest.raises(MappingError):
+        parse_xml(data)
+    fixed, warnings = repair_xml(data)
+    root = parse_xml(fixed)
+    assert root.text == "Caf\u00e9\u00a0\u00dc <b> Taylor & Francis \u00e9 &"
+    assert root.get("t") == "x & y"
+    assert warnings == [
+        "replaced HTML character references undefined in XML (Uuml, eacute, nbsp)",
+        "escaped 1 bare '&'",
+    ]
+
+
 def test_repair_leaves_good_documents_alone():
     data = (FIXTURES / "oai-pmh/sickle/GetRecord.xml").read_bytes()
     fixed, warnings = repair_xml(data)
