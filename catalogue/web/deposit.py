@@ -72,7 +72,8 @@ READ_ONLY = (
     "missing_mandatory",
 )
 WRITABLE = frozenset({"id", "metadata", "sets", "schema"})
-JSON_TYPES = ("application/json",)
+# DataCite's REST clients send its JSON:API documents as application/vnd.api+json
+JSON_TYPES = ("application/json", "application/vnd.api+json")
 XML_TYPES = (
     "application/xml",
     "text/xml",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from flask_compress import Compress
 from flask_cors import CORS
@@ -66,5 +66,8 @@ def install(app: Flask) -> None:
         # Flask-Compress rewrites a strong ETag to "<etag>:gzip", which If-Match on the
         # ingest API would then refuse: responses with a validator go out as they are.
         if response.headers.get("ETag") or response.headers.get("Content-Encoding"):
+            return response
+        # Flask-Compress picks gzip even when the client refused it ("gzip;q=0")
+        if request.accept_encodings["gzip"] == 0:
             return response
         return compress.after_request(response)

@@ -342,7 +342,8 @@ def get_document(rid: str) -> Response:
         raise ApiError(404, f"record {rid!r} was not deposited as a document")
     fmt, content = raw
     mimetype, extension = document_media_type(fmt, content)
-    response = Response(content, mimetype=mimetype)
+    # no charset parameter: it would override the document's own XML declaration
+    response = Response(content, content_type=mimetype)
     response.headers["Content-Disposition"] = f'inline; filename="{rid}.{extension}"'
     return response
 

@@ -296,3 +296,15 @@ def test_misshapen_kernel_43_polygons_are_400s(ingest_app, geo: dict) -> None:
     assert r.status_code == 400, r.text
     assert any(e["field"].startswith("/metadata/geoLocations/0") for e in r.json()["errors"])
     assert ingest_app.local_count() == 0
+
+
+def test_datacite_documents_under_their_own_media_type(ingest_app) -> None:
+    doc = json.loads((FIXTURES / "json-rest" / "dois_10.5061_dryad.8515.json").read_text())
+    r = ingest_app.call(
+        "POST",
+        "/api/records",
+        data=json.dumps({"metadata": doc}).encode(),
+        headers={"Content-Type": "application/vnd.api+json"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["metadata"]["publicationYear"] == 2011

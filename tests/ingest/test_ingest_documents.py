@@ -35,6 +35,8 @@ def test_datacite_xml_deposit_is_validated_mapped_and_kept(ingest_app, path) -> 
     assert isinstance(body["warnings"], list)
     original = ingest_app.get(f"/api/records/{body['id']}/document")
     assert original.status_code == 200 and original.content == document
+    # a charset parameter would override the document's own declaration (RFC 7303)
+    assert original.headers["Content-Type"] == "application/xml"
     assert body["links"]["document"].endswith(f"/api/records/{body['id']}/document")
     assert ingest_app.store.get_raw(body["id"]) == ("datacite", document)
     # the same DOI again is a duplicate

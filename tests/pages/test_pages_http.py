@@ -343,6 +343,9 @@ def test_cors_and_gzip_on_the_json_api(site: Site) -> None:
     assert r.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in r.headers["Vary"]
     raw = site.get("/api/records", headers={"Accept-Encoding": "gzip"}, stream=True).raw
     assert json.loads(gzip.decompress(raw.read()))["total"] > 0
+    for refused in ("gzip;q=0", "identity", "*;q=0"):
+        plain = site.get("/api/records", headers={"Accept-Encoding": refused})
+        assert "Content-Encoding" not in plain.headers, refused
     import requests
 
     pre = requests.options(

@@ -6,7 +6,7 @@ from typing import Any
 
 from catalogue.search.base import FACETS
 from catalogue.web import negotiation
-from catalogue.web.deposit import XML_TYPES
+from catalogue.web.deposit import JSON_TYPES, XML_TYPES
 from catalogue.web.ingest_api import DOCUMENT_TYPES
 from catalogue.web.openapi.components import error_responses, json_content, schema_ref
 from catalogue.web.search_api import SORTS
@@ -37,7 +37,7 @@ def _deposit_body(list_allowed: bool) -> dict[str, Any]:
         if list_allowed
         else schema_ref("RecordInput")
     )
-    content: dict[str, Any] = {"application/json": {"schema": json_schema}}
+    content: dict[str, Any] = {mimetype: {"schema": json_schema} for mimetype in JSON_TYPES}
     for mimetype in XML_TYPES:
         content[mimetype] = {
             "schema": {
