@@ -36,7 +36,9 @@ from mappings.json_common import (
 from mappings.normalize import normalize_date, start_year, year_of
 from mappings.vocabularies import (
     CONTRIBUTOR_TYPES,
+    DATE_TYPES,
     DESCRIPTION_TYPES,
+    FUNDER_IDENTIFIER_TYPES,
     RELATION_TYPES,
     TITLE_TYPES,
 )
@@ -51,7 +53,7 @@ _HANDLED = {
     "publisher", "publication_date", "embargo_date", "language", "resource_types", "license",
     "open_access", "DOI", "ePIC_PID", "alternate_identifiers", "related_identifiers",
     "version", "funding_references", "community", "community_specific",
-    "spatial_coverages", "temporal_coverages", "languages",
+    "spatial_coverages", "temporal_coverages", "languages", "dates", "formats", "sizes",
 }  # fmt: skip
 # Bookkeeping and personal data: not descriptive metadata, so not a loss worth a warning.
 _IGNORED = {
@@ -88,6 +90,7 @@ def from_b2share(
         _date(clean(md.get("embargo_date")), "Available", warnings, "embargo_date"),
         _date(clean(hit.get("created")), "Created", warnings, "created"),
         _date(clean(hit.get("updated")), "Updated", warnings, "updated"),
+        *_described_dates(md.get("dates"), warnings),
     ]
     resource_type = next(iter(_dicts(md.get("resource_types"))), {})
     identifiers, doi_ok = _identifiers(md)
@@ -101,17 +104,17 @@ def from_b2share(
         "publicationYear": _year(published, issued, hit, warnings),
         "types": types_of(
             resource_type.get("resource_type_general"),
-            resource_type.get("resource_type"),
+            # root schema v1 and later: resource_type_description
+            resource_type.get("resource_type") or resource_type.get("resource_type_description"),
             warnings,
         ),
         "subjects": _subjects(md),
         "contributors": _people(md.get("contributors"), "contributor", warnings),
         "dates": [d for d in dates if d],
-        "language": language(
-            md.get("language") or next(iter(texts(md.get("languages"))), None), warnings
-        ),  # fmt: skip
+        "language": language(md.get("language") or _first_language(md.get("languages")), warnings),
         "relatedIdentifiers": _related(md.get("related_identifiers"), warnings),
-        "sizes": _sizes(hit.get("files")),
+        "sizes": [*texts(md.get("sizes")), *_sizes(hit.get("files"))],
+        "formats": texts(md.get("formats")),
         "version": clean(md.get("version")),
         "rightsList": _rights(md),
         "descriptions": _descriptions(md.get("descriptions"), warnings),
@@ -140,6 +143,28 @@ def _date(
         warnings.append(f"unparseable {label} {text!r} dropped")
         return None
     return {"date": normalized, "dateType": date_type}
+
+
+def _described_dates(value: Any, warnings: list[str]) -> list[dict | None]:
+    """Root schema v1's ``dates`` ([{date, date_type, date_information}])."""
+    dates: list[dict | None] = []
+    for item in _dicts(value):
+        kind = enum_value(item.get("date_type"), DATE_TYPES, warnings, "date_type") or "Other"
+        entry = _date(clean(item.get("date")), kind, warnings, "date")
+        if entry and (information := clean(item.get("date_information"))):
+            entry["dateInformation"] = information
+        dates.append(entry)
+    return dates
+
+
+def _first_language(value: Any) -> str | None:
+    """``languages``: strings, or root schema v1's [{language_identifier, language_name}]."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            item = item.get("language_identifier") or item.get("language_name")
+        if text := clean(item):
+            return text
+    return None
 
 
 def _identifiers(md: Mapping[str, Any]) -> tuple[list[dict], bool]:
@@ -204,7 +229,7 @@ def _titles(value: Any, warnings: list[str]) -> list[dict]:
         title = clean(item.get("title"), LONG, warnings)
         if title:
             entry = {"title": title}
-            kind = item.get("title_type")
+            kind = item.get("title_type", item.get("type"))  # "type" from root schema v1
             if kind is not None and (kind := enum_value(kind, TITLE_TYPES, warnings, "title_type")):
                 entry["titleType"] = kind
             titles.append(entry)
@@ -311,6 +336,7 @@ def _descriptions(value: Any, warnings: list[str]) -> list[dict]:
 
 _FUNDING = (
     ("funder_identifier", "funderIdentifier"),
+    ("funder_identifier_type", "funderIdentifierType"),
     ("award_number", "awardNumber"),
     ("award_title", "awardTitle"),
     ("award_uri", "awardUri"),
@@ -326,6 +352,8 @@ def _funding(value: Any) -> list[dict]:
             for source, target in _FUNDING:
                 if text := clean(item.get(source)):
                     entry[target] = text
+            if entry.get("funderIdentifierType") not in (None, *FUNDER_IDENTIFIER_TYPES):
+                entry["funderIdentifierType"] = "Other"
             funding.append(entry)
     return unique(funding)
 

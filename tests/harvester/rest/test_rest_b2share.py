@@ -85,6 +85,57 @@ def test_v1_upgraded_records_map_or_fail_cleanly():
     assert mapped >= 5
 
 
+def test_root_schema_v1_fields_are_mapped():
+    """Field names of B2SHARE's root_schema_v1 (titles[].type, languages as objects,
+    resource_type_description, dates, funder_identifier_type, formats, sizes)."""
+    hit = {
+        "id": "b43a0e6914e34de8bd19613bcdc0d364",
+        "created": "2020-05-04T10:11:12+00:00",
+        "updated": "2021-01-02T03:04:05+00:00",
+        "metadata": {
+            "titles": [
+                {"title": "Ocean salinity 2019"},
+                {"title": "Zoutgehalte oceaan", "type": "TranslatedTitle"},
+                {"title": "OS19", "type": "Alternative Title"},
+            ],
+            "creators": [{"creator_name": "Smith, Jane"}],
+            "languages": [{"language_name": "English", "language_identifier": "eng"}],
+            "resource_types": [
+                {"resource_type_general": "Dataset", "resource_type_description": "CTD casts"}
+            ],
+            "dates": [
+                {"date": "2019-06-01", "date_type": "Collected", "date_information": "cruise"}
+            ],
+            "publication_date": "2020-05-04",
+            "funding_references": [
+                {
+                    "funder_name": "European Commission",
+                    "funder_identifier": "10.13039/501100000780",
+                    "funder_identifier_type": "Crossref Funder ID",
+                }
+            ],
+            "sizes": ["2 GB"],
+            "formats": ["text/csv"],
+            "publisher": "EUDAT B2SHARE",
+        },
+    }
+    metadata, warnings = from_b2share(hit)
+    assert validate_metadata(metadata) == []
+    assert warnings == ["missing mandatory property identifier"]  # no DOI in this one
+    assert [t.get("titleType") for t in metadata["titles"]] == [
+        None,
+        "TranslatedTitle",
+        "AlternativeTitle",
+    ]
+    assert metadata["language"] == "en"
+    assert metadata["types"] == {"resourceTypeGeneral": "Dataset", "resourceType": "CTD casts"}
+    assert {"date": "2019-06-01", "dateType": "Collected", "dateInformation": "cruise"} in (
+        metadata["dates"]
+    )
+    assert metadata["fundingReferences"][0]["funderIdentifierType"] == "Crossref Funder ID"
+    assert metadata["formats"] == ["text/csv"] and metadata["sizes"] == ["2 GB"]
+
+
 # -- runs ------------------------------------------------------------------------------
 
 
