@@ -58,10 +58,13 @@ def from_surf(obj: Mapping[str, Any], labels: Mapping[str, str] | None = None) -
         date_entry(obj.get("created"), "Created", warnings, "created"),
         date_entry(obj.get("updated"), "Updated", warnings, "updated"),
     ]
-    identifiers = [identifier(props.get("doi"), "DOI"), identifier(props.get("epicpid"))]
+    # an EPIC PID ("21.T12996/...") is a Handle: often the only persistent identifier
+    identifiers = [identifier(props.get("doi"), "DOI"), identifier(props.get("epicpid"), "Handle")]
     for value in texts(base.get("identifier")):
-        if not value.startswith(("deposit:", "collection:", "schema:", "community:")):
-            identifiers.append(identifier(value.removeprefix("epic:")))
+        if value.startswith("epic:"):
+            identifiers.append(identifier(value.removeprefix("epic:"), "Handle"))
+        elif not value.startswith(("deposit:", "collection:", "schema:", "community:")):
+            identifiers.append(identifier(value))
     md = {
         "identifiers": unique(i for i in identifiers if i and i["identifierType"] != "Other"),
         "creators": [p for p in (person(v) for v in as_list(base.get("creator"))) if p],

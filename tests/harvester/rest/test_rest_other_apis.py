@@ -164,3 +164,18 @@ def test_unis_metadata_objects(store: Store, api, rest_settings):
     server.app.objects = objects[:4]
     again = harvest_source(store, "unis", rest_settings)
     assert again.mode == "full" and again.counts.deleted == 1
+
+
+def test_a_surf_deposit_without_a_doi_keeps_its_epic_pid_as_a_handle():
+    from mappings.surf import from_surf
+
+    pid = "21.T12996/5ddde41c-a461-a861-45fd-76594f2b5a20"
+    obj = {
+        "id": "bd387af9afe48d0a",
+        "created": "2021-03-10T20:05:43.250000Z",
+        "properties": {"pid": "deposit:bd387af9afe48d0a", "state": "published", "epicpid": pid},
+        "metadata": {"base": {"title": "A deposit", "identifier": [f"epic:{pid}"]}},
+    }
+    metadata, _ = from_surf(obj)
+    assert metadata["identifiers"] == [{"identifier": pid, "identifierType": "Handle"}]
+    assert validate_metadata(metadata) == []
