@@ -22,16 +22,18 @@ from mappings.datacite import from_datacite
 from mappings.formats import reader_for_namespace
 from mappings.json_common import (
     as_list,
+    block,
     clean,
     date_entry,
     identifier,
+    language,
     person,
     types_of,
     unique,
 )
 from mappings.normalize import year_of
 from mappings.oai_dc import from_oai_dc
-from mappings.vocabularies import DATE_TYPES, RELATION_TYPES
+from mappings.vocabularies import DATE_TYPES, DESCRIPTION_TYPES, RELATION_TYPES
 from mappings.xml import parse_xml
 
 RAW_FORMAT = "metastore2"
@@ -40,12 +42,22 @@ _PLACEHOLDERS = {"(:tba)", "(:unav)", "(:unas)", "(:null)", "(:none)"}
 
 
 def schema_id_of(record: Mapping[str, Any]) -> str | None:
-    """The id of the schema the document follows (its HAS_METADATA link), if any."""
-    for rel in as_list(record.get("relatedIdentifiers")):
-        if isinstance(rel, dict) and str(rel.get("relationType", "")).upper() == "HAS_METADATA":
-            value = clean(rel.get("value"))
-            if value:
-                return value.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or None
+    """The id of the schema the document follows (its HAS_METADATA link; in records of
+    older servers, an IS_DERIVED_FROM link to an INTERNAL id), if any."""
+    links = [rel for rel in as_list(record.get("relatedIdentifiers")) if isinstance(rel, dict)]
+    legacy = [
+        rel
+        for rel in links
+        if str(rel.get("relationType", "")).upper() == "IS_DERIVED_FROM"
+        and str(rel.get("identifierType", "")).upper() == "INTERNAL"
+    ]
+    for rel in [
+        *(rel for rel in links if str(rel.get("relationType", "")).upper() == "HAS_METADATA"),
+        *legacy,
+    ]:
+        value = clean(rel.get("value"))
+        if value:
+            return value.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or None
     return None
 
 
@@ -116,11 +128,46 @@ def from_metastore_record(record: Mapping[str, Any]) -> Mapped:
             {k: v for k, v in r.items() if v} for r in related if r["relatedIdentifier"]
         ),
         "version": clean(record.get("version")),
+        "subjects": unique(_subject(x) for x in as_list(record.get("subjects"))),
+        "descriptions": [d for d in map(_description, as_list(record.get("descriptions"))) if d],
+        "rightsList": unique(_rights(x) for x in as_list(record.get("rights"))),
+        "language": language(record.get("language"), warnings),
         "extra": {
             "metastore2": {"id": clean(record.get("id")), "state": clean(record.get("state"))}
         },
     }
     return finish(md, warnings), warnings
+
+
+def _subject(item: Any) -> dict | None:
+    if not isinstance(item, dict) or not (value := clean(item.get("value"))):
+        return None
+    subject = {"subject": value}
+    for name, target in (("subjectScheme", "subjectScheme"), ("schemeUri", "schemeUri")):
+        if text := clean(item.get(name)):
+            subject[target] = text
+    return subject
+
+
+def _description(item: Any) -> dict | None:
+    if not isinstance(item, dict) or not (text := block(item.get("description"), [])):
+        return None
+    return {
+        "description": text,
+        "descriptionType": _enum(item.get("type"), DESCRIPTION_TYPES) or "Other",
+    }
+
+
+def _rights(item: Any) -> dict | None:
+    """metastore2's rights: {schemeId (an SPDX id), schemeUri, value}."""
+    if not isinstance(item, dict):
+        return None
+    rights = {}
+    if text := clean(item.get("value")) or clean(item.get("schemeId")):
+        rights["rights"] = text
+    if uri := clean(item.get("schemeUri")):
+        rights["rightsUri"] = uri
+    return rights or None
 
 
 def from_metastore(

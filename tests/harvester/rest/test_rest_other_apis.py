@@ -179,3 +179,34 @@ def test_a_surf_deposit_without_a_doi_keeps_its_epic_pid_as_a_handle():
     metadata, _ = from_surf(obj)
     assert metadata["identifiers"] == [{"identifier": pid, "identifierType": "Handle"}]
     assert validate_metadata(metadata) == []
+
+
+def test_a_metastore2_record_keeps_subjects_descriptions_rights_and_language():
+    from mappings.metastore2 import from_metastore_record, schema_id_of
+
+    record = {
+        "id": "db2379c7",
+        "identifier": {"value": "(:tba)", "identifierType": "DOI"},
+        "creators": [{"familyName": "Pfeil", "givenName": "Andreas"}],
+        "titles": [{"value": "Tensile tests of steel"}],
+        "publisher": "SELF",
+        "publicationYear": "2024",
+        "resourceType": {"value": "XML_Metadata", "typeGeneral": "MODEL"},
+        "subjects": [{"value": "Materials science", "subjectScheme": "DFG"}],
+        "descriptions": [{"description": "<p>Tensile tests</p>", "type": "ABSTRACT"}],
+        "rights": [{"schemeId": "CC-BY-4.0", "schemeUri": "https://spdx.org/licenses/CC-BY-4.0"}],
+        "language": "en",
+        # the schema link of records of older servers
+        "relatedIdentifiers": [
+            {"identifierType": "INTERNAL", "value": "my_xsd", "relationType": "IS_DERIVED_FROM"}
+        ],
+    }
+    metadata, _ = from_metastore_record(record)
+    assert validate_metadata(metadata) == []
+    assert metadata["subjects"] == [{"subject": "Materials science", "subjectScheme": "DFG"}]
+    assert metadata["descriptions"] == [
+        {"description": "Tensile tests", "descriptionType": "Abstract"}
+    ]
+    assert metadata["rightsList"][0]["rightsUri"] == "https://spdx.org/licenses/CC-BY-4.0"
+    assert metadata["language"] == "en"
+    assert schema_id_of(record) == "my_xsd"
