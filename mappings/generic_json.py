@@ -62,7 +62,7 @@ def compile_field_map(
             raise ValueError(f"unknown target field {target!r}; known: {', '.join(FIELD_TARGETS)}")
         specs = spec if isinstance(spec, list) else [spec]
         try:
-            paths[target] = tuple(compile_path(s) for s in specs)
+            paths[target] = tuple(s if isinstance(s, JsonPath) else compile_path(s) for s in specs)
         except ValueError as exc:
             raise ValueError(f"fields.{target}: {exc}") from exc
     unknown = set(defaults or {}) - set(DEFAULT_TARGETS)

@@ -16,6 +16,7 @@ from typing import Any
 from mappings import Mapped, MappingError
 from mappings.generic_json import FieldMap, compile_field_map, from_json_record
 from mappings.json_common import date_value
+from mappings.json_paths import JsonPath, Step
 from mappings.normalize import normalize_date, year_of
 
 RAW_FORMAT = "mdm-json"
@@ -39,9 +40,11 @@ def normalized_map(attributes: Mapping[str, Any] | None) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def _field_map(pairs: tuple[tuple[str, str], ...]) -> FieldMap:
-    fields: dict[str, list[str]] = {}
+    fields: dict[str, list[JsonPath]] = {}
     for name, target in pairs:
-        fields.setdefault(target, []).append(f"attributes[name={name}].value")
+        # built, not parsed: attribute names may hold the path syntax's "." and "[" (dc.title)
+        steps = (Step("key", "attributes"), Step("match", "name", value=name), Step("key", "value"))
+        fields.setdefault(target, []).append(JsonPath(f"attributes[name={name}].value", steps))
     return compile_field_map(fields)
 
 

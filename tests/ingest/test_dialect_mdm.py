@@ -188,3 +188,13 @@ def test_the_attribute_map_is_configurable(mapped_app) -> None:
         a["attributeName"]: a["errorCode"] for a in r.json()["records"][0]["responseAttributes"]
     }
     assert codes["title"] == "UNMAPPED" and codes["NAME"] is None
+
+
+@pytest.mark.parametrize("name", ["dc.title", "Title [en]", "type=main"])
+def test_attribute_names_with_path_syntax_map(name: str) -> None:
+    from mappings.mdm import from_mdm_record
+
+    record = {"attributes": [{"name": name, "value": "Dotted"}, {"name": "Date", "value": "2020"}]}
+    metadata, _ = from_mdm_record(record, {name: "titles", "Date": "dates.Issued"})
+    assert metadata["titles"] == [{"title": "Dotted"}]
+    assert metadata["publicationYear"] == 2020
