@@ -1,4 +1,5 @@
-"""Which DataCite mandatory properties a canonical record lacks.
+"""Which DataCite mandatory properties a canonical record lacks; values cut to the
+canonical schema's length limits.
 
 The crosswalks fill the two the canonical schema needs (a ``(:unav)`` title, resource type
 ``Other``) and warn as they map; this reads a stored or deposited record afterwards, so that
@@ -52,3 +53,41 @@ def _real_item(key: str, item: Any) -> bool:
     field = {"identifiers": "identifier", "creators": "name", "titles": "title"}[key]
     value = item.get(field)
     return isinstance(value, str) and value.strip().lower() not in PLACEHOLDERS
+
+
+def cut_long_values(metadata: dict, warnings: list[str]) -> dict:
+    """Strings cut to the canonical schema's limits (titles and descriptions 100,000
+    characters, every other string 2,000), each cut reported. XML crosswalks keep text as
+    the source wrote it: a full licence text in <rights> would fail the schema."""
+    for key, value in metadata.items():
+        if key != "extra":  # the catalogue's own member, which the schema leaves open
+            metadata[key] = _fit(value, key, _LONG_TEXT.get(key), warnings)
+    return metadata
+
+
+_SHORT_LIMIT = 2000  # the schema's shortString
+_LONG_LIMIT = 100_000  # its nonEmptyString: titles[].title and descriptions[].description
+_LONG_TEXT = {"titles": "title", "descriptions": "description"}
+
+
+def _fit(value: Any, where: str, long_member: str | None, warnings: list[str]) -> Any:
+    if isinstance(value, str):
+        if len(value) <= _SHORT_LIMIT:
+            return value
+        return _shortened(value, _SHORT_LIMIT, where, warnings)
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            value[n] = _fit(item, where, long_member, warnings)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == long_member and isinstance(item, str):
+                if len(item) > _LONG_LIMIT:
+                    value[key] = _shortened(item, _LONG_LIMIT, f"{where}.{key}", warnings)
+            else:
+                value[key] = _fit(item, f"{where}.{key}", None, warnings)
+    return value
+
+
+def _shortened(value: str, limit: int, where: str, warnings: list[str]) -> str:
+    warnings.append(f"{where} cut to {limit} characters")
+    return value[: limit - 1].rstrip() + "…"

@@ -40,7 +40,7 @@ from catalogue.web.xsd import deposit_format, validate_deposit, validate_registe
 from mappings import MappingError
 from mappings.datacite_json import bare_dois, from_datacite_json, is_envelope
 from mappings.formats import map_payload
-from mappings.quality import missing_mandatory
+from mappings.quality import cut_long_values, missing_mandatory
 from mappings.xml import parse_xml
 
 # Deeper JSON is refused before it reaches recursive code (JSON Schema validation,
@@ -512,6 +512,8 @@ def _document_into(candidate: Candidate, data: bytes, pointer: str, store: Store
     except MappingError as exc:
         candidate.error(where, f"cannot be mapped: {exc}")
         return
+    # an XSD-valid document is not refused for the canonical schema's length limits
+    metadata = cut_long_values(metadata, warnings)
     candidate.metadata = metadata
     candidate.warnings.extend(warnings)
     candidate.raw = data

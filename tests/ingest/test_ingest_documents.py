@@ -213,3 +213,22 @@ def test_document_of_json_record_404_and_of_deleted_410(ingest_app) -> None:
     assert ingest_app.get("/api/records/none/document").status_code == 404
     ingest_app.call("DELETE", f"/api/records/{rid}", headers={"If-Match": created.headers["ETag"]})
     assert ingest_app.get(f"/api/records/{rid}/document").status_code == 410
+
+
+def test_an_xsd_valid_document_with_values_past_the_schema_limits_is_kept_cut(ingest_app):
+    licence = "This work is licensed under the Creative Commons Attribution 4.0 licence. " * 40
+    document = (
+        '<resource xmlns="http://datacite.org/schema/kernel-4">'
+        '<identifier identifierType="DOI">10.1234/LONG-RIGHTS</identifier>'
+        "<creators><creator><creatorName>A</creatorName></creator></creators>"
+        "<titles><title>T</title></titles><publisher>P</publisher>"
+        "<publicationYear>2020</publicationYear>"
+        '<resourceType resourceTypeGeneral="Dataset"/>'
+        f"<rightsList><rights>{licence}</rights></rightsList></resource>"
+    ).encode()
+    r = ingest_app.call("POST", "/api/records", data=document, headers=XML)
+    assert r.status_code == 201, r.text
+    rights = r.json()["metadata"]["rightsList"][0]["rights"]
+    assert len(rights) == 2000 and rights.endswith("…")
+    assert "rightsList.rights cut to 2000 characters" in r.json()["warnings"]
+    assert ingest_app.get(f"/api/records/{r.json()['id']}/document").content == document
