@@ -55,7 +55,11 @@ def from_oai_dc(element: etree._Element) -> Mapped:
     coverage_dates, places = _coverage(_texts(dc, "coverage"))
     # Every builder leaves empty values out, so that no pruning pass is needed afterwards.
     md = {
-        "identifiers": _identifiers(_texts(dc, "identifier")),
+        # OpenAIRE puts a record's other identifiers (DOI, PMID) in dc:relation
+        "identifiers": _identifiers(
+            _texts(dc, "identifier")
+            + [r for r in _texts(dc, "relation") if r.startswith(_ALT_IDENTIFIER)]
+        ),
         "creators": [_person(value, el) for value, el in dc.get("creator", ())],
         "titles": [_with_lang({"title": value}, el) for value, el in dc.get("title", ())],
         "publisher": _publisher(_texts(dc, "publisher"), warnings),
@@ -72,6 +76,7 @@ def from_oai_dc(element: etree._Element) -> Mapped:
         "rightsList": [_rights(value, el) for value, el in dc.get("rights", ())],
         "descriptions": [_description(el) for _, el in dc.get("description", ())],
         "geoLocations": [{"geoLocationPlace": place} for place in places],
+        "fundingReferences": _funding(_texts(dc, "relation")),
     }
     # Only None and empty containers are possible here; 0 is a valid publicationYear.
     present = {k: v for k, v in md.items() if v or v == 0}
@@ -139,10 +144,54 @@ def _contributor(name: str, el: etree._Element) -> dict:
 
 
 def _identifiers(values: list[str]) -> list[dict]:
-    classified = [guess for value in values if (guess := classify_identifier(value))]
+    classified = [guess for value in values if (guess := _classified(value))]
     # The first DOI is the record's primary identifier and goes first.
     classified.sort(key=lambda item: item[1] != "DOI")
     return dedupe([{"identifier": value, "identifierType": kind} for value, kind in classified])
+
+
+def _classified(value: str) -> tuple[str, str] | None:
+    """An identifier's (value, type); OpenAIRE's info:eu-repo/semantics/altIdentifier/<scheme>/
+    form names its type."""
+    if value.startswith(_ALT_IDENTIFIER):
+        scheme, _, bare = value[len(_ALT_IDENTIFIER) :].partition("/")
+        kind = _ALT_SCHEMES.get(scheme.lower())
+        if bare and kind == "DOI":
+            return classify_identifier(bare)
+        if bare and kind:
+            return bare, kind
+    return classify_identifier(value)
+
+
+def _funding(relations: list[str]) -> list[dict]:
+    """OpenAIRE's info:eu-repo/grantAgreement/Funder/Program/ProjectID[/Jurisdiction/Name/
+    Acronym] relations."""
+    funding = []
+    for value in relations:
+        if not value.startswith(_GRANT_AGREEMENT):
+            continue
+        parts = value[len(_GRANT_AGREEMENT) :].split("/")
+        funder = parts[0].strip()
+        if not funder:
+            continue
+        entry = {"funderName": _FUNDERS.get(funder, funder)}
+        if len(parts) > 2 and (award := parts[2].strip()):
+            entry["awardNumber"] = award
+        if len(parts) > 4 and (title := parts[4].strip()):
+            entry["awardTitle"] = title
+        funding.append(entry)
+    return dedupe(funding)
+
+
+_ALT_IDENTIFIER = "info:eu-repo/semantics/altIdentifier/"
+_GRANT_AGREEMENT = "info:eu-repo/grantAgreement/"
+# OpenAIRE's altIdentifier schemes -> DataCite identifier types
+_ALT_SCHEMES = {
+    "doi": "DOI", "handle": "Handle", "hdl": "Handle", "urn": "URN", "ark": "ARK",
+    "arxiv": "arXiv", "isbn": "ISBN", "issn": "ISSN", "eissn": "EISSN", "pissn": "ISSN",
+    "pmid": "PMID", "purl": "PURL", "url": "URL", "wos": "Other",
+}  # fmt: skip
+_FUNDERS = {"EC": "European Commission"}
 
 
 def _publisher(values: list[str], warnings: list[str]) -> str | None:
@@ -228,6 +277,8 @@ def _related(sources: list[str], relations: list[str], warnings: list[str]) -> l
         ("dc:relation", "Other", relations),
     ):
         for raw in values:
+            if raw.startswith((_ALT_IDENTIFIER, _GRANT_AGREEMENT)):
+                continue  # the record's own identifiers and its funding (OpenAIRE)
             value, kind = classify_identifier(raw)
             if kind in ("Other", "OAI"):
                 warnings.append(f"{tag} '{value[:80]}' is not an identifier; dropped")

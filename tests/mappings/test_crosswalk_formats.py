@@ -130,3 +130,34 @@ def test_uri_attributes_that_are_no_uris_still_give_valid_datacite(uri):
         "fundingReferences": [{"funderName": "EC", "awardNumber": "1", "awardUri": uri}],
     }
     assert_xsd_valid(to_datacite(metadata, fallback_year=2020), "datacite")
+
+
+def test_openaire_alternative_identifiers_and_grants():
+    # OpenAIRE guidelines (European DSpace, EPrints): the record's DOI and PMID in
+    # dc:relation or dc:identifier, its EC grant as a grantAgreement relation
+    body = (
+        "<dc:title>Effects of X on Y</dc:title>"
+        "<dc:identifier>https://repository.example.nl/handle/1887/12345</dc:identifier>"
+        "<dc:relation>info:eu-repo/semantics/altIdentifier/doi/10.1016/J.CELL.2019.03.001"
+        "</dc:relation>"
+        "<dc:relation>info:eu-repo/semantics/altIdentifier/pmid/30928301</dc:relation>"
+        "<dc:relation>info:eu-repo/grantAgreement/EC/H2020/654065/EU/Environmental research"
+        "/ENVRIPLUS</dc:relation>"
+        "<dc:identifier>info:eu-repo/semantics/altIdentifier/doi/10.1016/j.cell.2019.03.001"
+        "</dc:identifier>"
+    )
+    metadata, warnings = from_oai_dc(parse_xml(DC.format(body).encode()))
+    assert metadata["identifiers"] == [
+        {"identifier": "10.1016/j.cell.2019.03.001", "identifierType": "DOI"},
+        {"identifier": "https://repository.example.nl/handle/1887/12345", "identifierType": "URL"},
+        {"identifier": "30928301", "identifierType": "PMID"},
+    ]
+    assert metadata["fundingReferences"] == [
+        {
+            "funderName": "European Commission",
+            "awardNumber": "654065",
+            "awardTitle": "Environmental research",
+        }
+    ]
+    assert "relatedIdentifiers" not in metadata
+    assert not [w for w in warnings if "dropped" in w]
