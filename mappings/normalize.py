@@ -69,11 +69,18 @@ _DATETIME = re.compile(
 )
 
 
+_YEAR_SPAN = re.compile(r"^([12][0-9]{3})\s*[-\u2013]\s*([12][0-9]{3})$")
+
+
 def normalize_date(s: str | None) -> str | None:
     """W3CDTF/ISO 8601 dates and 'a/b' ranges -> ISO form keeping the precision given; else None."""
     if not s:
         return None
     value = s.strip()
+    if m := _YEAR_SPAN.match(value):
+        # "1939-1945", as dc:date and dc:coverage often give a span of years
+        start, end = m.groups()
+        return f"{start}/{end}" if start <= end else None
     if "/" in value:
         parts = value.split("/")
         if len(parts) != 2:
