@@ -228,7 +228,8 @@ def _search_context(
     chips = [
         {"facet": FACET_LABELS[name], "value": value, "url": links.toggle(name, value, True)}
         for name, values in args.filters.items()
-        for value in values
+        # one chip per value, however often and in whichever case the URL repeats it
+        for value in {v.lower(): v for v in values}.values()
     ]
     suggestions = []
     if result.total == 0:
@@ -267,7 +268,18 @@ def _search_context(
         "first": args.before + 1,
         "last": min(args.before + len(result.hits), result.total),
         "api_url": links.api(),
+        "past_last": _past_last(args, result, settings, links),
     }
+
+
+def _past_last(
+    args: SearchArgs, result: SearchResult, settings: Settings, links: SearchLinks
+) -> dict[str, str] | None:
+    """Links back for a page number past the last page (an empty page said nothing)."""
+    if result.hits or not result.total or args.page == 1 or args.seen is not None:
+        return None
+    pages = -(-min(result.total, settings.search.max_result_window) // max(args.size, 1))
+    return {"first": links.url(), "last": links.url(page=pages), "pages": str(pages)}
 
 
 # A facet value as the page shows it: (key, count, selected, url). A plain tuple: the

@@ -56,11 +56,9 @@ class SearchLinks:
         for name in FACETS:
             values = list(args.filters.get(name, ()))
             if toggle and toggle[0] == name:
-                lowered = [v.lower() for v in values]
-                if toggle[1].lower() in lowered:
-                    del values[lowered.index(toggle[1].lower())]
-                else:
-                    values.append(toggle[1])
+                kept = [v for v in values if v.lower() != toggle[1].lower()]
+                # removing takes every spelling of the value (?year=2023&year=2023 too)
+                values = kept if len(kept) < len(values) else [*values, toggle[1]]
             out += [(name, v) for v in values]
         default_sort = "relevance" if q else "updated"
         if args.sort != default_sort:

@@ -394,3 +394,21 @@ def test_hostile_record_ids_are_404_pages(site: Site, rid: str) -> None:
     for path in (f"/records/{rid}", f"/records/{rid}/export/json", f"/api/records/{rid}"):
         r = site.get(path)
         assert r.status_code == 404, (path, r.status_code)
+
+
+def test_a_page_past_the_last_one_says_so_and_links_back(site: Site) -> None:
+    total = site.get("/api/records", params={"size": 0}).json()["total"]
+    doc = page(site.get("/search", params={"page": 50, "size": 5}))
+    text = " ".join(doc.xpath("string(//div[@class='empty'])").split())
+    last = -(-total // 5)
+    assert f"fill {last} pages" in text
+    [to_last] = doc.xpath("//div[@class='empty']//a[.='last page']/@href")
+    assert parse_qs(urlsplit(to_last).query)["page"] == [str(last)]
+    assert page(site.get(to_last)).xpath("//ol[@class='hits']/li")
+
+
+def test_a_filter_repeated_in_the_url_is_one_chip_removed_at_once(site: Site) -> None:
+    doc = page(site.get("/search", params={"type": ["Dataset", "dataset"]}))
+    chips = doc.xpath("//ul[@class='chips']/li/a[not(@class='clear')]/@href")
+    assert len(chips) == 1
+    assert "type" not in parse_qs(urlsplit(chips[0]).query)
