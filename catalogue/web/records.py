@@ -64,11 +64,21 @@ def export(rid: str, fmt: str) -> Response:
     if fmt not in EXPORTS:
         abort(404, f"No export format {fmt!r}; formats: {', '.join(EXPORTS)}.")
     state = _state(rid)
+    if (state is None or state.record.deleted) and _browser():
+        # export links are followed in browsers: a page, not the API's JSON error
+        if state is None:
+            abort(404, f"There is no record with the id {rid!r}.")
+        abort(410, f"The record {rid!r} was deleted; there is nothing to export.")
     response = _api_representation(rid, state, EXPORTS[fmt][1])
     if fmt in _DOWNLOAD_EXTENSIONS:
         name = f"{rid}.{_DOWNLOAD_EXTENSIONS[fmt]}"
         response.headers["Content-Disposition"] = f'inline; filename="{name}"'
     return response
+
+
+def _browser() -> bool:
+    """A client naming text/html itself (a browser), not one taking anything (*/*)."""
+    return any(value == HTML and quality > 0 for value, quality in request.accept_mimetypes)
 
 
 def _state(rid: str) -> RecordState | None:

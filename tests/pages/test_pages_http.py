@@ -245,6 +245,13 @@ def test_tombstone_is_410_and_unknown_is_404(site: Site) -> None:
     # asked for data, they answer as the API does
     r = site.get(f"/records/{site.rid('pangaea', 'gone')}", headers={"Accept": "application/json"})
     assert r.status_code == 410 and r.json()["status"] == 410
+    # export links of a browser get pages; other clients the API's JSON errors
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for rid, status in ((site.rid("pangaea", "gone"), 410), ("nosuchrecord", 404)):
+        r = site.get(f"/records/{rid}/export/bibtex", headers=browser)
+        assert r.status_code == status and rid in page(r).text_content()
+        r = site.get(f"/records/{rid}/export/bibtex", headers={"Accept": "*/*"})
+        assert r.status_code == status and r.json()["status"] == status
 
 
 def test_api_redirects_browsers_to_the_landing_page(site: Site) -> None:
