@@ -22,6 +22,7 @@ from catalogue.model import LOCAL_SOURCE, record_id
 from catalogue.store import LocalResult, LocalWrite, LocalWriteConflict, ProblemKind
 from catalogue.web.auth import WRITE_RECORDS, require_role
 from catalogue.web.deposit import (
+    WRITABLE,
     Candidate,
     parse_deposit,
     read_json,
@@ -302,11 +303,31 @@ def patch_record(rid: str) -> Response:
             f"record {rid!r} has changed since that ETag was read",
             [{"field": "If-Match", "message": "stale"}],
         )
-    patched = apply_patch(record_json(state), operations, svc.settings.max_request_bytes)
+    current = record_json(state)
+    patched = apply_patch(current, operations, svc.settings.max_request_bytes)
+    _refuse_read_only_changes(current, patched)
     candidate = record_from_json(patched, "", svc.store)
     _refuse_oversize(record_size_problems([candidate], svc.settings.ingest.max_record_bytes))
     # Compare-and-swap against the version the patch was applied to.
     return _replace(rid, candidate, frozenset({state.etag}), args, token.name)
+
+
+def _refuse_read_only_changes(current: dict[str, Any], patched: Any) -> None:
+    """The members the catalogue sets (deleted, datestamp, source, ...) are read-only: a
+    patch changing one was accepted and silently ignored."""
+    if not isinstance(patched, dict):
+        return  # record_from_json reports it
+    changed = sorted(
+        name
+        for name in current.keys() | patched.keys()
+        if name not in WRITABLE and current.get(name) != patched.get(name)
+    )
+    if changed:
+        raise ApiError(
+            400,
+            "the patch changes members the catalogue sets",
+            [{"field": f"/{name}", "message": "read-only"} for name in changed],
+        )
 
 
 @bp.delete("/api/records/<rid>")

@@ -456,6 +456,17 @@ def test_patch_json_patch_validated_before_storing(ingest_app) -> None:
     r = ingest_app.call("PATCH", url, json=test_op, headers={**patch_type, "If-Match": etag2})
     assert r.status_code == 400
     assert ingest_app.get(url).headers["ETag"] == etag2
+    # members the catalogue sets are read-only: a 400 naming them, nothing stored
+    for member, value in (
+        ("deleted", True),
+        ("datestamp", "2001-01-01T00:00:00Z"),
+        ("source", "x"),
+    ):
+        op = [{"op": "replace", "path": f"/{member}", "value": value}]
+        r = ingest_app.call("PATCH", url, json=op, headers={**patch_type, "If-Match": etag2})
+        assert r.status_code == 400, (member, r.text)
+        assert r.json()["errors"] == [{"field": f"/{member}", "message": "read-only"}]
+    assert ingest_app.get(url).headers["ETag"] == etag2
     # sets through a patch are namespaced like any other
     add_set = [{"op": "add", "path": "/sets/-", "value": "patched"}]
     r = ingest_app.call("PATCH", url, json=add_set, headers={**patch_type, "If-Match": etag2})
