@@ -200,8 +200,22 @@ def validate_metadata(metadata: Any) -> list[FieldError]:
     errors = []
     for err in sorted(_validator().iter_errors(metadata), key=lambda e: list(e.absolute_path)):
         pointer = "/metadata" + "".join(f"/{_escape(p)}" for p in err.absolute_path)
-        errors.append(FieldError(pointer, err.message))
+        errors.append(FieldError(pointer, _readable(err.message, err.instance)))
     return errors
+
+
+def _readable(message: str, instance: Any) -> str:
+    """jsonschema's message with a long value in it cut short: "'NNN…' is too long" (cut
+    as a whole, the message would lose its reason at the end)."""
+    if len(message) <= _MESSAGE_VALUE_CHARS:
+        return message
+    shown = repr(instance)
+    if len(shown) <= _MESSAGE_VALUE_CHARS or shown not in message:
+        return message
+    return message.replace(shown, f"{shown[:_MESSAGE_VALUE_CHARS]}… ({len(shown)} characters)")
+
+
+_MESSAGE_VALUE_CHARS = 80
 
 
 def _escape(part: Any) -> str:

@@ -213,3 +213,12 @@ def test_digits_that_are_not_ascii_are_text_not_numbers(ingest_app) -> None:
             "/oai", params={"verb": "GetRecord", "metadataPrefix": prefix, "identifier": identifier}
         )
         assert r.status_code == 200 and "<error" not in r.text, r.text[:500]
+
+
+def test_a_value_past_its_limit_is_named_with_the_reason(ingest_app) -> None:
+    body = {"metadata": metadata(creators=[{"name": "N" * 2001}])}
+    r = ingest_app.post(body)
+    assert r.status_code == 400
+    [error] = [e for e in r.json()["errors"] if e["field"] == "/metadata/creators/0/name"]
+    assert error["message"].endswith("is too long") and len(error["message"]) < 200
+    assert ingest_app.local_count() == 0
