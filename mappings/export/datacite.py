@@ -85,7 +85,9 @@ def to_oai_datacite(
 def _sub(parent: etree._Element, name: str, value: str | None = None, **attrs) -> etree._Element:
     el = etree.SubElement(parent, f"{{{KERNEL4_NS}}}{name}")
     if value is not None:
-        el.text = xml_safe(str(value))
+        # a value of characters XML cannot carry alone ("\x01") would leave an empty
+        # element, which the schema refuses: DataCite's "value unavailable" instead
+        el.text = xml_safe(str(value)).strip() or UNAVAILABLE
     for key, attr_value in attrs.items():
         if attr_value is not None and attr_value != "":
             if key in _URI_ATTRIBUTES:

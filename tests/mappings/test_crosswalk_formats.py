@@ -161,3 +161,14 @@ def test_openaire_alternative_identifiers_and_grants():
     ]
     assert "relatedIdentifiers" not in metadata
     assert not [w for w in warnings if "dropped" in w]
+
+
+def test_values_of_characters_xml_cannot_carry_still_give_valid_datacite():
+    metadata = {
+        "titles": [{"title": "t"}],
+        "types": {"resourceTypeGeneral": "Text"},
+        "contributors": [{"name": "\x01", "contributorType": "Other"}],
+        "fundingReferences": [{"funderName": "\ufffe"}],
+        "identifiers": [{"identifier": "\x02", "identifierType": "Other"}],
+    }
+    assert_xsd_valid(to_datacite(metadata, fallback_year=2020), "datacite")
