@@ -41,7 +41,7 @@ bp = Blueprint("pages", __name__)
 
 HOME_FACETS = ("type", "year", "subject", "rights")
 # values listed per facet (selected ones always): a scannable list, and half the page's cost
-FACET_VALUES_SHOWN = 10
+FACET_VALUES_SHOWN = 10  # at first; the rest of the engine's values behind "more"
 NEWEST = 8
 
 
@@ -209,22 +209,24 @@ def _search_context(
         found = result.aggregations.get(name, [])
         buckets: list[Bucket] = []
         if selected:
-            for i, b in enumerate(found):
+            for b in found:
                 key = b["key"]
                 on = key.lower() in selected
-                if i < FACET_VALUES_SHOWN or on:
-                    buckets.append((key, b["count"], on, links.toggle(name, key, on)))
-        else:  # only the first values are shown: the others need no look
+                buckets.append((key, b["count"], on, links.toggle(name, key, on)))
+        else:  # nothing selected: no value needs a look
             adding = links.adding
-            buckets = [
-                (b["key"], b["count"], False, adding + pair(name, b["key"]))
-                for b in found[:FACET_VALUES_SHOWN]
-            ]
+            buckets = [(b["key"], b["count"], False, adding + pair(name, b["key"])) for b in found]
         top = 0
         if name == "year":  # a histogram: newest first, bars scaled to the highest count
             buckets.sort(key=lambda b: int(b[0]) if _is_int(b[0]) else 0, reverse=True)
             top = max((b[1] for b in buckets), default=0)
-        facets.append((name, FACET_LABELS[name], buckets, top))
+            shown = len(buckets)  # a gap in the years would read as a year without records
+        else:  # the first values, and any selected one, in sight
+            later = buckets[FACET_VALUES_SHOWN:]
+            first = buckets[:FACET_VALUES_SHOWN] + [b for b in later if b[2]]
+            buckets = first + [b for b in later if not b[2]]
+            shown = len(first)
+        facets.append((name, FACET_LABELS[name], buckets, top, shown))
     chips = [
         {"facet": FACET_LABELS[name], "value": value, "url": links.toggle(name, value, True)}
         for name, values in args.filters.items()

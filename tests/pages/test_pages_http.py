@@ -419,3 +419,30 @@ def test_a_filter_repeated_in_the_url_is_one_chip_removed_at_once(site: Site) ->
     chips = doc.xpath("//ul[@class='chips']/li/a[not(@class='clear')]/@href")
     assert len(chips) == 1
     assert "type" not in parse_qs(urlsplit(chips[0]).query)
+
+
+def test_facet_values_past_the_first_ten_are_behind_more(site: Site) -> None:
+    from pages_site import meta
+
+    from catalogue.store import IncomingRecord
+
+    site.store.upsert_page(
+        "many",
+        [
+            IncomingRecord(
+                f"m{i}", meta(f"Many {i}", 2010, "Dataset", subjects=[{"subject": f"s{i:02}"}])
+            )
+            for i in range(15)
+        ],
+    )
+    site.indexer.catch_up()
+    doc = page(site.get("/search", params={"q": "many", "subject": "s14"}))
+    [subjects] = doc.xpath("//aside//details[.//h3='Subject']")
+    first = subjects.xpath("./ul/li//span[@class='label']")
+    more = subjects.xpath("./details[@class='more']/ul/li//span[@class='label']")
+    labels = [" ".join(e.text_content().split()) for e in first + more]
+    assert len(more) == 4 and "4 more" in subjects.xpath("string(./details[@class='more']/summary)")
+    # the selected value stays in sight, every value the engine gave is a link
+    assert "Remove filter: s14" in labels[: len(first)]
+    api = site.get("/api/records", params={"q": "many", "subject": "s14"}).json()
+    assert len(labels) == len(api["aggregations"]["subject"])
