@@ -95,6 +95,21 @@ def _thousands(number: int) -> str:
     return f"{number:,}"
 
 
+@bp.app_template_filter("type_label")
+def _type_label(value: str) -> str:
+    """A resource type as people read it: "info:eu-repo/semantics/conferenceObject" (the
+    OpenAIRE vocabulary many repositories send as dc:type) as "Conference object"."""
+    if not value.startswith(_EU_REPO_TYPES):
+        return value
+    term = value[len(_EU_REPO_TYPES) :]
+    words = _CAMEL.sub(" ", term).lower().strip()
+    return words[:1].upper() + words[1:] if words else value
+
+
+_EU_REPO_TYPES = "info:eu-repo/semantics/"
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
 def _sort_options(sort: str | None) -> Markup:
     """The sort menu's <option>s with ``sort`` selected: the same few on every page, so
     rendered once per app and sort (unless templates reload)."""

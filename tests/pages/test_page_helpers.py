@@ -94,3 +94,11 @@ def test_landing_urls_are_url_for_landing_page() -> None:
         prefix = url_for("landing", rid="-").removesuffix("-")
         for rid in ("plain", "a b", "ä/ö", "x?y#z", "100%", "a+b&c=d", "'\"<>", "\u212a"):
             assert landing_url(prefix, rid) == url_for("landing", rid=rid), rid
+
+
+def test_openaire_resource_types_are_shown_as_words() -> None:
+    from catalogue.web.pages import _type_label
+
+    assert _type_label("info:eu-repo/semantics/conferenceObject") == "Conference object"
+    assert _type_label("info:eu-repo/semantics/other") == "Other"
+    assert _type_label("Dataset of CTD casts") == "Dataset of CTD casts"
