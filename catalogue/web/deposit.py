@@ -38,6 +38,7 @@ from catalogue.web.errors import ApiError
 from catalogue.web.schema_worker import SchemaValidationError, compile_schema, validators
 from catalogue.web.xsd import deposit_format, validate_deposit, validate_registered
 from mappings import MappingError
+from mappings.datacite import KERNEL_PREFIX
 from mappings.datacite_json import bare_dois, from_datacite_json, is_envelope
 from mappings.formats import map_payload
 from mappings.quality import cut_long_values, missing_mandatory
@@ -497,10 +498,18 @@ def _document_into(candidate: Candidate, data: bytes, pointer: str, store: Store
         return
     fmt = deposit_format(root)
     if fmt is None:
+        namespace = etree.QName(root).namespace or ""
+        older = namespace.startswith(KERNEL_PREFIX) and etree.QName(root).localname == "resource"
         candidate.error(
             where,
-            f"no crosswalk for root element {root.tag}: send a DataCite kernel-3/4 resource, "
-            "an oai_datacite wrapper or an oai_dc record",
+            # kernel 2.x is read when harvested; a deposit is checked against its XSD, and
+            # only those of kernel 3 and 4 are at hand
+            f"DataCite {namespace.rsplit('/', 1)[-1]} is not accepted for deposit (no schema "
+            "to check it against): send a DataCite kernel-3/4 resource, an oai_datacite "
+            "wrapper or an oai_dc record"
+            if older
+            else f"no crosswalk for root element {root.tag}: send a DataCite kernel-3/4 "
+            "resource, an oai_datacite wrapper or an oai_dc record",
         )
         return
     for message in validate_deposit(root):

@@ -78,6 +78,14 @@ def test_xml_that_is_not_a_known_document_400(ingest_app, document) -> None:
     assert r.json()["errors"][0]["message"]
 
 
+def test_an_older_datacite_kernel_is_refused_by_name(ingest_app) -> None:
+    document = b'<resource xmlns="http://datacite.org/schema/kernel-2.2"><titles/></resource>'
+    r = ingest_app.call("POST", "/api/records", data=document, headers=XML)
+    assert r.status_code == 400
+    assert "DataCite kernel-2.2 is not accepted" in r.json()["errors"][0]["message"]
+    assert ingest_app.local_count() == 0
+
+
 def test_put_with_xml_then_json_replaces_and_drops_the_document(ingest_app) -> None:
     created = ingest_app.create(metadata("json first"))
     rid = created.json()["id"]
