@@ -135,6 +135,8 @@ LANGUAGE_ALIASES: dict[str, str] = {}
 for _code, _t, _others, _names in _LANGUAGES:
     for _alias in (_t, *_others, *_names):
         LANGUAGE_ALIASES[_alias] = _code
+# code -> the language's English name, for people reading facets and record pages
+LANGUAGE_NAMES = {code: names[0].title() for code, _, _, names in _LANGUAGES if names}
 
 # Words some repositories put in dc:language when they mean "no language given".
 NO_LANGUAGE = frozenset({"other", "unknown", "none", "n/a", "na", "-"})

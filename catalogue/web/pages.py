@@ -36,6 +36,7 @@ from catalogue.web.search_api import (
 )
 from catalogue.web.search_links import SORT_LABELS, SearchLinks, pager, pair, sort_name
 from catalogue.web.services import services
+from mappings.vocabularies import LANGUAGE_NAMES
 
 bp = Blueprint("pages", __name__)
 
@@ -107,6 +108,15 @@ def _type_label(value: str) -> str:
 
 
 _EU_REPO_TYPES = "info:eu-repo/semantics/"
+
+
+@bp.app_template_filter("language_name")
+def _language_name(code: str) -> str:
+    """ "en" as "English (en)"; a code without a known name as it is."""
+    name = LANGUAGE_NAMES.get(code.lower())
+    return f"{name} ({code})" if name else code
+
+
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 

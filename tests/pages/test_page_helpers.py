@@ -102,3 +102,11 @@ def test_openaire_resource_types_are_shown_as_words() -> None:
     assert _type_label("info:eu-repo/semantics/conferenceObject") == "Conference object"
     assert _type_label("info:eu-repo/semantics/other") == "Other"
     assert _type_label("Dataset of CTD casts") == "Dataset of CTD casts"
+
+
+def test_language_codes_are_shown_with_their_names() -> None:
+    from catalogue.web.pages import _language_name
+
+    assert _language_name("en") == "English (en)"
+    assert _language_name("nb") == "Norwegian Bokmål (nb)"
+    assert _language_name("ang") == "ang"  # no name known: the code as it is
