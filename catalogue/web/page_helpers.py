@@ -50,7 +50,7 @@ def hit_view(
     title = title_of(md)
     marked = marked or {}
     marked_title = _safe_marked(marked.get("title"), title)
-    marked_text = _safe_marked(marked.get("description"))
+    marked_text = _with_ellipses(_safe_marked(marked.get("description")), text)
     rid = hit["id"]
     return SimpleNamespace(
         id=rid,
@@ -81,6 +81,22 @@ def landing_url(records: str, rid: str) -> str:
 
 _ONLY_MARKS = re.compile(r"^(?:[^<>]|<mark>|</mark>)*$")
 _MARK_TAGS = re.compile(r"</?mark>")
+
+
+def _with_ellipses(fragment: Markup | None, text: str) -> Markup | None:
+    """The engine's fragment of ``text`` with "…" where it cuts the text short, as the
+    page's own snippets have."""
+    if fragment is None:
+        return None
+    plain = " ".join(html.unescape(_MARK_TAGS.sub("", fragment)).split())
+    whole = " ".join(text.split())
+    head, tail = plain[:_ENDS], plain[-_ENDS:]
+    before = Markup("") if whole.startswith(head) else Markup("… ")
+    after = Markup("") if whole.endswith(tail) else Markup(" …")
+    return before + fragment + after
+
+
+_ENDS = 30  # characters compared at either end of a fragment
 
 
 def _safe_marked(fragments: list[str] | None, plain: str | None = None) -> Markup | None:

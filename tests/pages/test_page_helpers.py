@@ -110,3 +110,16 @@ def test_language_codes_are_shown_with_their_names() -> None:
     assert _language_name("en") == "English (en)"
     assert _language_name("nb") == "Norwegian Bokmål (nb)"
     assert _language_name("ang") == "ang"  # no name known: the code as it is
+
+
+def test_engine_fragments_show_where_they_cut_the_text() -> None:
+    from markupsafe import Markup
+
+    from catalogue.web.page_helpers import _with_ellipses
+
+    text = "The first sentence. A glacier & ice survey over ten years. The last sentence."
+    middle = Markup("A <mark>glacier</mark> &amp; ice survey over ten years.")
+    assert str(_with_ellipses(middle, text)) == f"… {middle} …"
+    whole = Markup(str(escape(text)).replace("glacier", "<mark>glacier</mark>"))
+    assert str(_with_ellipses(whole, text)) == str(whole)
+    assert _with_ellipses(None, text) is None
