@@ -41,8 +41,9 @@ from mappings.vocabularies import LANGUAGE_NAMES
 bp = Blueprint("pages", __name__)
 
 HOME_FACETS = ("type", "year", "subject", "rights")
-# values listed per facet (selected ones always): a scannable list, and half the page's cost
-FACET_VALUES_SHOWN = 10  # at first; the rest of the engine's values behind "more"
+# values listed per facet at first (selected ones always): a scannable list; the rest of
+# the engine's values wait behind "N more"
+FACET_VALUES_SHOWN = 10
 NEWEST = 8
 
 
@@ -108,16 +109,14 @@ def _type_label(value: str) -> str:
 
 
 _EU_REPO_TYPES = "info:eu-repo/semantics/"
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 @bp.app_template_filter("language_name")
 def _language_name(code: str) -> str:
-    """ "en" as "English (en)"; a code without a known name as it is."""
+    """A language code with its name ("English (en)"); a code without a known name as is."""
     name = LANGUAGE_NAMES.get(code.lower())
     return f"{name} ({code})" if name else code
-
-
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def _sort_options(sort: str | None) -> Markup:
