@@ -409,6 +409,8 @@ def test_a_page_past_the_last_one_says_so_and_links_back(site: Site) -> None:
     text = " ".join(doc.xpath("string(//div[@class='empty'])").split())
     last = -(-total // 5)
     assert f"fill {last} pages" in text
+    # its own pager would only lead to other empty pages
+    assert not doc.xpath("//nav[@aria-label='Pages']")
     [to_last] = doc.xpath("//div[@class='empty']//a[.='last page']/@href")
     assert parse_qs(urlsplit(to_last).query)["page"] == [str(last)]
     assert page(site.get(to_last)).xpath("//ol[@class='hits']/li")
